@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+
+import {OnrampCommand} from '../cli/base-command.js'
+import {serverFlags} from '../cli/flags.js'
+import type {LogoutResult} from '../flows/logout.js'
+
+export default class Logout extends OnrampCommand {
+  static override summary = 'Revoke the refresh token and delete the session.'
+  static override description = 'The local session is always deleted, even when the server cannot be reached to revoke it.'
+  static override examples = ['<%= config.bin %> logout', '<%= config.bin %> logout --region eu', '<%= config.bin %> logout --all']
+  static override flags = {
+    ...serverFlags,
+    all: Flags.boolean({description: 'Log out of every host.', default: false}),
+  }
+
+  async run(): Promise<LogoutResult> {
+    const {flags} = await this.parse(Logout)
+    const [{createDeps}, {logout}] = await Promise.all([import('../deps.js'), import('../flows/logout.js')])
+    const deps = await createDeps({verbose: flags.verbose, version: this.config.version})
+    const result = await logout(deps, {selection: {region: flags.region, host: flags.host, clientId: flags['client-id']}, all: flags.all})
+    if (!this.jsonEnabled()) {
+      for (const entry of result.logged_out) {
+        process.stdout.write(`Logged out of ${entry.issuer}${entry.revoked ? ' (token revoked)' : ' (deleted locally; not revoked)'}.\n`)
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * One error type per exit code (client.md "Exit codes"). Every message says what to do next;
+ * `nextCommand` is the command that fixes it, when there is one.
+ */
+export const ExitCode = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  notLoggedIn: 3,
+  scope: 4,
+  sessionExpired: 5,
+  network: 6,
+  storageUnavailable: 7,
+} as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+export interface OnrampErrorOptions {
+  /** Stable machine-readable code for `--json` errors, e.g. `invalid_scope`. */
+  code: string
+  exit: ExitCode
+  nextCommand?: string
+  cause?: unknown
+}
+
+export class OnrampError extends Error {
+  readonly code: string
+  readonly exit: ExitCode
+  readonly nextCommand?: string
+
+  constructor(message: string, options: OnrampErrorOptions) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.code = options.code
+    this.exit = options.exit
+    if (options.nextCommand) this.nextCommand = options.nextCommand
+  }
+
+  toJSON(): {code: string; message: string; exit: number; next_command?: string} {
+    return {
+      code: this.code,
+      message: this.message,
+      exit: this.exit,
+      ...(this.nextCommand ? {next_command: this.nextCommand} : {}),
+    }
+  }
+}
+
+type Extra = Partial<Omit<OnrampErrorOptions, 'exit'>>
+
+export class UnexpectedError extends OnrampError {
+  constructor(message: string, extra: Extra = {}) {
+    super(message, {code: 'unexpected', ...extra, exit: ExitCode.unexpected})
+  }
+}
+
+export class UsageError extends OnrampError {
+  constructor(message: string, extra: Extra = {}) {
+    super(message, {code: 'usage', ...extra, exit: ExitCode.usage})
+  }
+}
+
+export class NotLoggedInError extends OnrampError {
+  constructor(message: string, extra: Extra = {}) {
+    super(message, {code: 'not_logged_in', nextCommand: 'onramp login', ...extra, exit: ExitCode.notLoggedIn})
+  }
+}
+
+export class ScopeError extends OnrampError {
+  readonly missing: readonly string[]
+  constructor(message: string, extra: Extra & {missing?: readonly string[]} = {}) {
+    const {missing = [], ...rest} = extra
+    super(message, {code: 'invalid_scope', ...rest, exit: ExitCode.scope})
+    this.missing = missing
+  }
+}
+
+export class SessionExpiredError extends OnrampError {
+  constructor(message: string, extra: Extra = {}) {
+    super(message, {code: 'session_expired', nextCommand: 'onramp login', ...extra, exit: ExitCode.sessionExpired})
+  }
+}
+
+export class NetworkError extends OnrampError {
+  constructor(message: string, extra: Extra = {}) {
+    super(message, {code: 'network', ...extra, exit: ExitCode.network})
+  }
+}
+
+export class StorageUnavailableError extends OnrampError {
+  constructor(message: string, extra: Extra = {}) {
+    super(message, {code: 'storage_unavailable', ...extra, exit: ExitCode.storageUnavailable})
+  }
+}
+
+/** Anything thrown that is not ours becomes exit 1, keeping the original as `cause`. */
+export function asOnrampError(error: unknown): OnrampError {
+  if (error instanceof OnrampError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new UnexpectedError(`Unexpected error: ${message}`, {cause: error})
+}

@@ -1,0 +1,87 @@
+import fs from 'node:fs'
+import path from 'node:path'
+
+import {redact, redactValue} from './redact.js'
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export interface Logger {
+  /** Appends `{"ts","level","event",...fields}` (redacted) to the log file; echoed to stderr with --verbose. */
+  event(name: string, fields?: Record<string, unknown>, level?: LogLevel): void
+  /** A free-form debug line: event('debug', {message, ...fields}, 'debug'). */
+  debug(message: string, fields?: Record<string, unknown>): void
+}
+
+export interface LoggerOptions {
+  /** The JSONL file, usually `<state dir>/onramp.log`. */
+  file: string
+  verbose: boolean
+  stderr: {write(chunk: string): unknown}
+  now?: () => Date
+}
+
+/**
+ * A JSONL logger (client.md "Observability"). Synchronous appends: simplest, and lines stay in order
+ * even when the process exits right after an event. The file is created lazily (commands that log
+ * nothing create nothing), 0600 in a 0700 folder since it describes the user's sessions. Logging is
+ * never worth failing a command for: a write error is swallowed, with one note on stderr in verbose mode.
+ */
+export function createLogger({file, verbose, stderr, now = () => new Date()}: LoggerOptions): Logger {
+  let prepared = false
+  let reportedFailure = false
+
+  const append = (line: string): void => {
+    try {
+      if (!prepared) {
+        fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+        // Only applies when the file is new; an existing looser file is tightened below.
+        fs.appendFileSync(file, line, {mode: 0o600})
+        tighten(file)
+        prepared = true
+        return
+      }
+      fs.appendFileSync(file, line, {mode: 0o600})
+    } catch (error) {
+      if (verbose && !reportedFailure) {
+        stderr.write(`onramp: could not write the log file ${file}: ${redact(describe(error))}\n`)
+      }
+      reportedFailure = true
+    }
+  }
+
+  const event: Logger['event'] = (name, fields = {}, level = 'info') => {
+    const safe = redactValue(fields) as Record<string, unknown>
+    // A field may not overwrite ts/level/event: every line must stay parseable by the same three keys.
+    const record = {ts: now().toISOString(), level, event: name, ...withoutReserved(safe)}
+    append(JSON.stringify(record) + '\n')
+    if (verbose) stderr.write(humanLine(level, name, safe))
+  }
+
+  return {
+    event,
+    debug: (message, fields = {}) => event('debug', {message, ...fields}, 'debug'),
+  }
+}
+
+function withoutReserved(fields: Record<string, unknown>): Record<string, unknown> {
+  const {ts: _ts, level: _level, event: _event, ...rest} = fields
+  return rest
+}
+
+/** `[debug] http.response method=GET status=200`: short enough to scan in a terminal. */
+function humanLine(level: LogLevel, name: string, fields: Record<string, unknown>): string {
+  const parts = Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+  return `[${level}] ${[name, ...parts].join(' ')}\n`
+}
+
+function tighten(file: string): void {
+  if (process.platform === 'win32') return // POSIX modes mean little there; ACLs protect the profile.
+  const mode = fs.statSync(file).mode & 0o777
+  if (mode !== 0o600) fs.chmodSync(file, 0o600)
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,159 @@
+import {createHash} from 'node:crypto'
+import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import * as oidc from 'openid-client'
+
+import {NetworkError, OnrampError, UsageError} from '../errors.js'
+import {describeFetchError, type Fetch} from '../http.js'
+import type {Logger} from '../log.js'
+import {isLoopbackUrl} from '../server.js'
+
+/**
+ * Authorization server metadata discovery: RFC 8414 section 3 first, OpenID Connect Discovery 1.0 as
+ * the fallback, both through openid-client (which checks that `issuer` matches, RFC 8414 section 3.3).
+ * The document is cached per issuer for its HTTP cache lifetime (1 h when none) so repeat runs cost
+ * no request.
+ */
+export type ServerMetadata = oidc.ServerMetadata & {
+  posthog_region?: string
+  posthog_base_url?: string
+  authorization_response_iss_parameter_supported?: boolean
+}
+
+export interface Discovered {
+  issuer: string
+  metadata: ServerMetadata
+  fromCache: boolean
+}
+
+export interface DiscoveryDeps {
+  http: Fetch
+  logger: Logger
+  cacheDir: string
+  now: () => Date
+}
+
+const DEFAULT_TTL_MS = 60 * 60 * 1000
+/** Placeholder client id: discovery needs none, but openid-client's Configuration wants one. */
+const DISCOVERY_CLIENT_ID = 'onramp-discovery'
+
+interface CacheEntry {
+  issuer: string
+  fetched_at: string
+  expires_at: string
+  metadata: ServerMetadata
+}
+
+export async function discover(deps: DiscoveryDeps, issuer: string): Promise<Discovered> {
+  const cached = readCache(deps, issuer)
+  if (cached) {
+    deps.logger.event('discovery.cache_hit', {issuer, expires_at: cached.expires_at}, 'debug')
+    return {issuer, metadata: cached.metadata, fromCache: true}
+  }
+  let ttlMs = DEFAULT_TTL_MS
+  const recordingFetch: Fetch = async (input, init) => {
+    const response = await deps.http(input, init)
+    ttlMs = cacheLifetime(response.headers.get('cache-control')) ?? DEFAULT_TTL_MS
+    return response
+  }
+  const metadata = await discoverWithFallback(recordingFetch, issuer)
+  writeCache(deps, {issuer, metadata, ttlMs})
+  return {issuer, metadata, fromCache: false}
+}
+
+async function discoverWithFallback(fetch: Fetch, issuer: string): Promise<ServerMetadata> {
+  const options = (algorithm: 'oauth2' | 'oidc'): oidc.DiscoveryRequestOptions => ({
+    algorithm,
+    [oidc.customFetch]: fetch as oidc.CustomFetch,
+    ...(isLoopbackUrl(issuer) ? {execute: [oidc.allowInsecureRequests]} : {}),
+  })
+  let firstError: unknown
+  for (const algorithm of ['oauth2', 'oidc'] as const) {
+    try {
+      const config = await oidc.discovery(new URL(issuer), DISCOVERY_CLIENT_ID, undefined, oidc.None(), options(algorithm))
+      return config.serverMetadata() as ServerMetadata
+    } catch (error) {
+      // A network failure will not be cured by the other well-known path.
+      if (isNetworkFailure(error)) throw discoveryError(issuer, error)
+      firstError ??= error
+    }
+  }
+  throw discoveryError(issuer, firstError)
+}
+
+function isNetworkFailure(error: unknown): boolean {
+  return error instanceof TypeError || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+}
+
+function discoveryError(issuer: string, error: unknown): OnrampError {
+  if (isNetworkFailure(error)) {
+    return new NetworkError(
+      `Could not reach ${issuer} (${describeFetchError(error)}). Check the host, your connection, or HTTPS_PROXY.`,
+      {code: 'server_unreachable', cause: error},
+    )
+  }
+  const detail = error instanceof Error ? error.message : String(error)
+  const cause = (error as {cause?: unknown})?.cause
+  const status = cause instanceof Response ? cause.status : undefined
+  if (status !== undefined && status >= 500) {
+    return new NetworkError(`${issuer} is unavailable (HTTP ${status}); try again in a minute.`, {code: 'server_unavailable', cause: error})
+  }
+  if (/issuer/i.test(detail)) {
+    return new UsageError(
+      `The metadata at ${issuer} names a different issuer: pass the exact issuer URL as --host (${detail}).`,
+      {code: 'issuer_mismatch', cause: error},
+    )
+  }
+  return new UsageError(
+    `${issuer} publishes no OAuth metadata (tried /.well-known/oauth-authorization-server and /.well-known/openid-configuration: ${detail}). Is --host right?`,
+    {code: 'discovery_failed', cause: error},
+  )
+}
+
+/** Cache-Control max-age (RFC 9111 5.2.2.1); `no-store`/`no-cache` mean zero. */
+export function cacheLifetime(cacheControl: string | null): number | undefined {
+  if (!cacheControl) return undefined
+  if (/\b(no-store|no-cache)\b/i.test(cacheControl)) return 0
+  const match = /\bmax-age=(\d+)/i.exec(cacheControl)
+  return match ? Number(match[1]) * 1000 : undefined
+}
+
+function cacheFile(cacheDir: string, issuer: string): string {
+  const name = createHash('sha256').update(issuer).digest('hex').slice(0, 32)
+  return path.join(cacheDir, 'discovery', `${name}.json`)
+}
+
+function readCache(deps: DiscoveryDeps, issuer: string): CacheEntry | undefined {
+  try {
+    const entry = JSON.parse(readFileSync(cacheFile(deps.cacheDir, issuer), 'utf8')) as CacheEntry
+    if (entry.issuer !== issuer || typeof entry.metadata !== 'object') return undefined
+    if (Date.parse(entry.expires_at) <= deps.now().getTime()) return undefined
+    return entry
+  } catch {
+    return undefined // missing or unreadable cache: just fetch again
+  }
+}
+
+function writeCache(deps: DiscoveryDeps, {issuer, metadata, ttlMs}: {issuer: string; metadata: ServerMetadata; ttlMs: number}): void {
+  if (ttlMs <= 0) return
+  const file = cacheFile(deps.cacheDir, issuer)
+  const now = deps.now()
+  const entry: CacheEntry = {issuer, fetched_at: now.toISOString(), expires_at: new Date(now.getTime() + ttlMs).toISOString(), metadata}
+  try {
+    mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+    const temp = `${file}.${process.pid}.tmp`
+    writeFileSync(temp, JSON.stringify(entry, null, 2), {mode: 0o600})
+    renameSync(temp, file)
+  } catch (error) {
+    deps.logger.event('discovery.cache_write_failed', {issuer, error: String(error)}, 'debug')
+  }
+}
+
+/** An openid-client Configuration for one client of a discovered server, using our fetch. */
+export function clientConfiguration(discovered: Discovered, clientId: string, http: Fetch): oidc.Configuration {
+  const config = new oidc.Configuration(discovered.metadata, clientId, {token_endpoint_auth_method: 'none'}, oidc.None())
+  config[oidc.customFetch] = http as oidc.CustomFetch
+  if (isLoopbackUrl(discovered.issuer)) oidc.allowInsecureRequests(config)
+  return config
+}

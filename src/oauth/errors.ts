@@ -1,0 +1,91 @@
+import * as oidc from 'openid-client'
+
+import {NetworkError, NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageError} from '../errors.js'
+import {describeFetchError} from '../http.js'
+
+/**
+ * Maps OAuth errors (RFC 6749 sections 4.1.2.1 and 5.2) to client.md's exit codes, with messages
+ * that say what to do. `invalid_scope` is built by the caller (it knows the requested scopes).
+ */
+export type OAuthStep = 'authorize' | 'token' | 'refresh' | 'revoke' | 'register'
+
+export interface OAuthErrorInfo {
+  error: string
+  description?: string | undefined
+  status?: number | undefined
+}
+
+/** The OAuth error carried by an openid-client exception, if any. */
+export function oauthErrorOf(error: unknown): OAuthErrorInfo | undefined {
+  if (error instanceof oidc.ResponseBodyError) return {error: error.error, description: error.error_description, status: error.status}
+  if (error instanceof oidc.AuthorizationResponseError) return {error: error.error, description: error.error_description}
+  return undefined
+}
+
+export function mapOAuthError(error: unknown, context: {step: OAuthStep; issuer: string; clientId?: string}): OnrampError {
+  if (error instanceof OnrampError) return error
+  const info = oauthErrorOf(error)
+  if (info) return mapOAuthErrorInfo(info, context, error)
+  if (isNetworkFailure(error)) {
+    return new NetworkError(`Could not reach ${context.issuer} (${describeFetchError(error)}). Check your connection or HTTPS_PROXY, then try again.`, {
+      code: 'server_unreachable',
+      cause: error,
+    })
+  }
+  const status = httpStatusOf(error)
+  if (status !== undefined && (status >= 500 || status === 429)) {
+    return new NetworkError(`${context.issuer} answered HTTP ${status}; try again in a minute.`, {code: 'server_unavailable', cause: error})
+  }
+  // openid-client's ClientError keeps the real detail in `cause`.
+  const detail = [error instanceof Error ? error.message : String(error), causeMessage(error)].filter(Boolean).join(': ')
+  return new OnrampError(`The ${context.step} step failed: ${detail}`, {code: `${context.step}_failed`, exit: 1, cause: error})
+}
+
+export function mapOAuthErrorInfo(info: OAuthErrorInfo, context: {step: OAuthStep; issuer: string; clientId?: string}, cause?: unknown): OnrampError {
+  const said = info.description ? `${info.error}: ${info.description}` : info.error
+  switch (info.error) {
+    case 'access_denied':
+      return new NotLoggedInError(`Access was denied in the browser (${said}); nothing was stored.`, {code: 'access_denied', cause})
+    case 'invalid_scope':
+      return new ScopeError(`The server refused the requested scopes (${said}).`, {cause})
+    case 'invalid_grant':
+      if (context.step === 'refresh') {
+        return new SessionExpiredError(`The session for ${context.issuer} has expired or was revoked (${said}).`, {cause})
+      }
+      return new NotLoggedInError(`The authorization code was refused (${said}); nothing was stored. Run onramp login again.`, {code: 'invalid_grant', cause})
+    case 'invalid_client':
+    case 'unauthorized_client':
+      return new UsageError(
+        `The server does not accept client id ${context.clientId ?? '(none)'} (${said}). Check --client-id, or omit it on a server that supports dynamic registration.`,
+        {code: info.error, cause},
+      )
+    case 'temporarily_unavailable':
+    case 'server_error':
+    case 'slow_down':
+      return new NetworkError(`${context.issuer} is unavailable (${said}); try again in a minute.`, {code: 'server_unavailable', cause})
+    default:
+      if (info.status !== undefined && (info.status >= 500 || info.status === 429)) {
+        return new NetworkError(`${context.issuer} answered HTTP ${info.status} (${said}); try again in a minute.`, {code: 'server_unavailable', cause})
+      }
+      return new OnrampError(`The server refused the ${context.step} request (${said}).`, {code: info.error, exit: 1, cause})
+  }
+}
+
+function isNetworkFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return true
+  if (error instanceof TypeError && /fetch failed|network/i.test(error.message)) return true
+  return error.cause instanceof Error && isNetworkFailure(error.cause)
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  const cause = (error as {cause?: unknown})?.cause
+  return cause instanceof Response ? cause.status : undefined
+}
+
+function causeMessage(error: unknown): string | undefined {
+  const cause = (error as {cause?: unknown})?.cause
+  if (cause instanceof Error) return cause.message
+  if (typeof cause === 'string') return cause
+  return undefined
+}

@@ -1,0 +1,58 @@
+import {ScopeError} from '../errors.js'
+import type {Logger} from '../log.js'
+import type {Surface} from '../scopes.js'
+
+/**
+ * Every scope refusal ends here: logged as `oauth.invalid_scope` (requested, advertised and missing
+ * scopes, client id, host) and shown as one error naming each missing scope and who can fix it.
+ */
+export interface InvalidScopeReport {
+  source: 'preflight' | 'authorize' | 'token' | 'grant' | 'provisioning' | 'ceiling'
+  surface: Surface
+  issuer: string
+  clientId: string
+  requested: readonly string[]
+  advertised: readonly string[] | null
+  missing: readonly string[]
+  serverSaid?: string | undefined
+}
+
+const WHY: Record<InvalidScopeReport['source'], string> = {
+  preflight: 'does not advertise',
+  authorize: 'refused at authorization',
+  token: 'refused at the token endpoint',
+  grant: 'did not grant',
+  provisioning: 'refused for provisioning',
+  ceiling: 'keeps outside the app ceiling',
+}
+
+export function invalidScope(logger: Logger, report: InvalidScopeReport): ScopeError {
+  logger.event(
+    'oauth.invalid_scope',
+    {
+      source: report.source,
+      surface: report.surface,
+      host: report.issuer,
+      client_id: report.clientId,
+      requested_scopes: report.requested,
+      advertised_scopes: report.advertised,
+      missing_scopes: report.missing,
+      server_error_description: report.serverSaid,
+    },
+    'warn',
+  )
+  const named = report.missing.length > 0 ? report.missing.map((scope) => `  - ${scope} (${report.surface})`).join('\n') : '  (the server did not say which)'
+  const said = report.serverSaid ? `\nThe server said: ${report.serverSaid}` : ''
+  return new ScopeError(
+    `${report.issuer} ${WHY[report.source]} scopes that onramp ${report.surface} needs:\n${named}${said}\n` +
+      `The scopes an app may receive (its ceiling) are set by the server's admins: ask them to allow these scopes for client ${report.clientId}` +
+      `, or pass --scopes to request fewer. Nothing was stored.`,
+    {missing: report.missing},
+  )
+}
+
+/** Scope names quoted in a server's error_description that we asked for (best effort). */
+export function scopesNamedIn(description: string | undefined, requested: readonly string[]): string[] {
+  if (!description) return []
+  return requested.filter((scope) => description.includes(scope))
+}

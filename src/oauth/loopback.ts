@@ -1,0 +1,161 @@
+import {timingSafeEqual} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+
+import {OnrampError} from '../errors.js'
+import type {Logger} from '../log.js'
+
+/**
+ * The loopback redirect listener of RFC 8252 section 7.3: bound before the browser opens, on 127.0.0.1
+ * (and ::1 when the redirect host is `localhost`), answering only the exact callback path. A callback
+ * with the wrong `state` gets an error page and the login keeps waiting; the first good one ends it.
+ */
+export interface LoopbackOptions {
+  host: 'localhost' | '127.0.0.1'
+  /** Ports to try in order; 0 means any free port. */
+  ports: readonly number[]
+  path: string
+  expectedState: string
+  /** RFC 9207: when the callback carries `iss`, it must be this issuer. */
+  expectedIssuer: string
+  logger?: Logger
+}
+
+export interface CallbackListener {
+  redirectUri: string
+  port: number
+  /** The callback's query once a request with the right state arrives (it may carry `error`). */
+  result: Promise<URLSearchParams>
+  /** Offers a pasted redirect URL (--no-browser); returns why it was refused, or undefined when accepted. */
+  submit(pastedUrl: string): string | undefined
+  close(): Promise<void>
+}
+
+export async function listenLoopback(options: LoopbackOptions): Promise<CallbackListener> {
+  let settle!: {resolve: (params: URLSearchParams) => void; reject: (error: Error) => void}
+  const result = new Promise<URLSearchParams>((resolve, reject) => (settle = {resolve, reject}))
+  result.catch(() => {}) // the flow awaits it; avoid an unhandled rejection when it gives up first
+  let done = false
+
+  /** Checks one callback; returns a refusal reason, or undefined when it ended the wait. */
+  const accept = (params: URLSearchParams): string | undefined => {
+    if (done) return 'this login has already completed'
+    if (!sameSecret(params.get('state'), options.expectedState)) {
+      options.logger?.event('oauth.callback_rejected', {reason: 'state_mismatch'}, 'warn')
+      return 'the state parameter does not match this login (a stale or forged link); the login is still waiting'
+    }
+    const iss = params.get('iss')
+    done = true
+    if (iss !== null && iss !== options.expectedIssuer) {
+      options.logger?.event('oauth.callback_rejected', {reason: 'issuer_mismatch', iss, expected: options.expectedIssuer}, 'warn')
+      settle.reject(
+        new OnrampError(
+          `The authorization response came from issuer ${iss}, not ${options.expectedIssuer} (RFC 9207 mix-up protection); nothing was stored. Run onramp login again.`,
+          {code: 'issuer_mismatch', exit: 1},
+        ),
+      )
+      return 'the response came from a different issuer'
+    }
+    settle.resolve(params)
+    return undefined
+  }
+
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://loopback')
+    if (request.method !== 'GET' || url.pathname !== options.path) {
+      respond(response, 404, 'Not found', 'This is the onramp login listener; nothing lives here.')
+      return
+    }
+    const refusal = accept(url.searchParams)
+    if (refusal) respond(response, 400, 'Login not completed', `onramp refused this callback: ${refusal}.`)
+    else if (url.searchParams.has('error'))
+      respond(response, 200, 'Login not completed', `The server answered ${url.searchParams.get('error')}. Return to the terminal for details.`)
+    else respond(response, 200, 'Login complete', 'onramp has the authorization. You can close this tab and return to the terminal.')
+    if (done) setImmediate(() => void close())
+  }
+
+  const servers = await bindFirstFree(handler, options)
+  const port = (servers[0]?.address() as {port: number}).port
+  const close = async () => {
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve())
+            server.closeAllConnections()
+          }),
+      ),
+    )
+  }
+  return {
+    redirectUri: `http://${options.host}:${port}${options.path}`,
+    port,
+    result,
+    submit(pastedUrl) {
+      let parsed: URL
+      try {
+        parsed = new URL(pastedUrl.trim())
+      } catch {
+        return 'that is not a URL; paste the whole address from the browser bar'
+      }
+      if (parsed.pathname !== options.path) return `that URL does not end in ${options.path}`
+      return accept(parsed.searchParams)
+    },
+    close,
+  }
+}
+
+async function bindFirstFree(handler: (request: IncomingMessage, response: ServerResponse) => void, options: LoopbackOptions): Promise<Server[]> {
+  const busy: number[] = []
+  for (const port of options.ports) {
+    try {
+      const v4 = await bind(handler, '127.0.0.1', port)
+      const servers = [v4]
+      if (options.host === 'localhost') {
+        // `localhost` may resolve to ::1 in the browser: listen there too, on the same port, when IPv6 exists.
+        const actual = (v4.address() as {port: number}).port
+        await bind(handler, '::1', actual).then(
+          (v6) => servers.push(v6),
+          () => {},
+        )
+      }
+      return servers
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+      busy.push(port)
+    }
+  }
+  const list = busy.join(', ')
+  throw new OnrampError(
+    busy.length === 1
+      ? `Port ${list} is already in use, so the login callback cannot be received. Close the program using it or pass --port with a free port.`
+      : `Ports ${list} are all in use, so the login callback cannot be received. Close what uses them or pass --port with a free port.`,
+    {code: 'port_in_use', exit: 1},
+  )
+}
+
+function bind(handler: (request: IncomingMessage, response: ServerResponse) => void, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(handler)
+    server.once('error', reject)
+    server.listen({host, port, exclusive: true}, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
+  })
+}
+
+function sameSecret(received: string | null, expected: string): boolean {
+  if (received === null) return false
+  const a = Buffer.from(received)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+function respond(response: ServerResponse, status: number, title: string, text: string): void {
+  const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  response.writeHead(status, {'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close'})
+  response.end(
+    `<!doctype html><html><head><meta charset="utf-8"><title>onramp: ${escape(title)}</title></head>` +
+      `<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto"><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`,
+  )
+}

@@ -1,0 +1,86 @@
+import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import type {Fetch} from '../http.js'
+import type {Discovered} from './discovery.js'
+import {OnrampError, UsageError} from '../errors.js'
+import {mapOAuthError, mapOAuthErrorInfo} from './errors.js'
+
+/**
+ * RFC 7591 dynamic client registration for custom hosts without --client-id, remembered per issuer
+ * in `<config>/clients.json` so later logins reuse the client (and its redirect URI's port).
+ */
+export interface RegisteredClient {
+  issuer: string
+  client_id: string
+  redirect_uri: string
+  registered_at: string
+}
+
+type ClientsFile = {version: 1; clients: Record<string, RegisteredClient>}
+
+export function clientsFile(configDir: string): string {
+  return path.join(configDir, 'clients.json')
+}
+
+export function rememberedClient(configDir: string, issuer: string): RegisteredClient | undefined {
+  return readClients(configDir).clients[issuer]
+}
+
+export function rememberClient(configDir: string, client: RegisteredClient): void {
+  const file = clientsFile(configDir)
+  const data = readClients(configDir)
+  data.clients[client.issuer] = client
+  mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
+  const temp = `${file}.${process.pid}.tmp`
+  writeFileSync(temp, JSON.stringify(data, null, 2) + '\n', {mode: 0o600})
+  renameSync(temp, file)
+}
+
+function readClients(configDir: string): ClientsFile {
+  try {
+    const data = JSON.parse(readFileSync(clientsFile(configDir), 'utf8')) as ClientsFile
+    if (data && typeof data.clients === 'object') return data
+  } catch {
+    // missing or unreadable: register again, it only costs one request
+  }
+  return {version: 1, clients: {}}
+}
+
+/** RFC 7591 section 3.1: a public (token_endpoint_auth_method none) native client with our loopback redirect. */
+export async function registerClient(
+  {http, discovered, now}: {http: Fetch; discovered: Discovered; now: () => Date},
+  {redirectUri, scopes}: {redirectUri: string; scopes: readonly string[]},
+): Promise<RegisteredClient> {
+  const endpoint = discovered.metadata.registration_endpoint
+  if (!endpoint) throw new UsageError(`${discovered.issuer} does not support dynamic client registration: pass --client-id.`, {code: 'client_id_required'})
+  let response: Response
+  try {
+    response = await http(endpoint, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', accept: 'application/json'},
+      body: JSON.stringify({
+        client_name: 'onramp CLI',
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+        application_type: 'native',
+        scope: scopes.join(' '),
+      }),
+    })
+  } catch (error) {
+    throw mapOAuthError(error, {step: 'register', issuer: discovered.issuer})
+  }
+  const body = (await response.json().catch(() => ({}))) as {client_id?: unknown; error?: string; error_description?: string}
+  if (response.status !== 201 && response.status !== 200) {
+    throw mapOAuthErrorInfo(
+      {error: body.error ?? `http_${response.status}`, description: body.error_description, status: response.status},
+      {step: 'register', issuer: discovered.issuer},
+    )
+  }
+  if (typeof body.client_id !== 'string' || !body.client_id) {
+    throw new OnrampError(`${discovered.issuer} answered the registration without a client_id; pass --client-id.`, {code: 'register_failed', exit: 1})
+  }
+  return {issuer: discovered.issuer, client_id: body.client_id, redirect_uri: redirectUri, registered_at: now().toISOString()}
+}

@@ -1,0 +1,57 @@
+import * as oidc from 'openid-client'
+
+import type {Fetch} from '../http.js'
+import type {Logger} from '../log.js'
+
+export interface SessionUser {
+  email?: string
+  name?: string
+  id?: string
+}
+
+/**
+ * Who logged in, best effort (never fails a login): the ID token's claims, else OIDC userinfo when
+ * `openid` was granted, else PostHog's `GET /api/users/@me/` when `user:read` was granted.
+ */
+export async function findUser(
+  {http, logger}: {http: Fetch; logger: Logger},
+  {config, issuer, accessToken, idTokenClaims, granted}: {
+    config: oidc.Configuration
+    issuer: string
+    accessToken: string
+    idTokenClaims: oidc.IDToken | undefined
+    granted: readonly string[]
+  },
+): Promise<SessionUser | null> {
+  try {
+    if (idTokenClaims) return userFromClaims(idTokenClaims)
+    if (granted.includes('openid') && config.serverMetadata().userinfo_endpoint) {
+      return userFromClaims(await oidc.fetchUserInfo(config, accessToken, oidc.skipSubjectCheck))
+    }
+    if (granted.includes('user:read')) {
+      const response = await http(`${issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`, accept: 'application/json'}})
+      if (!response.ok) {
+        logger.event('user.lookup_failed', {status: response.status}, 'debug')
+        return null
+      }
+      const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown}
+      return compact({email: me.email, name: me.first_name, id: me.uuid})
+    }
+  } catch (error) {
+    logger.event('user.lookup_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+  }
+  return null
+}
+
+function userFromClaims(claims: Record<string, unknown>): SessionUser {
+  return compact({email: claims.email, name: claims.name ?? claims.preferred_username, id: claims.sub})
+}
+
+function compact(fields: Record<string, unknown>): SessionUser {
+  const user: SessionUser = {}
+  for (const key of ['email', 'name', 'id'] as const) {
+    const value = fields[key]
+    if (typeof value === 'string' && value) user[key] = value
+  }
+  return user
+}

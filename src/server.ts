@@ -1,0 +1,95 @@
+import {UsageError} from './errors.js'
+
+/** The built-in provider: PostHog Cloud and its public wizard app (client.md "Selecting the server"). */
+export const REGIONS = {
+  us: {issuer: 'https://us.posthog.com', clientId: 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'},
+  eu: {issuer: 'https://eu.posthog.com', clientId: 'bx2C5sZRN03TkdjraCcetvQFPGH6N2Y9vRLkcKEy'},
+} as const
+export type Region = keyof typeof REGIONS
+export const DEFAULT_REGION: Region = 'us'
+
+/** The wizard app's registered redirect ports, in the order to try them. */
+export const BUILTIN_CALLBACK_PORTS: readonly number[] = [8239, 8238, 8240, 8237, 8236, 8235]
+export const CALLBACK_PATH = '/callback'
+
+export interface ServerSelection {
+  region?: string | undefined
+  host?: string | undefined
+  clientId?: string | undefined
+}
+
+export interface Server {
+  /** Issuer identifier: origin plus path, no trailing slash. */
+  issuer: string
+  region: Region | null
+  /** Explicit or built-in client id; undefined means "find one" (remembered DCR client, or register). */
+  clientId: string | undefined
+  builtin: boolean
+  /** Loopback redirect: `localhost` on the wizard app's registered ports, else 127.0.0.1 on a free port (RFC 8252). */
+  redirect: {host: 'localhost' | '127.0.0.1'; ports: readonly number[]}
+}
+
+export function resolveServer(selection: ServerSelection): Server {
+  if (selection.host) {
+    const issuer = normalizeIssuer(selection.host)
+    const region = regionOfIssuer(issuer)
+    if (region) return builtinServer(region, selection.clientId)
+    return {issuer, region: null, clientId: selection.clientId || undefined, builtin: false, redirect: {host: '127.0.0.1', ports: [0]}}
+  }
+  const region = selection.region ?? DEFAULT_REGION
+  if (!isRegion(region)) throw new UsageError(`Unknown region "${region}": use us or eu, or --host URL.`)
+  return builtinServer(region, selection.clientId)
+}
+
+function builtinServer(region: Region, clientId: string | undefined): Server {
+  return {
+    issuer: REGIONS[region].issuer,
+    region,
+    clientId: clientId || REGIONS[region].clientId,
+    builtin: true,
+    redirect: {host: 'localhost', ports: BUILTIN_CALLBACK_PORTS},
+  }
+}
+
+function isRegion(value: string): value is Region {
+  return Object.hasOwn(REGIONS, value)
+}
+
+export function regionOfIssuer(issuer: string): Region | null {
+  for (const [region, info] of Object.entries(REGIONS)) if (info.issuer === issuer) return region as Region
+  return null
+}
+
+/** Parses a --host value into an issuer; refuses plain http:// except on loopback (client.md security). */
+export function normalizeIssuer(value: string): string {
+  let url: URL
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`)
+  } catch {
+    throw new UsageError(`--host "${value}" is not a valid URL; pass e.g. https://posthog.example.com`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UsageError(`--host "${value}" must be an https:// URL`)
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new UsageError(
+      `Refusing plain http:// for ${url.hostname}: tokens would cross the network unencrypted. Use https:// (http:// is allowed only for loopback hosts).`,
+    )
+  }
+  if (url.search || url.hash) throw new UsageError(`--host "${value}" must not carry a query or fragment`)
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}
+
+/** 127.0.0.0/8, localhost and [::1]: the only hosts where plain http is acceptable. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    return isLoopbackHost(new URL(url).hostname)
+  } catch {
+    return false
+  }
+}

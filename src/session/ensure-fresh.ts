@@ -1,0 +1,88 @@
+import path from 'node:path'
+
+import * as oidc from 'openid-client'
+
+import type {Deps} from '../deps.js'
+import {NotLoggedInError, SessionExpiredError} from '../errors.js'
+import {clientConfiguration, discover} from '../oauth/discovery.js'
+import {mapOAuthError} from '../oauth/errors.js'
+import {lostScopes} from '../oauth/preflight.js'
+import {parseScopeString} from '../scopes.js'
+import {lockPathFor, withLock} from './lock.js'
+import {isExpiring, sessionKey, type Session} from './session.js'
+import type {SessionStore} from './store.js'
+
+/** Refresh when the access token expires within this many seconds (client.md "onramp token"). */
+export const REFRESH_MARGIN_SECONDS = 60
+
+export interface FreshSession {
+  session: Session
+  refreshed: boolean
+  /** Scopes a refresh took away (server-side ceiling narrowing). */
+  lost: string[]
+}
+
+/**
+ * A session whose access token is good for at least a minute, refreshing it (RFC 6749 section 6) when
+ * needed. Safe across processes: a lock per credential, re-read after taking it, skip when another
+ * process already refreshed, persist the rotated refresh token at once. `invalid_grant` -> re-read and
+ * retry once if the stored token changed, else the session is expired (exit 5).
+ */
+export async function ensureFresh(deps: Deps, {store, session}: {store: SessionStore; session: Session}): Promise<FreshSession> {
+  if (!isExpiring(session, deps.now(), REFRESH_MARGIN_SECONDS)) return {session, refreshed: false, lost: []}
+  if (!session.refresh_token) {
+    throw new SessionExpiredError(`The access token for ${session.issuer} has expired and there is no refresh token.`)
+  }
+  const lockPath = lockPathFor(path.join(deps.paths.state, 'locks'), sessionKey(session))
+  return withLock(lockPath, async () => {
+    const current = await store.get(session)
+    if (!current) throw new NotLoggedInError(`The session for ${session.issuer} was removed while refreshing.`)
+    if (!isExpiring(current, deps.now(), REFRESH_MARGIN_SECONDS)) {
+      deps.logger.event('refresh.skipped', {issuer: current.issuer, reason: 'already refreshed by another process'}, 'debug')
+      return {session: current, refreshed: false, lost: []}
+    }
+    const discovered = await discover({http: deps.http, logger: deps.logger, cacheDir: deps.paths.cache, now: deps.now}, current.issuer)
+    const config = clientConfiguration(discovered, current.client_id, deps.http)
+    const refreshed = await refreshOnce(deps, {store, config, current, retried: false})
+    const lost = lostScopes(current.scope, refreshed.scope)
+    if (lost.length > 0) {
+      deps.warn(
+        `The server narrowed this session on refresh: lost ${lost.join(', ')}. An admin changed the app's allowed scopes; run onramp login to see what can still be granted.`,
+      )
+      deps.logger.event('refresh.narrowed', {issuer: current.issuer, client_id: current.client_id, lost_scopes: lost}, 'warn')
+    }
+    return {session: refreshed, refreshed: true, lost}
+  })
+}
+
+async function refreshOnce(
+  deps: Deps,
+  {store, config, current, retried}: {store: SessionStore; config: oidc.Configuration; current: Session; retried: boolean},
+): Promise<Session> {
+  try {
+    const tokens = await oidc.refreshTokenGrant(config, current.refresh_token!)
+    const now = deps.now()
+    const updated: Session = {
+      ...current,
+      access_token: tokens.access_token,
+      refresh_token: tokens.refresh_token ?? current.refresh_token,
+      expires_at: tokens.expires_in === undefined ? null : new Date(now.getTime() + tokens.expires_in * 1000).toISOString(),
+      scope: tokens.scope === undefined ? current.scope : parseScopeString(tokens.scope),
+      obtained_at: now.toISOString(),
+    }
+    await store.save(updated) // at once: rotation has already revoked the old refresh token
+    deps.logger.event('refresh.success', {issuer: current.issuer, client_id: current.client_id, expires_at: updated.expires_at}, 'info')
+    return updated
+  } catch (error) {
+    const mapped = mapOAuthError(error, {step: 'refresh', issuer: current.issuer, clientId: current.client_id})
+    if (!(mapped instanceof SessionExpiredError)) throw mapped
+    // Another process may have rotated the token between our read and our request.
+    const stored = await store.get(current)
+    if (!retried && stored?.refresh_token && stored.refresh_token !== current.refresh_token) {
+      if (!isExpiring(stored, deps.now(), REFRESH_MARGIN_SECONDS)) return stored
+      return refreshOnce(deps, {store, config, current: stored, retried: true})
+    }
+    deps.logger.event('refresh.failed', {issuer: current.issuer, client_id: current.client_id, error: mapped.message}, 'warn')
+    throw new SessionExpiredError(`${mapped.message} Run onramp login to sign in again.`, {cause: error})
+  }
+}

@@ -1,0 +1,108 @@
+/** The stored session (client.md "Sessions, storage and refresh"), keyed by issuer + client id. */
+export interface Session {
+  issuer: string
+  client_id: string
+  region: 'us' | 'eu' | null
+  access_token: string
+  refresh_token: string | null
+  /** ISO 8601; null when the server did not say (treated as not expiring). */
+  expires_at: string | null
+  scope: string[]
+  user: {email?: string; name?: string; id?: string} | null
+  /** ISO 8601. */
+  obtained_at: string
+}
+
+export interface SessionKey {
+  issuer: string
+  client_id: string
+}
+
+/** The issuer without trailing slashes, so `https://h/` and `https://h` are one identity. */
+export function normalizeIssuer(issuer: string): string {
+  return issuer.replace(/\/+$/, '')
+}
+
+/**
+ * The store key and lock identity. `#` separates the parts because an issuer never contains a
+ * fragment (RFC 8414 section 2), so two different pairs can never produce the same key.
+ */
+export function sessionKey({issuer, client_id}: SessionKey): string {
+  return `${normalizeIssuer(issuer)}#${client_id}`
+}
+
+/** True when the access token expires within `withinSeconds` of `now` (or already has). */
+export function isExpiring(session: Pick<Session, 'expires_at'>, now: Date, withinSeconds = 60): boolean {
+  if (session.expires_at === null) return false // unknown lifetime: use it until the server says 401
+  const expires = Date.parse(session.expires_at)
+  if (Number.isNaN(expires)) return true // unreadable: refreshing is the safe choice
+  return expires - now.getTime() <= withinSeconds * 1000
+}
+
+/** A session that failed validation; `field` names the offending property. */
+export class InvalidSessionError extends Error {
+  readonly field: string
+  constructor(field: string, expected: string) {
+    super(`Invalid session: "${field}" must be ${expected}.`)
+    this.name = 'InvalidSessionError'
+    this.field = field
+  }
+}
+
+/**
+ * Validates data read back from a store and returns a clean copy holding only the known fields.
+ * Nullable fields may be absent (read as null) so older files stay readable; everything else is strict.
+ */
+export function parseSession(value: unknown): Session {
+  if (!isRecord(value)) throw new InvalidSessionError('session', 'an object')
+  const text = (field: string): string => {
+    const item = value[field]
+    if (typeof item !== 'string' || item === '') throw new InvalidSessionError(field, 'a non-empty string')
+    return item
+  }
+  const nullableText = (field: string): string | null => {
+    const item = value[field]
+    if (item === undefined || item === null) return null
+    if (typeof item !== 'string' || item === '') throw new InvalidSessionError(field, 'a non-empty string or null')
+    return item
+  }
+  const date = (field: string, item: string | null): void => {
+    if (item !== null && Number.isNaN(Date.parse(item))) throw new InvalidSessionError(field, 'an ISO 8601 date')
+  }
+
+  // Checked in declaration order, so the first bad field is the one named.
+  const issuer = text('issuer')
+  const client_id = text('client_id')
+  const region = value.region ?? null
+  if (region !== null && region !== 'us' && region !== 'eu') throw new InvalidSessionError('region', '"us", "eu" or null')
+  const access_token = text('access_token')
+  const refresh_token = nullableText('refresh_token')
+  const expires_at = nullableText('expires_at')
+  date('expires_at', expires_at)
+  const scope = value.scope
+  if (!Array.isArray(scope) || !scope.every((item) => typeof item === 'string')) {
+    throw new InvalidSessionError('scope', 'an array of strings')
+  }
+  const user = parseUser(value.user)
+  const obtained_at = text('obtained_at')
+  date('obtained_at', obtained_at)
+
+  return {issuer, client_id, region, access_token, refresh_token, expires_at, scope: [...scope], user, obtained_at}
+}
+
+function parseUser(value: unknown): Session['user'] {
+  if (value === undefined || value === null) return null
+  if (!isRecord(value)) throw new InvalidSessionError('user', 'an object or null')
+  const user: NonNullable<Session['user']> = {}
+  for (const key of ['email', 'name', 'id'] as const) {
+    const item = value[key]
+    if (item === undefined) continue
+    if (typeof item !== 'string') throw new InvalidSessionError(`user.${key}`, 'a string')
+    user[key] = item
+  }
+  return user
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
