@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A tiny stand-in for a browser, used as $BROWSER by `npm run demo` and the end-to-end tests: it loads the authorization
 // URL, submits the consent form (Authorize, or Deny with FOLLOW_ACTION=deny) and follows the
-// redirects to the CLI's loopback callback, like a person clicking through.
+// redirects to the CLI's loopback callback, like a person clicking through. FOLLOW_FORGE_FIRST=1
+// first sends a forged callback with a wrong state.
 // FOLLOW_LOG, when set, receives one line per request for the test to read.
 import {appendFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
@@ -11,6 +12,13 @@ const log = (line) => process.env.FOLLOW_LOG && appendFileSync(process.env.FOLLO
 /** Loads `url`, submits any consent form with the chosen button, and follows redirects to the end. */
 export async function follow(url, action = 'authorize') {
   return visit(url, {}, action)
+}
+
+/** A forged callback with a wrong state (for tests): the CLI must refuse it and keep waiting. */
+async function forgeCallback(url) {
+  const redirectUri = new URL(url).searchParams.get('redirect_uri')
+  const response = await fetch(`${redirectUri}?code=forged&state=forged`)
+  log(`forged callback -> ${response.status}`)
 }
 
 async function visit(url, init, action) {
@@ -47,7 +55,9 @@ function decode(value) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  follow(process.argv.at(-1), process.env.FOLLOW_ACTION ?? 'authorize').catch((error) => {
+  const url = process.argv.at(-1)
+  const forged = process.env.FOLLOW_FORGE_FIRST === '1' ? forgeCallback(url) : Promise.resolve()
+  forged.then(() => follow(url, process.env.FOLLOW_ACTION ?? 'authorize')).catch((error) => {
     log(`error ${error.message}`)
     process.exitCode = 1
   })

@@ -19,7 +19,8 @@ export abstract class OnrampCommand extends Command {
     if (thrown instanceof Errors.ExitError) throw thrown
     const error = isOclifUsageError(thrown) ? new UsageError(thrown.message) : asOnrampError(thrown)
     if (this.jsonEnabled()) {
-      process.stdout.write(JSON.stringify({error: error.toJSON()}, null, 2) + '\n')
+      const json = error.toJSON()
+      process.stdout.write(JSON.stringify({error: {...json, message: redact(json.message)}}, null, 2) + '\n')
     } else {
       process.stderr.write(renderError(error))
     }

@@ -34,6 +34,7 @@ export async function ensureFresh(deps: Deps, {store, session}: {store: SessionS
     throw new SessionExpiredError(`The access token for ${session.issuer} has expired and there is no refresh token.`)
   }
   const lockPath = lockPathFor(path.join(deps.paths.state, 'locks'), sessionKey(session))
+  // staleMs beyond the worst case of discovery retries plus the refresh request, so a slow refresh keeps its lock.
   return withLock(lockPath, async () => {
     const current = await store.get(session)
     if (!current) throw new NotLoggedInError(`The session for ${session.issuer} was removed while refreshing.`)
@@ -52,7 +53,7 @@ export async function ensureFresh(deps: Deps, {store, session}: {store: SessionS
       deps.logger.event('refresh.narrowed', {issuer: current.issuer, client_id: current.client_id, lost_scopes: lost}, 'warn')
     }
     return {session: refreshed, refreshed: true, lost}
-  })
+  }, {staleMs: 120_000, timeoutMs: 90_000})
 }
 
 async function refreshOnce(

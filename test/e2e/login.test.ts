@@ -1,0 +1,138 @@
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+
+import {isolatedHome, ROOT, runCli} from '../support/cli.js'
+import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+
+const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
+const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
+const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
+
+let mock: MockProcess
+let home: ReturnType<typeof isolatedHome>
+let followLog: string
+
+beforeAll(async () => {
+  mock = await startMockProcess()
+})
+afterAll(async () => {
+  await mock.stop()
+})
+beforeEach(async () => {
+  home = isolatedHome()
+  followLog = path.join(mkdtempSync(path.join(tmpdir(), 'onramp-follow-')), 'follow.log')
+  await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
+})
+afterEach(() => {
+  home.cleanup()
+  rmSync(path.dirname(followLog), {recursive: true, force: true})
+})
+
+function onramp(args: string[], env: Record<string, string> = {}) {
+  return runCli(args, {
+    env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, BROWSER: SCRIPTED_BROWSER, FOLLOW_LOG: followLog, ...env},
+  })
+}
+
+interface MockState {
+  counters: {grants: Record<string, number>; revocations: number}
+}
+
+describe('the built binary against `npm run mock-server` on a real port', () => {
+  it('login, status, token, logout: the whole story, with revocation', async () => {
+    const before = await mock.control<MockState>('state')
+    const login = await onramp(['login', '--json'])
+    expect(login.code, login.stderr).toBe(0)
+    const loggedIn = JSON.parse(login.stdout)
+    expect(loggedIn).toMatchObject({issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, user: {email: 'dev@example.com'}})
+    expect(login.stderr).toContain(`${mock.issuer}/oauth/authorize/?`) // the URL is always printed
+
+    const status = await onramp(['status', '--json'])
+    expect(status.code).toBe(0)
+    expect(JSON.parse(status.stdout).sessions[0]).toMatchObject({issuer: mock.issuer, host: new URL(mock.issuer).host, state: 'valid', missing_required_scopes: []})
+
+    const token = await onramp(['token'])
+    expect(token.code).toBe(0)
+    expect(token.stdout).toMatch(/^pha_[A-Za-z0-9]{44}\n$/)
+    const me = await fetch(`${mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${token.stdout.trim()}`}})
+    expect(me.status).toBe(200)
+
+    const tokenJson = JSON.parse((await onramp(['token', '--json'])).stdout)
+    expect(tokenJson).toEqual({access_token: token.stdout.trim(), expires_at: expect.any(String), scopes: expect.arrayContaining(['user:read'])})
+
+    const logout = await onramp(['logout', '--json'])
+    expect(logout.code).toBe(0)
+    expect(JSON.parse(logout.stdout)).toEqual({logged_out: [{issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, revoked: true}]})
+    const after = await mock.control<MockState>('state')
+    expect(after.counters.revocations).toBe(before.counters.revocations + 1)
+    expect((await fetch(`${mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${token.stdout.trim()}`}})).status).toBe(401)
+
+    const gone = await onramp(['token'])
+    expect(gone.code).toBe(3)
+    expect(gone.stdout).toBe('')
+    expect(gone.stderr).toMatch(/Not logged in.*\n.*onramp login/)
+  })
+
+  it('a rejected scope: exit 4, a JSON error naming the scope, the server event, nothing stored', async () => {
+    await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'dashboard:write', 'event_definition:write', 'llm_gateway:read']})
+    const login = await onramp(['login', '--json'])
+    expect(login.code).toBe(4)
+    const {error} = JSON.parse(login.stdout)
+    expect(error).toMatchObject({code: 'invalid_scope', exit: 4})
+    expect(error.message).toMatch(/server's admins/)
+    const events = await mock.control<{event: string; missing_scopes?: string[]}[]>('events')
+    expect(events.filter((event) => event.event === 'oauth.authorize.invalid_scope').at(-1)?.missing_scopes).toEqual(
+      expect.arrayContaining(['insight:write']),
+    )
+    const log = readFileSync(path.join(home.env.XDG_STATE_HOME!, 'onramp', 'onramp.log'), 'utf8')
+    expect(log).toMatch(/"event":"oauth.invalid_scope"/)
+    expect((await onramp(['status'])).code).toBe(3)
+  })
+
+  it('a forged callback is refused and the login still completes', async () => {
+    const login = await onramp(['login'], {FOLLOW_FORGE_FIRST: '1'})
+    expect(login.code, login.stderr).toBe(0)
+    expect(readFileSync(followLog, 'utf8')).toMatch(/forged callback -> 400/)
+    expect(login.stdout).toMatch(/Logged in to .* as dev@example.com/)
+  })
+
+  it('Deny in the browser: exit 3 and nothing stored', async () => {
+    const login = await onramp(['login'], {FOLLOW_ACTION: 'deny'})
+    expect(login.code).toBe(3)
+    expect(login.stderr).toMatch(/denied/)
+    expect((await onramp(['status'])).code).toBe(3)
+  })
+
+  it('never shows a token in --verbose output or the log', async () => {
+    const login = await onramp(['login', '--verbose'])
+    expect(login.code, login.stderr).toBe(0)
+    const credentials = JSON.parse(readFileSync(path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'), 'utf8'))
+    const session = Object.values(credentials.sessions)[0] as {access_token: string; refresh_token: string}
+    const log = readFileSync(path.join(home.env.XDG_STATE_HOME!, 'onramp', 'onramp.log'), 'utf8')
+    for (const secret of [session.access_token, session.refresh_token]) {
+      expect(login.stderr).not.toContain(secret)
+      expect(login.stdout).not.toContain(secret)
+      expect(log).not.toContain(secret)
+    }
+    expect(login.stderr).toMatch(/http\.response/) // verbose really echoed the log
+  })
+
+  it('refuses plain http to a non-loopback host with exit 2', async () => {
+    const login = await onramp(['login'], {ONRAMP_HOST: 'http://posthog.example.com'})
+    expect(login.code).toBe(2)
+    expect(login.stderr).toMatch(/Refusing plain http/)
+  })
+
+  it('scopes --check passes against the mock, and fails (exit 4) after the ceiling is narrowed', async () => {
+    const ok = await onramp(['scopes', '--check', '--json'])
+    expect(ok.code).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({issuer: mock.issuer, ok: true})
+    await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read']})
+    const failed = await onramp(['scopes', '--check'])
+    expect(failed.code).toBe(4)
+    expect(failed.stdout).toMatch(/OUTSIDE the app ceiling/)
+  })
+})

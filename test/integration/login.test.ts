@@ -1,0 +1,289 @@
+import {createServer} from 'node:net'
+
+import {http, HttpResponse} from 'msw'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {follow} from '../../scripts/scripted-browser.mjs'
+import {ExitCode} from '../../src/errors.js'
+import {login} from '../../src/flows/login.js'
+import {LOGIN_SCOPES} from '../../src/scopes.js'
+import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+
+let harness: Harness | undefined
+afterEach(async () => {
+  await harness?.close()
+  harness = undefined
+})
+
+async function setup(options: Parameters<typeof startHarness>[0] = {}) {
+  harness = await startHarness(options)
+  return harness
+}
+
+const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
+
+describe('onramp login against the mock (in-process)', () => {
+  it('logs in through the consent page and stores the session', async () => {
+    const h = await setup()
+    const result = await login(h.deps, loginDefaults)
+    expect(result).toMatchObject({
+      issuer: US_ISSUER,
+      region: 'us',
+      client_id: WIZARD_CLIENT_ID,
+      user: {email: 'dev@example.com'},
+      missing_optional_scopes: [],
+      storage: {kind: 'file'},
+    })
+    expect([...result.scopes].sort()).toEqual([...LOGIN_SCOPES].sort())
+    expect(h.opened).toHaveLength(1)
+    const url = new URL(h.opened[0]!)
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256')
+    expect(url.searchParams.get('client_id')).toBe(WIZARD_CLIENT_ID)
+    expect(url.searchParams.get('state')).toMatch(/^[\w-]{43}$/)
+    expect(url.searchParams.get('scope')!.split(' ')).toEqual([...LOGIN_SCOPES])
+    const stored = await (await h.deps.sessions()).list()
+    expect(stored).toHaveLength(1)
+    expect(stored[0]).toMatchObject({issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, region: 'us'})
+    expect(stored[0]!.access_token).toMatch(/^pha_/)
+    expect(h.mock.control.snapshot().counters.grants.authorization_code).toBe(1)
+  })
+
+  it('caches discovery: a second login fetches no metadata', async () => {
+    const h = await setup()
+    await login(h.deps, loginDefaults)
+    await login(h.deps, loginDefaults)
+    const requests = h.mock.control.snapshot().counters.requests
+    const metadataRequests = Object.entries(requests)
+      .filter(([key]) => key.includes('/.well-known/'))
+      .reduce((sum, [, count]) => sum + count, 0)
+    expect(metadataRequests).toBe(1)
+  })
+
+  it('reject policy: an out-of-ceiling scope fails with exit 4, the server event and our event, nothing stored', async () => {
+    const h = await setup({policy: 'reject'})
+    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read']})
+    const error = await login(h.deps, loginDefaults).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.scope, code: 'invalid_scope'})
+    expect((error as Error).message).toMatch(/ceiling/)
+    expect((error as Error).message).toMatch(/server's admins/)
+    const serverEvent = h.mock.control.events().find((event) => event.event === 'oauth.authorize.invalid_scope')
+    expect(serverEvent).toMatchObject({level: 'warn', client_id: WIZARD_CLIENT_ID})
+    expect(serverEvent!.missing_scopes).toEqual(expect.arrayContaining(['dashboard:write']))
+    const ours = h.logLines().find((line) => line.event === 'oauth.invalid_scope')
+    expect(ours).toMatchObject({source: 'authorize', client_id: WIZARD_CLIENT_ID, host: US_ISSUER})
+    expect(await (await h.deps.sessions()).list()).toEqual([])
+  })
+
+  it('clamp policy: a narrowed grant missing a required scope is detected (exit 4), revoked and not stored', async () => {
+    const h = await setup({policy: 'clamp'})
+    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read', 'notebook:write']})
+    const error = await login(h.deps, loginDefaults).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.scope, missing: ['dashboard:write']})
+    expect((error as Error).message).toContain('dashboard:write (login)')
+    expect(await (await h.deps.sessions()).list()).toEqual([])
+    expect(h.mock.control.snapshot().counters.revocations).toBe(1)
+    expect(h.logLines().find((line) => line.event === 'oauth.invalid_scope')).toMatchObject({source: 'grant', missing_scopes: ['dashboard:write']})
+  })
+
+  it('clamp policy: a missing optional scope is a warning, the session is kept', async () => {
+    const h = await setup({policy: 'clamp'})
+    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'dashboard:write', 'event_definition:write', 'llm_gateway:read']})
+    const result = await login(h.deps, loginDefaults)
+    expect(result.missing_optional_scopes).toEqual(expect.arrayContaining(['notebook:write', 'health_issue:read', 'organization:read']))
+    expect(h.stderr.text()).toMatch(/did not grant these optional scopes: .*notebook:write/)
+    expect(await (await h.deps.sessions()).list()).toHaveLength(1)
+  })
+
+  it('preflight: a required scope missing from scopes_supported stops before the browser opens (exit 4)', async () => {
+    const h = await setup()
+    const metadata = await (await fetch(`${US_ISSUER}/.well-known/oauth-authorization-server`)).json()
+    metadata.scopes_supported = metadata.scopes_supported.filter((scope: string) => scope !== 'insight:write' && scope !== 'notebook:write')
+    h.server.use(http.get(`${US_ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata)))
+    const error = await login(h.deps, loginDefaults).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.scope, missing: ['insight:write']})
+    expect((error as Error).message).toMatch(/does not advertise/)
+    expect(h.opened).toEqual([])
+    expect(h.logLines().find((line) => line.event === 'oauth.invalid_scope')).toMatchObject({source: 'preflight', missing_scopes: ['insight:write']})
+  })
+
+  it('preflight: an optional scope missing from scopes_supported is dropped with a warning', async () => {
+    const h = await setup()
+    const metadata = await (await fetch(`${US_ISSUER}/.well-known/oauth-authorization-server`)).json()
+    metadata.scopes_supported = metadata.scopes_supported.filter((scope: string) => scope !== 'notebook:write')
+    h.server.use(http.get(`${US_ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata)))
+    const result = await login(h.deps, loginDefaults)
+    expect(result.scopes).not.toContain('notebook:write')
+    expect(new URL(h.opened[0]!).searchParams.get('scope')).not.toContain('notebook:write')
+    expect(h.stderr.text()).toMatch(/does not offer these optional scopes.*notebook:write/)
+  })
+
+  it('preflight: skipped when scopes_supported is absent', async () => {
+    const h = await setup()
+    const metadata = await (await fetch(`${US_ISSUER}/.well-known/oauth-authorization-server`)).json()
+    delete metadata.scopes_supported
+    h.server.use(http.get(`${US_ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata)))
+    await expect(login(h.deps, loginDefaults)).resolves.toMatchObject({client_id: WIZARD_CLIENT_ID})
+    expect(h.logLines().find((line) => line.event === 'preflight.skipped')).toBeDefined()
+  })
+
+  it('a forged callback with a wrong state gets an error page; the login keeps waiting and then succeeds', async () => {
+    const h = await setup()
+    let forgedStatus = 0
+    h.browser.action = async (url) => {
+      const redirectUri = new URL(url).searchParams.get('redirect_uri')!
+      const forged = await fetch(`${redirectUri}?code=attacker&state=forged`)
+      forgedStatus = forged.status
+      await follow(url)
+    }
+    const result = await login(h.deps, loginDefaults)
+    expect(forgedStatus).toBe(400)
+    expect(result.user).toMatchObject({email: 'dev@example.com'})
+    expect(h.logLines().some((line) => line.event === 'oauth.callback_rejected' && line.reason === 'state_mismatch')).toBe(true)
+  })
+
+  it('a callback with the wrong iss (RFC 9207) fails the login', async () => {
+    const h = await setup()
+    h.browser.action = async (url) => {
+      const params = new URL(url).searchParams
+      await fetch(`${params.get('redirect_uri')}?code=c&state=${params.get('state')}&iss=${encodeURIComponent('https://evil.example')}`)
+    }
+    await expect(login(h.deps, loginDefaults)).rejects.toMatchObject({code: 'issuer_mismatch', exit: ExitCode.unexpected})
+    expect(await (await h.deps.sessions()).list()).toEqual([])
+  })
+
+  it('accepts the right iss when the server sends one', async () => {
+    const h = await setup({issParameter: true})
+    await expect(login(h.deps, loginDefaults)).resolves.toMatchObject({client_id: WIZARD_CLIENT_ID})
+  })
+
+  it('Deny on the consent page is access_denied (exit 3)', async () => {
+    const h = await setup()
+    h.browser.action = (url) => follow(url, 'deny')
+    await expect(login(h.deps, loginDefaults)).rejects.toMatchObject({code: 'access_denied', exit: ExitCode.notLoggedIn})
+  })
+
+  it('times out when no callback arrives (exit 3), and frees the port', async () => {
+    const h = await setup()
+    h.browser.action = () => {}
+    await expect(login(h.deps, {...loginDefaults, timeoutSeconds: 1})).rejects.toMatchObject({code: 'login_timeout', exit: ExitCode.notLoggedIn})
+  })
+
+  it('says so when the callback port is in use', async () => {
+    const h = await setup()
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as {port: number}).port
+    try {
+      const error = await login(h.deps, {...loginDefaults, port}).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({code: 'port_in_use'})
+      expect((error as Error).message).toContain(String(port))
+      expect(h.opened).toEqual([])
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('refuses http:// for a non-loopback host (exit 2) without any request', async () => {
+    const h = await setup()
+    await expect(login(h.deps, {...loginDefaults, host: 'http://posthog.example.com'})).rejects.toMatchObject({exit: ExitCode.usage})
+  })
+
+  it('--no-browser: takes the pasted final redirect URL from stdin', async () => {
+    const h = await setup()
+    const pending = login(h.deps, {...loginDefaults, browser: false})
+    // The user opens the printed URL elsewhere and pastes where they landed.
+    const url = await waitFor(() => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
+    const consent = await fetch(url)
+    const form = await consent.text()
+    const fields = new URLSearchParams()
+    for (const match of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.append(match[1]!, decode(match[2]!))
+    fields.append('decision', 'allow')
+    const action = decode(/<form[^>]*action="([^"]+)"/.exec(form)![1]!)
+    const approved = await fetch(action, {method: 'POST', body: fields, redirect: 'manual'})
+    const landed = approved.headers.get('location')!
+    h.stdin.write('not a url\n')
+    h.stdin.write(`${landed}\n`)
+    const result = await pending
+    expect(result.user).toMatchObject({email: 'dev@example.com'})
+    expect(h.opened).toEqual([])
+    expect(h.stderr.text()).toMatch(/That URL was not accepted/)
+  })
+
+  it('--scopes replaces the requested set and treats all as required', async () => {
+    const h = await setup({policy: 'clamp'})
+    const result = await login(h.deps, {...loginDefaults, scopes: 'user:read project:read'})
+    expect(result.scopes.sort()).toEqual(['project:read', 'user:read'])
+    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read']})
+    await expect(login(h.deps, {...loginDefaults, scopes: 'user:read project:read'})).rejects.toMatchObject({exit: ExitCode.scope, missing: ['project:read']})
+  })
+
+  it('maps an unreachable server to exit 6', async () => {
+    const h = await setup()
+    h.server.use(http.get('https://down.example.com/*', () => HttpResponse.error()))
+    await expect(login(h.deps, {...loginDefaults, host: 'https://down.example.com'})).rejects.toMatchObject({exit: ExitCode.network})
+  })
+
+  it('maps a token endpoint that stays unavailable to exit 6', async () => {
+    const h = await setup()
+    h.mock.control.configure({fail_next: {path: '/oauth/token/', status: 503, count: 5, retry_after: 1}})
+    await expect(login(h.deps, loginDefaults)).rejects.toMatchObject({exit: ExitCode.network})
+  })
+
+  it('never writes a token to stderr, stdout, or the log (with --verbose)', async () => {
+    const h = await setup({verbose: true})
+    await login(h.deps, loginDefaults)
+    const session = (await (await h.deps.sessions()).list())[0]!
+    const log = JSON.stringify(h.logLines())
+    for (const secret of [session.access_token, session.refresh_token!]) {
+      expect(h.stderr.text()).not.toContain(secret)
+      expect(h.stdout.text()).not.toContain(secret)
+      expect(log).not.toContain(secret)
+    }
+    expect(h.stderr.text()).toMatch(/login\.success/)
+  })
+})
+
+describe('login on a custom host', () => {
+  it('registers a client through DCR when none is given, remembers it, and reuses it', async () => {
+    const h = await setup({issuer: 'https://auth.example.com'})
+    // DCR apps only get unprivileged scopes, so ask for what such an app can have.
+    const options = {...loginDefaults, host: 'https://auth.example.com', scopes: 'user:read project:read'}
+    const first = await login(h.deps, options)
+    expect(first.client_id).not.toBe(WIZARD_CLIENT_ID)
+    expect(h.mock.control.snapshot().apps.some((app) => app.client_id === first.client_id)).toBe(true)
+    const second = await login(h.deps, {...options, port: undefined})
+    expect(second.client_id).toBe(first.client_id)
+    expect(h.mock.control.snapshot().counters.requests['POST /oauth/register/'] ?? h.mock.control.snapshot().counters.requests['POST /oauth/register']).toBe(1)
+  })
+
+  it('needs --client-id when the server has no registration endpoint (exit 2)', async () => {
+    const h = await setup({issuer: 'https://auth.example.com'})
+    const metadata = await (await fetch('https://auth.example.com/.well-known/oauth-authorization-server')).json()
+    delete metadata.registration_endpoint
+    h.server.use(http.get('https://auth.example.com/.well-known/oauth-authorization-server', () => HttpResponse.json(metadata)))
+    const error = await login(h.deps, {...loginDefaults, host: 'https://auth.example.com'}).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.usage, code: 'client_id_required'})
+    expect((error as Error).message).toMatch(/--client-id/)
+  })
+
+  it('a DCR client asking for privileged scopes is refused at authorize with a clear exit 4', async () => {
+    const h = await setup({issuer: 'https://auth.example.com'})
+    const error = await login(h.deps, {...loginDefaults, host: 'https://auth.example.com'}).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.scope})
+    expect(WIZARD_CEILING).toContain('llm_gateway:read')
+  })
+})
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const started = Date.now()
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() - started > timeoutMs) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+function decode(value: string): string {
+  return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>')
+}

@@ -1,0 +1,114 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {PassThrough} from 'node:stream'
+
+import {setupServer} from 'msw/node'
+
+import {follow} from '../../scripts/scripted-browser.mjs'
+import {createDeps, type Deps} from '../../src/deps.js'
+import {createMockServer} from '../mock-server/index.js'
+import {isolatedHome} from './cli.js'
+
+export const US_ISSUER = 'https://us.posthog.com'
+export const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
+
+export type MockServer = ReturnType<typeof createMockServer>
+
+/** Captures what a flow writes to stdout/stderr. */
+export function capture(): {write: (chunk: string) => boolean; text: () => string} {
+  let text = ''
+  return {write: (chunk) => ((text += chunk), true), text: () => text}
+}
+
+export interface Harness {
+  mock: MockServer
+  server: ReturnType<typeof setupServer>
+  deps: Deps
+  stdout: ReturnType<typeof capture>
+  stderr: ReturnType<typeof capture>
+  stdin: PassThrough
+  /** URLs the flow asked the "browser" to open. */
+  opened: string[]
+  /** What the fake browser does with the authorization URL (default: click Authorize). */
+  browser: {action: (url: string) => Promise<void> | void}
+  home: string
+  env: Record<string, string>
+  /** Moves the CLI's clock (not the mock's). */
+  advance: (seconds: number) => void
+  logLines: () => Record<string, unknown>[]
+  credentialsText: () => string
+  /** Deps with a fresh logger/store but the same home, clock and browser: a second CLI process. */
+  newDeps: (extra?: {verbose?: boolean}) => Promise<Deps>
+  close: () => Promise<void>
+}
+
+/**
+ * The CLI's flows wired to the MSW mock in-process: a throwaway HOME, a fake browser that follows the
+ * consent page like a person, and a movable clock. Loopback traffic (the callback) bypasses MSW.
+ */
+export async function startHarness(options: Parameters<typeof createMockServer>[0] & {verbose?: boolean} = {}): Promise<Harness> {
+  const {verbose, ...mockOptions} = options
+  const mock = createMockServer({issuer: US_ISSUER, ...mockOptions})
+  const server = setupServer(...mock.handlers)
+  server.listen({onUnhandledRequest: 'bypass'})
+  const isolated = isolatedHome()
+  let offsetMs = 0
+  const stdout = capture()
+  const stderr = capture()
+  const stdin = new PassThrough()
+  const opened: string[] = []
+  const browser: Harness['browser'] = {action: (url) => follow(url, 'authorize')}
+  const make = (extra: {verbose?: boolean} = {}) =>
+    createDeps({
+      env: isolated.env,
+      stdout,
+      stderr,
+      stdin,
+      verbose: extra.verbose ?? verbose ?? false,
+      version: 'test',
+      now: () => new Date(Date.now() + offsetMs),
+      openBrowser: async (url) => {
+        opened.push(url)
+        // Like a real browser: the CLI does not wait for it.
+        void Promise.resolve(browser.action(url)).catch(() => {})
+      },
+    })
+  const deps = await make()
+  return {
+    mock,
+    server,
+    deps,
+    stdout,
+    stderr,
+    stdin,
+    opened,
+    browser,
+    home: isolated.home,
+    env: isolated.env,
+    advance: (seconds) => void (offsetMs += seconds * 1000),
+    logLines: () => {
+      try {
+        return readFileSync(path.join(deps.paths.state, 'onramp.log'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+      } catch {
+        return []
+      }
+    },
+    credentialsText: () => {
+      try {
+        return readFileSync(path.join(deps.paths.config, 'credentials.json'), 'utf8')
+      } catch {
+        return ''
+      }
+    },
+    newDeps: make,
+    close: async () => {
+      server.close()
+      isolated.cleanup()
+    },
+  }
+}
+
+export const loginDefaults = {browser: true, timeoutSeconds: 20, port: 0} as const
