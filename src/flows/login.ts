@@ -67,6 +67,8 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
       state,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
+      // OIDC Core 11: offline access must be asked for with prompt=consent, or providers drop it.
+      ...(plan.request.includes('offline_access') ? {prompt: 'consent'} : {}),
     })
     deps.logger.event('login.authorize', {issuer: server.issuer, client_id: clientId, redirect_uri: listener.redirectUri, scopes: plan.request}, 'info')
 

@@ -24,10 +24,14 @@ export async function findUser(
   },
 ): Promise<SessionUser | null> {
   try {
-    if (idTokenClaims) return userFromClaims(idTokenClaims)
+    const fromIdToken = idTokenClaims ? userFromClaims(idTokenClaims) : undefined
+    if (fromIdToken?.email) return fromIdToken
+    // Many providers keep profile claims out of the ID token when an access token is issued (OIDC Core 5.4).
     if (granted.includes('openid') && config.serverMetadata().userinfo_endpoint) {
-      return userFromClaims(await oidc.fetchUserInfo(config, accessToken, oidc.skipSubjectCheck))
+      const claims = await oidc.fetchUserInfo(config, accessToken, idTokenClaims?.sub ?? oidc.skipSubjectCheck)
+      return {...fromIdToken, ...userFromClaims(claims)}
     }
+    if (fromIdToken) return fromIdToken
     if (granted.includes('user:read')) {
       const response = await http(`${issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`, accept: 'application/json'}})
       if (!response.ok) {

@@ -6,6 +6,7 @@ import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from '
 
 import {isolatedHome, ROOT, runCli} from '../support/cli.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {startConnectProxy} from '../support/proxy.js'
 
 const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
@@ -134,5 +135,20 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     const failed = await onramp(['scopes', '--check'])
     expect(failed.code).toBe(4)
     expect(failed.stdout).toMatch(/OUTSIDE the app ceiling/)
+  })
+
+  it('goes through HTTP_PROXY when it is set, and around it for NO_PROXY hosts', async () => {
+    const proxy = await startConnectProxy()
+    try {
+      const proxied = await onramp(['scopes', '--check', '--json'], {HTTP_PROXY: proxy.url})
+      expect(proxied.code, proxied.stderr).toBe(0)
+      expect(proxy.tunnels).toContain(new URL(mock.issuer).host)
+      proxy.tunnels.length = 0
+      const bypassed = await onramp(['scopes', '--check', '--json'], {HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1'})
+      expect(bypassed.code, bypassed.stderr).toBe(0)
+      expect(proxy.tunnels).toEqual([])
+    } finally {
+      await proxy.close()
+    }
   })
 })

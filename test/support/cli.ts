@@ -35,7 +35,7 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   const env: NodeJS.ProcessEnv = {...process.env, ...extra}
   delete env.NODE_ENV
   delete env.DISPLAY
-  for (const name of ['ONRAMP_HOST', 'ONRAMP_REGION', 'ONRAMP_CLIENT_ID', 'ONRAMP_TOKEN', 'BROWSER', 'HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy']) {
+  for (const name of ['ONRAMP_HOST', 'ONRAMP_REGION', 'ONRAMP_CLIENT_ID', 'ONRAMP_TOKEN', 'BROWSER', 'HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'NO_PROXY', 'no_proxy']) {
     if (!(name in extra)) delete env[name]
   }
   for (const [key, value] of Object.entries(extra)) if (value === undefined) delete env[key]
