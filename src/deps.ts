@@ -52,7 +52,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<Deps>
   const http = createHttp({userAgent: `onramp/${version}`, logger, ...(options.fetch ? {fetch: options.fetch} : {})})
   const warn = (message: string) => {
     stderr.write(`Warning: ${message}\n`)
-    logger.event('warning', {message}, 'warn')
+    logger.event('warning', {message}, 'warn', {echo: false})
   }
   let store: Promise<SessionStore> | undefined
   return {

@@ -7,7 +7,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 export interface Logger {
   /** Appends `{"ts","level","event",...fields}` (redacted) to the log file; echoed to stderr with --verbose. */
-  event(name: string, fields?: Record<string, unknown>, level?: LogLevel): void
+  event(name: string, fields?: Record<string, unknown>, level?: LogLevel, options?: {echo?: boolean}): void
   /** A free-form debug line: event('debug', {message, ...fields}, 'debug'). */
   debug(message: string, fields?: Record<string, unknown>): void
 }
@@ -49,12 +49,13 @@ export function createLogger({file, verbose, stderr, now = () => new Date()}: Lo
     }
   }
 
-  const event: Logger['event'] = (name, fields = {}, level = 'info') => {
+  // `echo: false` for events the user has already been shown (warnings), so --verbose does not say them twice.
+  const event: Logger['event'] = (name, fields = {}, level = 'info', {echo = true} = {}) => {
     const safe = redactValue(fields) as Record<string, unknown>
     // A field may not overwrite ts/level/event: every line must stay parseable by the same three keys.
     const record = {ts: now().toISOString(), level, event: name, ...withoutReserved(safe)}
     append(JSON.stringify(record) + '\n')
-    if (verbose) stderr.write(humanLine(level, name, safe))
+    if (verbose && echo) stderr.write(humanLine(level, name, safe))
   }
 
   return {

@@ -86,6 +86,7 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
           issuer: server.issuer,
           clientId,
           requested: plan.request,
+          required: plan.required,
           advertised: advertisedList(discovered),
           missing: scopesNamedIn(description, plan.request),
           serverSaid: description,
@@ -103,7 +104,7 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
       const mapped = mapOAuthError(error, {step: 'token', issuer: server.issuer, clientId})
       if (mapped.code !== 'invalid_scope') throw mapped
       throw invalidScope(deps.logger, {
-        source: 'token', surface: 'login', issuer: server.issuer, clientId, requested: plan.request,
+        source: 'token', surface: 'login', issuer: server.issuer, clientId, requested: plan.request, required: plan.required,
         advertised: advertisedList(discovered), missing: scopesNamedIn(mapped.message, plan.request), serverSaid: mapped.message,
       })
     }
@@ -113,7 +114,7 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
       // A token without a required scope fails an hour later with a 401: refuse it now, store nothing.
       await revokeQuietly(deps, config, tokens.refresh_token ?? tokens.access_token)
       throw invalidScope(deps.logger, {
-        source: 'grant', surface: 'login', issuer: server.issuer, clientId, requested: plan.request,
+        source: 'grant', surface: 'login', issuer: server.issuer, clientId, requested: plan.request, required: plan.required,
         advertised: advertisedList(discovered), missing: grant.missingRequired,
       })
     }
@@ -166,7 +167,7 @@ function planScopes(deps: Deps, {server, discovered, scopes}: {server: Server; d
   if (plan.missingRequired.length > 0) {
     throw invalidScope(deps.logger, {
       source: 'preflight', surface: 'login', issuer: server.issuer, clientId: server.clientId ?? '(to be registered)',
-      requested, advertised: advertisedList(discovered), missing: plan.missingRequired,
+      requested, required: plan.required, advertised: advertisedList(discovered), missing: plan.missingRequired,
     })
   }
   if (plan.missingOptional.length > 0) {

@@ -12,6 +12,8 @@ export interface InvalidScopeReport {
   issuer: string
   clientId: string
   requested: readonly string[]
+  /** The required part of `requested`: marks each missing scope required or optional. */
+  required: readonly string[]
   advertised: readonly string[] | null
   missing: readonly string[]
   serverSaid?: string | undefined
@@ -19,10 +21,10 @@ export interface InvalidScopeReport {
 
 const WHY: Record<InvalidScopeReport['source'], string> = {
   preflight: 'does not advertise',
-  authorize: 'refused at authorization',
-  token: 'refused at the token endpoint',
+  authorize: 'refused (at authorization)',
+  token: 'refused (at the token endpoint)',
   grant: 'did not grant',
-  provisioning: 'refused for provisioning',
+  provisioning: 'refused (for provisioning)',
   ceiling: 'keeps outside the app ceiling',
 }
 
@@ -41,10 +43,13 @@ export function invalidScope(logger: Logger, report: InvalidScopeReport): ScopeE
     },
     'warn',
   )
-  const named = report.missing.length > 0 ? report.missing.map((scope) => `  - ${scope} (${report.surface})`).join('\n') : '  (the server did not say which)'
+  const named =
+    report.missing.length > 0
+      ? report.missing.map((scope) => `  - ${scope} (${report.surface}, ${report.required.includes(scope) ? 'required' : 'optional'})`).join('\n')
+      : '  (the server did not say which)'
   const said = report.serverSaid ? `\nThe server said: ${report.serverSaid}` : ''
   return new ScopeError(
-    `${report.issuer} ${WHY[report.source]} scopes that onramp ${report.surface} needs:\n${named}${said}\n` +
+    `${report.issuer} ${WHY[report.source]} these scopes that onramp ${report.surface} asks for:\n${named}${said}\n` +
       `The scopes an app may receive (its ceiling) are set by the server's admins: ask them to allow these scopes for client ${report.clientId}` +
       `, or pass --scopes to request fewer. Nothing was stored.`,
     {missing: report.missing},

@@ -28,7 +28,7 @@ describe('against an independent authorization server (oidc-provider), not the p
     expect(result.code).toBe(4)
     const {error} = JSON.parse(result.stdout)
     expect(error).toMatchObject({code: 'invalid_scope', exit: 4})
-    expect(error.message).toContain('dashboard:write (login)')
+    expect(error.message).toContain('dashboard:write (login, required)')
     expect(result.stderr).not.toMatch(/Open this URL/)
   })
 

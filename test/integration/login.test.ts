@@ -79,7 +79,7 @@ describe('onramp login against the mock (in-process)', () => {
     h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read', 'notebook:write']})
     const error = await login(h.deps, loginDefaults).catch((caught: unknown) => caught)
     expect(error).toMatchObject({exit: ExitCode.scope, missing: ['dashboard:write']})
-    expect((error as Error).message).toContain('dashboard:write (login)')
+    expect((error as Error).message).toContain('dashboard:write (login, required)')
     expect(await (await h.deps.sessions()).list()).toEqual([])
     expect(h.mock.control.snapshot().counters.revocations).toBe(1)
     expect(h.logLines().find((line) => line.event === 'oauth.invalid_scope')).toMatchObject({source: 'grant', missing_scopes: ['dashboard:write']})
