@@ -1,0 +1,94 @@
+import {describe, expect, it} from 'vitest'
+
+import {accountRequest, get, login, postForm, startMock, US_CLIENT, useMsw} from './helpers.js'
+
+useMsw()
+
+const METADATA = '/.well-known/oauth-authorization-server'
+
+describe('fault injection', () => {
+  it('503 temporarily_unavailable with Retry-After: 1 for the next N requests, then normal again', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: {path: METADATA, status: 503, count: 2}})
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await get(`${mock.issuer}${METADATA}`)
+      expect(response.status).toBe(503)
+      expect(response.headers.get('retry-after')).toBe('1')
+      expect(await response.json()).toMatchObject({error: 'temporarily_unavailable'})
+    }
+    expect((await get(`${mock.issuer}${METADATA}`)).status).toBe(200)
+  })
+
+  it('matches the path with or without its trailing slash, and only that path', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: {path: '/oauth/token/', status: 500}})
+    expect((await get(`${mock.issuer}${METADATA}`)).status).toBe(200)
+    const failed = await postForm(`${mock.issuer}/oauth/token`, {grant_type: 'refresh_token', refresh_token: 'x', client_id: US_CLIENT})
+    expect(failed.status).toBe(500)
+    expect(await failed.json()).toMatchObject({error: 'server_error'})
+  })
+
+  it('429 with the given Retry-After, in the provisioning error format on provisioning paths', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: {path: '/api/agentic/provisioning/account_requests', status: 429, retry_after: 7}})
+    const response = await accountRequest(mock, {email: 'x@example.com'})
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('7')
+    expect(await response.json()).toEqual({type: 'error', error: {code: 'rate_limited', message: expect.any(String)}})
+  })
+
+  it('malformed: 200 with a JSON content type and a body that does not parse', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: {path: METADATA, malformed: true}})
+    const response = await get(`${mock.issuer}${METADATA}`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toContain('application/json')
+    await expect(response.json()).rejects.toThrow()
+  })
+
+  it('a fault may target one method only; several faults queue', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: [{path: '/oauth/token', method: 'GET', status: 500}, {path: METADATA, status: 500}]})
+    expect((await postForm(`${mock.issuer}/oauth/token`, {grant_type: 'x', client_id: US_CLIENT})).status).toBe(400)
+    expect((await get(`${mock.issuer}${METADATA}`)).status).toBe(500)
+    expect(mock.state.faults.map((fault) => fault.method)).toEqual(['GET'])
+  })
+
+  it('added latency delays every answer', async () => {
+    const mock = startMock()
+    mock.control.configure({latency_ms: 150})
+    const started = performance.now()
+    await get(`${mock.issuer}${METADATA}`)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140)
+  })
+
+  it('rejects a fault without a path', () => {
+    const mock = startMock()
+    expect(() => mock.control.configure({fail_next: {path: ''}})).toThrow(/path/)
+  })
+})
+
+describe('request counters', () => {
+  it('count per "METHOD path" as received, faults included, /__mock/ excluded', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: {path: METADATA, status: 503}})
+    await get(`${mock.issuer}${METADATA}`)
+    await get(`${mock.issuer}${METADATA}`)
+    await get(`${mock.issuer}${METADATA}/`)
+    await get(`${mock.issuer}/__mock/state`)
+    const {requests} = mock.control.snapshot().counters
+    expect(requests).toEqual({[`GET ${METADATA}`]: 2, [`GET ${METADATA}/`]: 1})
+  })
+
+  it('count grants per grant type and revocations', async () => {
+    const mock = startMock({autoApprove: true})
+    const tokens = await login(mock, {scope: 'user:read'})
+    await postForm(`${mock.issuer}/oauth/token/`, {grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: US_CLIENT})
+    await postForm(`${mock.issuer}/oauth/token/`, {grant_type: 'refresh_token', refresh_token: 'phr_unknown', client_id: US_CLIENT})
+    expect(mock.control.snapshot().counters).toMatchObject({
+      grants: {authorization_code: 1, refresh_token: 1, 'provisioning:authorization_code': 0, 'provisioning:refresh_token': 0},
+      revocations: 0,
+      requests: {'GET /oauth/authorize/': 1, 'POST /oauth/token/': 3},
+    })
+  })
+})
