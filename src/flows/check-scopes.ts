@@ -26,7 +26,7 @@ export interface ScopeCheckReport {
 /** `onramp scopes --check`: the preflight of both surfaces, and the signup ceiling, without logging in. */
 export async function checkScopes(deps: Deps, selection: ServerSelection): Promise<ScopeCheckReport> {
   const server = resolveServer(selection)
-  const discovered = await discover({http: deps.http, logger: deps.logger, cacheDir: deps.paths.cache, now: deps.now}, server.issuer)
+  const discovered = await discover(deps, server.issuer)
   const advertised = readAdvertisedScopes(discovered.metadata)
   if (advertised.kind === 'malformed') deps.warn(`${server.issuer} sent a malformed scopes_supported; the advertised-scope check is skipped.`)
   if (advertised.kind === 'absent') deps.logger.event('preflight.skipped', {issuer: server.issuer, reason: 'scopes_supported absent'}, 'info')

@@ -1,9 +1,7 @@
-import * as oidc from 'openid-client'
-
 import type {Deps} from '../deps.js'
 import {NotLoggedInError, UsageError} from '../errors.js'
 import {clientConfiguration, discover} from '../oauth/discovery.js'
-import {mapOAuthError} from '../oauth/errors.js'
+import {revokeToken} from '../oauth/revoke.js'
 import {resolveServer, type ServerSelection} from '../server.js'
 import type {Session} from '../session/session.js'
 import {selectSessions} from './select-sessions.js'
@@ -40,19 +38,15 @@ export async function logout(deps: Deps, {selection, all}: {selection: ServerSel
 
 async function revokeSession(deps: Deps, session: Session): Promise<boolean> {
   try {
-    const discovered = await discover({http: deps.http, logger: deps.logger, cacheDir: deps.paths.cache, now: deps.now}, session.issuer)
-    if (!discovered.metadata.revocation_endpoint) {
-      deps.warn(`${session.issuer} has no revocation endpoint; the session is deleted locally only.`)
-      return false
-    }
+    const discovered = await discover(deps, session.issuer)
     const config = clientConfiguration(discovered, session.client_id, deps.http)
-    await oidc.tokenRevocation(config, session.refresh_token ?? session.access_token, {
-      token_type_hint: session.refresh_token ? 'refresh_token' : 'access_token',
-    })
-    return true
+    const token = session.refresh_token ? {token: session.refresh_token, hint: 'refresh_token' as const} : {token: session.access_token, hint: 'access_token' as const}
+    const revoked = await revokeToken(config, token)
+    if (!revoked) deps.warn(`${session.issuer} has no revocation endpoint; the session is deleted locally only.`)
+    return revoked
   } catch (error) {
-    const mapped = mapOAuthError(error, {step: 'revoke', issuer: session.issuer, clientId: session.client_id})
-    deps.warn(`Could not revoke the token at ${session.issuer} (${mapped.message}); the session is deleted locally anyway.`)
+    const message = error instanceof Error ? error.message : String(error)
+    deps.warn(`Could not revoke the token at ${session.issuer} (${message}); the session is deleted locally anyway.`)
     return false
   }
 }

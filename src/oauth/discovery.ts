@@ -27,11 +27,12 @@ export interface Discovered {
   fromCache: boolean
 }
 
+/** The part of Deps discovery uses (structural, so flows pass their Deps as-is). */
 export interface DiscoveryDeps {
   http: Fetch
   logger: Logger
-  cacheDir: string
   now: () => Date
+  paths: {cache: string}
 }
 
 const DEFAULT_TTL_MS = 60 * 60 * 1000
@@ -126,7 +127,7 @@ function cacheFile(cacheDir: string, issuer: string): string {
 
 function readCache(deps: DiscoveryDeps, issuer: string): CacheEntry | undefined {
   try {
-    const entry = JSON.parse(readFileSync(cacheFile(deps.cacheDir, issuer), 'utf8')) as CacheEntry
+    const entry = JSON.parse(readFileSync(cacheFile(deps.paths.cache, issuer), 'utf8')) as CacheEntry
     if (entry.issuer !== issuer || typeof entry.metadata !== 'object') return undefined
     if (Date.parse(entry.expires_at) <= deps.now().getTime()) return undefined
     return entry
@@ -137,7 +138,7 @@ function readCache(deps: DiscoveryDeps, issuer: string): CacheEntry | undefined 
 
 function writeCache(deps: DiscoveryDeps, {issuer, metadata, ttlMs}: {issuer: string; metadata: ServerMetadata; ttlMs: number}): void {
   if (ttlMs <= 0) return
-  const file = cacheFile(deps.cacheDir, issuer)
+  const file = cacheFile(deps.paths.cache, issuer)
   const now = deps.now()
   const entry: CacheEntry = {issuer, fetched_at: now.toISOString(), expires_at: new Date(now.getTime() + ttlMs).toISOString(), metadata}
   try {

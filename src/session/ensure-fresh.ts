@@ -1,15 +1,15 @@
 import path from 'node:path'
 
-import * as oidc from 'openid-client'
+import type * as oidc from 'openid-client'
 
 import type {Deps} from '../deps.js'
 import {NotLoggedInError, SessionExpiredError} from '../errors.js'
 import {clientConfiguration, discover} from '../oauth/discovery.js'
-import {mapOAuthError} from '../oauth/errors.js'
 import {lostScopes} from '../oauth/preflight.js'
+import {refreshGrant} from '../oauth/refresh.js'
 import {parseScopeString} from '../scopes.js'
 import {lockPathFor, withLock} from './lock.js'
-import {isExpiring, sessionKey, type Session} from './session.js'
+import {expiresAt, isExpiring, sessionKey, type Session} from './session.js'
 import type {SessionStore} from './store.js'
 
 /** Refresh when the access token expires within this many seconds (client.md "onramp token"). */
@@ -42,7 +42,7 @@ export async function ensureFresh(deps: Deps, {store, session}: {store: SessionS
       deps.logger.event('refresh.skipped', {issuer: current.issuer, reason: 'already refreshed by another process'}, 'debug')
       return {session: current, refreshed: false, lost: []}
     }
-    const discovered = await discover({http: deps.http, logger: deps.logger, cacheDir: deps.paths.cache, now: deps.now}, current.issuer)
+    const discovered = await discover(deps, current.issuer)
     const config = clientConfiguration(discovered, current.client_id, deps.http)
     const refreshed = await refreshOnce(deps, {store, config, current, retried: false})
     const lost = lostScopes(current.scope, refreshed.scope)
@@ -61,13 +61,13 @@ async function refreshOnce(
   {store, config, current, retried}: {store: SessionStore; config: oidc.Configuration; current: Session; retried: boolean},
 ): Promise<Session> {
   try {
-    const tokens = await oidc.refreshTokenGrant(config, current.refresh_token!)
+    const tokens = await refreshGrant(config, current.refresh_token!)
     const now = deps.now()
     const updated: Session = {
       ...current,
       access_token: tokens.access_token,
       refresh_token: tokens.refresh_token ?? current.refresh_token,
-      expires_at: tokens.expires_in === undefined ? null : new Date(now.getTime() + tokens.expires_in * 1000).toISOString(),
+      expires_at: expiresAt(now, tokens.expires_in),
       scope: tokens.scope === undefined ? current.scope : parseScopeString(tokens.scope),
       obtained_at: now.toISOString(),
     }
@@ -75,15 +75,14 @@ async function refreshOnce(
     deps.logger.event('refresh.success', {issuer: current.issuer, client_id: current.client_id, expires_at: updated.expires_at}, 'info')
     return updated
   } catch (error) {
-    const mapped = mapOAuthError(error, {step: 'refresh', issuer: current.issuer, clientId: current.client_id})
-    if (!(mapped instanceof SessionExpiredError)) throw mapped
+    if (!(error instanceof SessionExpiredError)) throw error
     // Another process may have rotated the token between our read and our request.
     const stored = await store.get(current)
     if (!retried && stored?.refresh_token && stored.refresh_token !== current.refresh_token) {
       if (!isExpiring(stored, deps.now(), REFRESH_MARGIN_SECONDS)) return stored
       return refreshOnce(deps, {store, config, current: stored, retried: true})
     }
-    deps.logger.event('refresh.failed', {issuer: current.issuer, client_id: current.client_id, error: mapped.message}, 'warn')
-    throw new SessionExpiredError(`${mapped.message} Run onramp login to sign in again.`, {cause: error})
+    deps.logger.event('refresh.failed', {issuer: current.issuer, client_id: current.client_id, error: error.message}, 'warn')
+    throw new SessionExpiredError(`${error.message} Run onramp login to sign in again.`, {cause: error})
   }
 }

@@ -106,3 +106,8 @@ function parseUser(value: unknown): Session['user'] {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
+
+/** `expires_in` (RFC 6749 section 5.1, seconds from now) as the ISO time stored in a session. */
+export function expiresAt(now: Date, expiresIn: number | undefined): string | null {
+  return expiresIn === undefined ? null : new Date(now.getTime() + expiresIn * 1000).toISOString()
+}
