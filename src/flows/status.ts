@@ -3,8 +3,7 @@ import {NotLoggedInError} from '../errors.js'
 import {renderTable} from '../output.js'
 import {REQUIRED_LOGIN_SCOPES} from '../scopes.js'
 import {regionOfIssuer, resolveServer, type ServerSelection} from '../server.js'
-import {isExpiring, type Session} from '../session/session.js'
-import {REFRESH_MARGIN_SECONDS} from '../session/ensure-fresh.js'
+import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
 import {selectSessions} from './select-sessions.js'
 
 export interface SessionStatus {

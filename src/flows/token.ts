@@ -1,6 +1,6 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError} from '../errors.js'
-import {ensureFresh} from '../session/ensure-fresh.js'
+import {isExpiring, REFRESH_MARGIN_SECONDS} from '../session/session.js'
 import type {ServerSelection} from '../server.js'
 import {selectOneSession} from './select-sessions.js'
 
@@ -16,6 +16,11 @@ export async function token(deps: Deps, selection: ServerSelection): Promise<Tok
   if (envToken) return {access_token: envToken, expires_at: null, scopes: []} // used as-is, never refreshed
   const {store, session, issuer} = await selectOneSession(deps, selection)
   if (!session) throw new NotLoggedInError(`Not logged in to ${issuer}.`)
+  if (!isExpiring(session, deps.now(), REFRESH_MARGIN_SECONDS)) {
+    return {access_token: session.access_token, expires_at: session.expires_at, scopes: session.scope}
+  }
+  // The OAuth client (openid-client) loads only when a refresh is due: scripts call `token` often.
+  const {ensureFresh} = await import('../session/ensure-fresh.js')
   const fresh = await ensureFresh(deps, {store, session})
   return {access_token: fresh.session.access_token, expires_at: fresh.session.expires_at, scopes: fresh.session.scope}
 }

@@ -9,11 +9,8 @@ import {lostScopes} from '../oauth/preflight.js'
 import {refreshGrant} from '../oauth/refresh.js'
 import {parseScopeString} from '../scopes.js'
 import {lockPathFor, withLock} from './lock.js'
-import {expiresAt, isExpiring, sessionKey, type Session} from './session.js'
+import {expiresAt, isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session} from './session.js'
 import type {SessionStore} from './store.js'
-
-/** Refresh when the access token expires within this many seconds (client.md "onramp token"). */
-export const REFRESH_MARGIN_SECONDS = 60
 
 export interface FreshSession {
   session: Session

@@ -111,3 +111,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function expiresAt(now: Date, expiresIn: number | undefined): string | null {
   return expiresIn === undefined ? null : new Date(now.getTime() + expiresIn * 1000).toISOString()
 }
+
+/** Refresh when the access token expires within this many seconds (client.md "onramp token"). */
+export const REFRESH_MARGIN_SECONDS = 60
