@@ -115,10 +115,6 @@ export function requiredScopesFor(surface: Surface): readonly string[] {
   return surface === 'login' ? REQUIRED_LOGIN_SCOPES : REQUIRED_SIGNUP_SCOPES
 }
 
-export function findScope(scope: string): ScopeEntry | undefined {
-  return SCOPES.find((entry) => entry.scope === scope)
-}
-
 // What servers never advertise (copied from ../shared/spec/scopes.json). RFC 8414 calls
 // scopes_supported advisory; PostHog grants these through an app's ceiling but never lists them.
 

@@ -1,10 +1,10 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError} from '../errors.js'
-import {renderTable} from '../output.js'
 import {REQUIRED_LOGIN_SCOPES} from '../scopes.js'
 import {regionOfIssuer, resolveServer, type ServerSelection} from '../server.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
 import {selectSessions} from './select-sessions.js'
+import {envToken} from '../session/store.js'
 
 export interface SessionStatus {
   issuer: string
@@ -26,8 +26,7 @@ export interface StatusResult {
 
 /** `onramp status`: every stored session (or those of the selected host); exit 3 when there is none. */
 export async function status(deps: Deps, selection: ServerSelection): Promise<StatusResult> {
-  const envToken = deps.env.ONRAMP_TOKEN
-  if (envToken) {
+  if (envToken(deps.env)) {
     // ONRAMP_TOKEN is used as-is: we know nothing about it but where it points.
     const server = resolveServer(selection)
     return {
@@ -82,11 +81,4 @@ export function renderStatus(result: StatusResult): string {
     return lines.join('\n')
   })
   return blocks.join('\n\n') + '\n'
-}
-
-export function renderSessionsTable(result: StatusResult): string {
-  return renderTable(
-    ['HOST', 'USER', 'STATE', 'STORAGE'],
-    result.sessions.map((session) => [session.host, session.user?.email ?? '-', session.state, session.storage]),
-  )
 }

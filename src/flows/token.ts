@@ -3,6 +3,7 @@ import {NotLoggedInError} from '../errors.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS} from '../session/session.js'
 import type {ServerSelection} from '../server.js'
 import {selectOneSession} from './select-sessions.js'
+import {envToken} from '../session/store.js'
 
 export interface TokenResult {
   access_token: string
@@ -12,8 +13,8 @@ export interface TokenResult {
 
 /** `onramp token`: a valid access token for scripts and CI, refreshed first when it expires within 60 s. */
 export async function token(deps: Deps, selection: ServerSelection): Promise<TokenResult> {
-  const envToken = deps.env.ONRAMP_TOKEN
-  if (envToken) return {access_token: envToken, expires_at: null, scopes: []} // used as-is, never refreshed
+  const fromEnv = envToken(deps.env)
+  if (fromEnv) return {access_token: fromEnv, expires_at: null, scopes: []} // used as-is, never refreshed
   const {store, session, issuer} = await selectOneSession(deps, selection)
   if (!session) throw new NotLoggedInError(`Not logged in to ${issuer}.`)
   if (!isExpiring(session, deps.now(), REFRESH_MARGIN_SECONDS)) {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {StorageUnavailableError, UsageError} from '../errors.js'
 import type {Paths} from '../paths.js'
 import {createFileStore} from './file-store.js'
-import {normalizeIssuer, sessionKey, type Session, type SessionKey} from './session.js'
+import type {Session, SessionKey} from './session.js'
 
 /** What every session backend implements (keychain, file, env). */
 export interface SessionStore {
@@ -76,51 +76,8 @@ export function storageMode(env: NodeJS.ProcessEnv): StorageMode {
   throw new UsageError(`Unknown ONRAMP_STORAGE "${env.ONRAMP_STORAGE}": use one of ${STORAGE_MODES.join(', ')}.`)
 }
 
-/** ONRAMP_TOKEN when set and not blank. */
+/** ONRAMP_TOKEN when set and not blank: used as-is by `token` and `status`, never stored or refreshed. */
 export function envToken(env: NodeJS.ProcessEnv): string | undefined {
   const token = env.ONRAMP_TOKEN?.trim()
   return token ? token : undefined
-}
-
-/**
- * ONRAMP_TOKEN as a session for `token`/`status`: used as-is, with no expiry (so never refreshed)
- * and no known scopes or user. The caller decides the server it points at.
- */
-export function sessionFromEnvToken(
-  token: string,
-  {issuer, client_id, region, now = new Date()}: {issuer: string; client_id: string; region: Session['region']; now?: Date},
-): Session {
-  return {
-    issuer: normalizeIssuer(issuer),
-    client_id,
-    region,
-    access_token: token,
-    refresh_token: null,
-    expires_at: null,
-    scope: [],
-    user: null,
-    obtained_at: now.toISOString(),
-  }
-}
-
-/** The env session when ONRAMP_TOKEN is set, else undefined. */
-export function envSession(env: NodeJS.ProcessEnv, server: {issuer: string; client_id: string; region: Session['region']; now?: Date}): Session | undefined {
-  const token = envToken(env)
-  return token === undefined ? undefined : sessionFromEnvToken(token, server)
-}
-
-/** A read-only store holding the env session: nothing is ever written for ONRAMP_TOKEN. */
-export function createEnvStore(session: Session): SessionStore {
-  const refuse = (): never => {
-    throw new UsageError('ONRAMP_TOKEN is set, so onramp uses it as-is and stores nothing: unset ONRAMP_TOKEN to log in or out.')
-  }
-  const matches = (key: SessionKey) => sessionKey(key) === sessionKey(session)
-  return {
-    kind: 'env',
-    location: 'ONRAMP_TOKEN',
-    list: async () => [session],
-    get: async (key) => (matches(key) ? session : undefined),
-    save: async () => refuse(),
-    delete: async () => refuse(),
-  }
 }

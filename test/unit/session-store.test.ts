@@ -7,10 +7,8 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import {OnrampError} from '../../src/errors.js'
 import {resolvePaths, type Paths} from '../../src/paths.js'
 import {
-  createEnvStore,
-  envSession,
+  envToken,
   openSessionStore,
-  sessionFromEnvToken,
   storageMode,
   type KeychainOpener,
   type SessionStore,
@@ -106,38 +104,9 @@ describe('openSessionStore', () => {
 })
 
 describe('ONRAMP_TOKEN', () => {
-  const TOKEN = 'pha_Zk3q9XvB2mN7pL0sR4tY8wA1cE5gH6jK9oQ2uV3xZ7bD'
-  const server = {issuer: 'https://eu.posthog.com/', client_id: 'bx2C5sZRN03TkdjraCcetvQFPGH6N2Y9vRLkcKEy', region: 'eu' as const}
-
-  it('becomes a session that is never refreshed (no expiry, no refresh token)', () => {
-    const session = sessionFromEnvToken(TOKEN, {...server, now: new Date('2030-01-01T00:00:00Z')})
-    expect(session).toEqual({
-      issuer: 'https://eu.posthog.com',
-      client_id: server.client_id,
-      region: 'eu',
-      access_token: TOKEN,
-      refresh_token: null,
-      expires_at: null,
-      scope: [],
-      user: null,
-      obtained_at: '2030-01-01T00:00:00.000Z',
-    })
-  })
-
-  it('envSession is undefined unless ONRAMP_TOKEN is set and not blank', () => {
-    expect(envSession({}, server)).toBeUndefined()
-    expect(envSession({ONRAMP_TOKEN: '  '}, server)).toBeUndefined()
-    expect(envSession({ONRAMP_TOKEN: TOKEN}, server)?.access_token).toBe(TOKEN)
-  })
-
-  it('the env store reads the session and refuses to store anything', async () => {
-    const session = sessionFromEnvToken(TOKEN, server)
-    const store = createEnvStore(session)
-    expect(store.kind).toBe('env')
-    await expect(store.list()).resolves.toEqual([session])
-    await expect(store.get({issuer: 'https://eu.posthog.com', client_id: server.client_id})).resolves.toEqual(session)
-    await expect(store.get({issuer: 'https://us.posthog.com', client_id: server.client_id})).resolves.toBeUndefined()
-    expect((await failure(store.save(session))).exit).toBe(2)
-    expect((await failure(store.delete(session))).exit).toBe(2)
+  it('is used only when set and not blank', () => {
+    expect(envToken({})).toBeUndefined()
+    expect(envToken({ONRAMP_TOKEN: '  '})).toBeUndefined()
+    expect(envToken({ONRAMP_TOKEN: ' pha_abc '})).toBe('pha_abc')
   })
 })
