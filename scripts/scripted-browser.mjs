@@ -11,7 +11,16 @@ const log = (line) => process.env.FOLLOW_LOG && appendFileSync(process.env.FOLLO
 
 /** Loads `url`, submits any consent form with the chosen button, and follows redirects to the end. */
 export async function follow(url, action = 'authorize') {
-  return visit(url, {}, action)
+  await visit(url, {}, {action})
+}
+
+/**
+ * Like `follow`, but stops at the redirect back to the CLI and returns that address without loading
+ * it: what a person on another machine copies from the address bar for `onramp login --no-browser`.
+ */
+export async function landingUrl(url, action = 'authorize') {
+  const redirectUri = new URL(url).searchParams.get('redirect_uri')
+  return visit(url, {}, {action, stopAt: (next) => next.startsWith(`${redirectUri}?`)})
 }
 
 /** A forged callback with a wrong state (for tests): the CLI must refuse it and keep waiting. */
@@ -21,14 +30,17 @@ async function forgeCallback(url) {
   log(`forged callback -> ${response.status}`)
 }
 
-async function visit(url, init, action) {
+/** Returns the last URL reached (or the one `stopAt` stopped before). */
+async function visit(url, init, options) {
+  const {action, stopAt} = options
+  if (stopAt?.(url)) return url
   log(`${init.method ?? 'GET'} ${url}`)
   const response = await fetch(url, {...init, redirect: 'manual'})
   const location = response.headers.get('location')
-  if (response.status >= 300 && response.status < 400 && location) return visit(new URL(location, url).href, {}, action)
+  if (response.status >= 300 && response.status < 400 && location) return visit(new URL(location, url).href, {}, options)
   const body = await response.text()
   log(`-> ${response.status}`)
-  if (!/<form/i.test(body)) return
+  if (!/<form/i.test(body)) return url
   const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(body) ?? /<form[^>]*>([\s\S]*?)<\/form>/i.exec(body)
   const formAction = form && form.length === 3 ? decode(form[1]) : url
   const inner = form ? form[form.length - 1] : body
@@ -47,7 +59,7 @@ async function visit(url, init, action) {
   if (!chosen) throw new Error(`no ${action} button on the page`)
   const name = /name="([^"]*)"/i.exec(chosen.attrs)?.[1]
   if (name) fields.append(decode(name), decode(/value="([^"]*)"/i.exec(chosen.attrs)?.[1] ?? ''))
-  return visit(new URL(formAction, url).href, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: fields.toString()}, action)
+  return visit(new URL(formAction, url).href, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: fields.toString()}, options)
 }
 
 function decode(value) {

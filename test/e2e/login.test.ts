@@ -4,6 +4,7 @@ import path from 'node:path'
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
+import {landingUrl} from '../../scripts/scripted-browser.mjs'
 import {isolatedHome, ROOT, runCli} from '../support/cli.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
 import {startConnectProxy} from '../support/proxy.js'
@@ -151,4 +152,28 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
       await proxy.close()
     }
   })
+
+  it('--no-browser: prints the URL and takes the pasted final redirect URL from stdin', async () => {
+    let stdin: NodeJS.WritableStream | undefined
+    let pasted = false
+    let stderr = ''
+    const login = runCli(['login', '--no-browser', '--timeout', '30'], {
+      env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID},
+      onStdin: (stream) => (stdin = stream),
+      onStderr: (chunk) => {
+        stderr += chunk
+        const url = /(http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\/\?\S+)/.exec(stderr)?.[1]
+        if (url && !pasted) {
+          pasted = true
+          // The person approves in a browser elsewhere and copies the address it lands on.
+          void landingUrl(url).then((landed) => stdin!.write(`${landed}\n`))
+        }
+      },
+    })
+    const result = await login
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(/paste the address you are sent back to/)
+    expect(result.stdout).toMatch(/Logged in to .* as dev@example.com/)
+  })
 })
+

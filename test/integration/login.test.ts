@@ -3,7 +3,7 @@ import {createServer} from 'node:net'
 import {http, HttpResponse} from 'msw'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {follow} from '../../scripts/scripted-browser.mjs'
+import {follow, landingUrl} from '../../scripts/scripted-browser.mjs'
 import {ExitCode} from '../../src/errors.js'
 import {login} from '../../src/flows/login.js'
 import {LOGIN_SCOPES} from '../../src/scopes.js'
@@ -193,14 +193,7 @@ describe('onramp login against the mock (in-process)', () => {
     const pending = login(h.deps, {...loginDefaults, browser: false})
     // The user opens the printed URL elsewhere and pastes where they landed.
     const url = await waitFor(() => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
-    const consent = await fetch(url)
-    const form = await consent.text()
-    const fields = new URLSearchParams()
-    for (const match of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.append(match[1]!, decode(match[2]!))
-    fields.append('decision', 'allow')
-    const action = decode(/<form[^>]*action="([^"]+)"/.exec(form)![1]!)
-    const approved = await fetch(action, {method: 'POST', body: fields, redirect: 'manual'})
-    const landed = approved.headers.get('location')!
+    const landed = await landingUrl(url)
     h.stdin.write('not a url\n')
     h.stdin.write(`${landed}\n`)
     const result = await pending
@@ -282,8 +275,4 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 5000): Promise
     if (Date.now() - started > timeoutMs) throw new Error('timed out waiting')
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-}
-
-function decode(value: string): string {
-  return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>')
 }

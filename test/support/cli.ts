@@ -45,7 +45,14 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
 /** Runs the built binary (npm run build first). */
 export function runCli(
   args: string[],
-  options: {env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; onStderr?: (chunk: string) => void} = {},
+  options: {
+    env?: Record<string, string | undefined>
+    input?: string
+    timeoutMs?: number
+    onStderr?: (chunk: string) => void
+    /** Keeps stdin open and hands it over (for prompts and pastes); the caller ends it. */
+    onStdin?: (stdin: NodeJS.WritableStream) => void
+  } = {},
 ): Promise<CliResult> {
   if (!existsSync(path.join(ROOT, 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` before the CLI tests')
   return new Promise((resolve, reject) => {
@@ -63,7 +70,8 @@ export function runCli(
       clearTimeout(timer)
       resolve({code, stdout, stderr})
     })
-    if (options.input !== undefined) child.stdin.end(options.input)
+    if (options.onStdin) options.onStdin(child.stdin)
+    else if (options.input !== undefined) child.stdin.end(options.input)
     else child.stdin.end()
   })
 }
