@@ -78,7 +78,8 @@ export interface AuthCode {
   used: boolean
 }
 
-export interface AccessToken {
+/** What access and refresh tokens share: who, for which app, which scopes, which rotation family. */
+interface IssuedToken {
   token: string
   surface: Surface
   family: string
@@ -87,18 +88,13 @@ export interface AccessToken {
   scopes: string[]
   issued_at: number
   expires_at: number
+}
+
+export interface AccessToken extends IssuedToken {
   revoked_at: number | undefined
 }
 
-export interface RefreshToken {
-  token: string
-  surface: Surface
-  family: string
-  client_id: string
-  user_email: string
-  scopes: string[]
-  issued_at: number
-  expires_at: number
+export interface RefreshToken extends IssuedToken {
   /** The access token issued together with this refresh token. */
   access_token: string
   /** Set when a refresh rotated it: the grace period counts from here. */

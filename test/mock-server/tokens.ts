@@ -100,25 +100,18 @@ export function issueTokenPair(
 ): TokenPair {
   const now = state.now()
   const familyId = family ?? randomUUID()
+  const shared = {surface, family: familyId, client_id, user_email, issued_at: now}
   const access: AccessToken = {
+    ...shared,
     token: randomAccessToken(),
-    surface,
-    family: familyId,
-    client_id,
-    user_email,
     scopes: [...scopes],
-    issued_at: now,
     expires_at: now + ACCESS_TOKEN_TTL_SECONDS * 1000,
     revoked_at: undefined,
   }
   const refresh: RefreshToken = {
+    ...shared,
     token: randomRefreshToken(),
-    surface,
-    family: familyId,
-    client_id,
-    user_email,
     scopes: [...scopes],
-    issued_at: now,
     expires_at: now + REFRESH_TOKEN_TTL_SECONDS * 1000,
     access_token: access.token,
     rotated_at: undefined,
