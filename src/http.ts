@@ -38,7 +38,8 @@ export function createHttp(options: HttpOptions): Fetch {
     const attempts = IDEMPOTENT.has(method) ? retries + 1 : 1
     const body = method === 'GET' || method === 'HEAD' ? undefined : await request.arrayBuffer()
     const headers = new Headers(request.headers)
-    if (!headers.has('user-agent')) headers.set('user-agent', userAgent)
+    // Always ours: openid-client would otherwise announce itself (oauth4webapi/x.y).
+    headers.set('user-agent', userAgent)
 
     for (let attempt = 1; ; attempt++) {
       const started = Date.now()
@@ -54,7 +55,8 @@ export function createHttp(options: HttpOptions): Fetch {
         if (attempt < attempts && (response.status >= 500 || response.status === 429)) {
           const wait = retryDelay(response.headers.get('retry-after'), attempt)
           if (wait <= maxRetryAfterMs) {
-            await response.body?.cancel()
+            // Not awaited: some stream implementations (MSW's) never settle a cancel.
+            response.body?.cancel().catch(() => {})
             await sleep(wait)
             continue
           }
@@ -83,6 +85,15 @@ export function retryDelay(retryAfter: string | null, attempt: number): number {
 function stripQuery(url: string): string {
   const parsed = new URL(url)
   return `${parsed.origin}${parsed.pathname}`
+}
+
+/** A failure to get any HTTP answer (DNS, refused, reset, TLS, timeout), as opposed to an error answer. */
+export function isNetworkFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return true
+  // undici says "fetch failed"; browsers and MSW say "Failed to fetch".
+  if (error instanceof TypeError && /fetch|network/i.test(error.message)) return true
+  return error.cause instanceof Error && isNetworkFailure(error.cause)
 }
 
 /** The useful part of a fetch failure: undici hides the errno in `cause`. */

@@ -5,7 +5,7 @@ import path from 'node:path'
 import * as oidc from 'openid-client'
 
 import {NetworkError, OnrampError, UsageError} from '../errors.js'
-import {describeFetchError, type Fetch} from '../http.js'
+import {describeFetchError, isNetworkFailure, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {isLoopbackUrl} from '../server.js'
 
@@ -81,10 +81,6 @@ async function discoverWithFallback(fetch: Fetch, issuer: string): Promise<Serve
     }
   }
   throw discoveryError(issuer, firstError)
-}
-
-function isNetworkFailure(error: unknown): boolean {
-  return error instanceof TypeError || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
 }
 
 function discoveryError(issuer: string, error: unknown): OnrampError {

@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client'
 
 import {NetworkError, NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageError} from '../errors.js'
-import {describeFetchError} from '../http.js'
+import {describeFetchError, isNetworkFailure} from '../http.js'
 
 /**
  * Maps OAuth errors (RFC 6749 sections 4.1.2.1 and 5.2) to client.md's exit codes, with messages
@@ -69,13 +69,6 @@ export function mapOAuthErrorInfo(info: OAuthErrorInfo, context: {step: OAuthSte
       }
       return new OnrampError(`The server refused the ${context.step} request (${said}).`, {code: info.error, exit: 1, cause})
   }
-}
-
-function isNetworkFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  if (error.name === 'TimeoutError' || error.name === 'AbortError') return true
-  if (error instanceof TypeError && /fetch failed|network/i.test(error.message)) return true
-  return error.cause instanceof Error && isNetworkFailure(error.cause)
 }
 
 function httpStatusOf(error: unknown): number | undefined {

@@ -14,10 +14,11 @@ function scripted(statuses: number[], headers: Record<string, string> = {}) {
 }
 
 describe('createHttp', () => {
-  it('sends the User-Agent', async () => {
+  it('sends the User-Agent, replacing a library\'s own', async () => {
     const {fetch, calls} = scripted([200])
     await createHttp({userAgent: 'onramp/1.2.3', fetch})('https://x.test/')
-    expect(calls[0]?.userAgent).toBe('onramp/1.2.3')
+    await createHttp({userAgent: 'onramp/1.2.3', fetch})('https://x.test/', {headers: {'user-agent': 'oauth4webapi/3.0.0'}})
+    expect(calls.map((call) => call.userAgent)).toEqual(['onramp/1.2.3', 'onramp/1.2.3'])
   })
 
   it('retries idempotent requests on 5xx and 429, honouring Retry-After', async () => {

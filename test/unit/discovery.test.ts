@@ -1,0 +1,104 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {http, HttpResponse} from 'msw'
+import {setupServer} from 'msw/node'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+
+import {ExitCode} from '../../src/errors.js'
+import {createHttp} from '../../src/http.js'
+import {createLogger} from '../../src/log.js'
+import {cacheLifetime, discover} from '../../src/oauth/discovery.js'
+
+const ISSUER = 'https://auth.example.test'
+const metadata = (issuer = ISSUER) => ({
+  issuer,
+  authorization_endpoint: `${issuer}/authorize`,
+  token_endpoint: `${issuer}/token`,
+  scopes_supported: ['openid', 'user:read'],
+  response_types_supported: ['code'],
+})
+
+const server = setupServer()
+beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
+afterEach(() => server.resetHandlers())
+afterAll(() => server.close())
+
+let dir: string
+let now: Date
+let requests: string[]
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'onramp-discovery-'))
+  now = new Date('2026-11-23T12:00:00Z')
+  requests = []
+  server.events.on('request:start', ({request}) => void requests.push(new URL(request.url).pathname))
+})
+afterEach(() => {
+  server.events.removeAllListeners()
+  rmSync(dir, {recursive: true, force: true})
+})
+
+function deps() {
+  const logger = createLogger({file: path.join(dir, 'log'), verbose: false, stderr: {write: () => true}})
+  return {http: createHttp({userAgent: 'test', logger, sleep: async () => {}}), logger, now: () => now, paths: {cache: dir}}
+}
+
+describe('discover', () => {
+  it('reads RFC 8414 metadata and caches it for its max-age', async () => {
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata(), {headers: {'cache-control': 'max-age=600'}})))
+    const first = await discover(deps(), ISSUER)
+    expect(first).toMatchObject({issuer: ISSUER, fromCache: false, metadata: {token_endpoint: `${ISSUER}/token`}})
+    now = new Date(now.getTime() + 599_000)
+    expect((await discover(deps(), ISSUER)).fromCache).toBe(true)
+    now = new Date(now.getTime() + 2_000)
+    expect((await discover(deps(), ISSUER)).fromCache).toBe(false)
+    expect(requests).toEqual(['/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server'])
+  })
+
+  it('caches for an hour when the server says nothing, and not at all for no-store', async () => {
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata())))
+    await discover(deps(), ISSUER)
+    now = new Date(now.getTime() + 3_599_000)
+    expect((await discover(deps(), ISSUER)).fromCache).toBe(true)
+    expect(cacheLifetime('no-store')).toBe(0)
+    expect(cacheLifetime('public, max-age=30')).toBe(30_000)
+    expect(cacheLifetime(null)).toBeUndefined()
+  })
+
+  it('falls back to OpenID Connect discovery', async () => {
+    server.use(
+      http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => new HttpResponse('no', {status: 404})),
+      http.get(`${ISSUER}/.well-known/openid-configuration`, () => HttpResponse.json(metadata())),
+    )
+    expect((await discover(deps(), ISSUER)).metadata.issuer).toBe(ISSUER)
+  })
+
+  it('uses the RFC 8414 path-insertion form for an issuer with a path', async () => {
+    const issuer = `${ISSUER}/tenant`
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server/tenant`, () => HttpResponse.json(metadata(issuer))))
+    expect((await discover(deps(), issuer)).metadata.issuer).toBe(issuer)
+  })
+
+  it('refuses metadata naming another issuer (RFC 8414 section 3.3) with a usage error', async () => {
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata('https://evil.test'))))
+    server.use(http.get(`${ISSUER}/.well-known/openid-configuration`, () => HttpResponse.json(metadata('https://evil.test'))))
+    await expect(discover(deps(), ISSUER)).rejects.toMatchObject({exit: ExitCode.usage, code: 'issuer_mismatch'})
+  })
+
+  it('says the host publishes no metadata when both paths are missing (exit 2)', async () => {
+    server.use(http.get(`${ISSUER}/*`, () => new HttpResponse('no', {status: 404})))
+    await expect(discover(deps(), ISSUER)).rejects.toMatchObject({exit: ExitCode.usage, code: 'discovery_failed'})
+  })
+
+  it('maps a server that stays down to exit 6 after retrying', async () => {
+    server.use(http.get(`${ISSUER}/*`, () => new HttpResponse('down', {status: 503})))
+    await expect(discover(deps(), ISSUER)).rejects.toMatchObject({exit: ExitCode.network})
+    expect(requests.filter((p) => p === '/.well-known/oauth-authorization-server')).toHaveLength(3)
+  })
+
+  it('maps an unreachable host to exit 6', async () => {
+    server.use(http.get(`${ISSUER}/*`, () => HttpResponse.error()))
+    await expect(discover(deps(), ISSUER)).rejects.toMatchObject({exit: ExitCode.network, code: 'server_unreachable'})
+  })
+})
