@@ -41,4 +41,10 @@ describe('onramp scopes (built binary)', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/bogus/)
   })
+
+  it('reports a bad flag value as a JSON usage error under --json', async () => {
+    const result = await runCli(['status', '--region', 'ap', '--json'])
+    expect(result.code).toBe(2)
+    expect(JSON.parse(result.stdout)).toEqual({error: {code: 'usage', message: expect.stringMatching(/ap/), exit: 2}})
+  })
 })

@@ -222,6 +222,27 @@ describe('onramp login against the mock (in-process)', () => {
     await expect(login(h.deps, loginDefaults)).rejects.toMatchObject({exit: ExitCode.network})
   })
 
+  it('an invalid_scope from the token endpoint is exit 4 with the event, nothing stored', async () => {
+    const h = await setup()
+    h.server.use(
+      http.post(`${US_ISSUER}/oauth/token/`, () =>
+        HttpResponse.json({error: 'invalid_scope', error_description: 'Requested scopes exceed the allowed scopes: dashboard:write'}, {status: 400}),
+      ),
+    )
+    const error = await login(h.deps, loginDefaults).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.scope, missing: ['dashboard:write']})
+    expect(h.logLines().find((line) => line.event === 'oauth.invalid_scope')).toMatchObject({source: 'token', missing_scopes: ['dashboard:write']})
+    expect(await (await h.deps.sessions()).list()).toEqual([])
+  })
+
+  it('ONRAMP_STORAGE=keychain without a keychain fails (exit 7) before the browser opens', async () => {
+    const h = await setup()
+    const deps = await h.newDeps()
+    const withKeychain = {...deps, sessions: () => import('../../src/session/store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.warn}))}
+    await expect(login(withKeychain, loginDefaults)).rejects.toMatchObject({exit: ExitCode.storageUnavailable})
+    expect(h.opened).toEqual([])
+  })
+
   it('never writes a token to stderr, stdout, or the log (with --verbose)', async () => {
     const h = await setup({verbose: true})
     await login(h.deps, loginDefaults)
