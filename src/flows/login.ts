@@ -144,7 +144,7 @@ async function ensureRegisteredClient(
 ): Promise<string> {
   if (remembered && remembered.redirect_uri === listener.redirectUri) return remembered.client_id
   const client = await registerClient({http: deps.http, discovered, now: deps.now}, {redirectUri: listener.redirectUri, scopes})
-  rememberClient(deps.paths.config, client)
+  await rememberClient(deps.paths.config, client)
   deps.logger.event('oauth.client_registered', {issuer: discovered.issuer, client_id: client.client_id, redirect_uri: client.redirect_uri}, 'info')
   deps.stderr.write(`Registered onramp as client ${client.client_id} at ${discovered.issuer}.\n`)
   return client.client_id

@@ -1,10 +1,12 @@
 import {createHash} from 'node:crypto'
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
+import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import * as oidc from 'openid-client'
 
 import {NetworkError, OnrampError, UsageError} from '../errors.js'
+import {writeFileAtomic} from '../fs-atomic.js'
 import {describeFetchError, isNetworkFailure, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {isLoopbackUrl} from '../server.js'
@@ -59,7 +61,7 @@ export async function discover(deps: DiscoveryDeps, issuer: string): Promise<Dis
     return response
   }
   const metadata = await discoverWithFallback(recordingFetch, issuer)
-  writeCache(deps, {issuer, metadata, ttlMs})
+  await writeCache(deps, {issuer, metadata, ttlMs})
   return {issuer, metadata, fromCache: false}
 }
 
@@ -132,16 +134,14 @@ function readCache(deps: DiscoveryDeps, issuer: string): CacheEntry | undefined 
   }
 }
 
-function writeCache(deps: DiscoveryDeps, {issuer, metadata, ttlMs}: {issuer: string; metadata: ServerMetadata; ttlMs: number}): void {
+async function writeCache(deps: DiscoveryDeps, {issuer, metadata, ttlMs}: {issuer: string; metadata: ServerMetadata; ttlMs: number}): Promise<void> {
   if (ttlMs <= 0) return
   const file = cacheFile(deps.paths.cache, issuer)
   const now = deps.now()
   const entry: CacheEntry = {issuer, fetched_at: now.toISOString(), expires_at: new Date(now.getTime() + ttlMs).toISOString(), metadata}
   try {
-    mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
-    const temp = `${file}.${process.pid}.tmp`
-    writeFileSync(temp, JSON.stringify(entry, null, 2), {mode: 0o600})
-    renameSync(temp, file)
+    await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
+    await writeFileAtomic(file, JSON.stringify(entry, null, 2))
   } catch (error) {
     deps.logger.event('discovery.cache_write_failed', {issuer, error: String(error)}, 'debug')
   }

@@ -1,9 +1,11 @@
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
+import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Fetch} from '../http.js'
 import type {Discovered} from './discovery.js'
 import {OnrampError, UsageError} from '../errors.js'
+import {writeFileAtomic} from '../fs-atomic.js'
 import {mapOAuthError, mapOAuthErrorInfo} from './errors.js'
 
 /**
@@ -27,14 +29,12 @@ export function rememberedClient(configDir: string, issuer: string): RegisteredC
   return readClients(configDir).clients[issuer]
 }
 
-export function rememberClient(configDir: string, client: RegisteredClient): void {
+export async function rememberClient(configDir: string, client: RegisteredClient): Promise<void> {
   const file = clientsFile(configDir)
   const data = readClients(configDir)
   data.clients[client.issuer] = client
-  mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
-  const temp = `${file}.${process.pid}.tmp`
-  writeFileSync(temp, JSON.stringify(data, null, 2) + '\n', {mode: 0o600})
-  renameSync(temp, file)
+  await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
+  await writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n')
 }
 
 function readClients(configDir: string): ClientsFile {

@@ -1,8 +1,8 @@
-import {randomBytes} from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {ExitCode, OnrampError} from '../errors.js'
+import {writeFileAtomic} from '../fs-atomic.js'
 import {withLock, type LockOptions} from './lock.js'
 import {InvalidSessionError, parseSession, sessionKey, type Session, type SessionKey} from './session.js'
 import type {SessionStore} from './store.js'
@@ -48,7 +48,7 @@ export function createFileStore({path: file, lock}: FileStoreOptions): SessionSt
       async () => {
         const data = await load() // re-read under the lock: another process may have written since
         const {result, write} = change(data)
-        if (write) await writeAtomic(file, JSON.stringify(data, null, 2) + '\n')
+        if (write) await writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n')
         return result
       },
       lock,
@@ -130,42 +130,6 @@ function corrupt(file: string, reason: string, cause?: unknown): OnrampError {
       `Inspect it, then move it aside (mv "${file}" "${file}.bak") and run onramp login again.`,
     {code: 'credentials_corrupt', exit: ExitCode.unexpected, ...(cause === undefined ? {} : {cause})},
   )
-}
-
-/**
- * Temp file in the same folder (rename is only atomic within one filesystem), created 0600 so the
- * secret is never readable by others even for an instant, flushed to disk before it replaces the old file.
- */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  try {
-    const handle = await fs.open(temp, 'wx', FILE_MODE)
-    try {
-      await handle.writeFile(text, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fs.rename(temp, file)
-  } catch (error) {
-    await fs.rm(temp, {force: true})
-    throw error
-  }
-  await syncDir(path.dirname(file))
-}
-
-/** Makes the rename itself durable; not supported everywhere (Windows), where it is skipped. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await fs.open(dir, 'r')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    // best effort
-  }
 }
 
 /**
