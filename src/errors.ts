@@ -22,6 +22,7 @@ export interface OnrampErrorOptions {
   cause?: unknown
 }
 
+/** The base of every error onramp shows; throw the subclass of the exit code you mean. */
 export class OnrampError extends Error {
   readonly code: string
   readonly exit: ExitCode
@@ -98,3 +99,4 @@ export function asOnrampError(error: unknown): OnrampError {
   const message = error instanceof Error ? error.message : String(error)
   return new UnexpectedError(`Unexpected error: ${message}`, {cause: error})
 }
+

@@ -1,3 +1,4 @@
+import {NetworkError} from './errors.js'
 import type {Logger} from './log.js'
 
 /**
@@ -115,4 +116,12 @@ export async function installProxyFromEnv(env: NodeJS.ProcessEnv): Promise<boole
   const {EnvHttpProxyAgent, setGlobalDispatcher} = await import('undici')
   setGlobalDispatcher(new EnvHttpProxyAgent())
   return true
+}
+
+/** The one "server unreachable" error (exit 6): no HTTP answer at all, as opposed to an error answer. */
+export function serverUnreachable(issuer: string, error: unknown): NetworkError {
+  return new NetworkError(`Could not reach ${issuer} (${describeFetchError(error)}). Check the host, your connection, or HTTPS_PROXY, then try again.`, {
+    code: 'server_unreachable',
+    cause: error,
+  })
 }

@@ -8,8 +8,6 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export interface Logger {
   /** Appends `{"ts","level","event",...fields}` (redacted) to the log file; echoed to stderr with --verbose. */
   event(name: string, fields?: Record<string, unknown>, level?: LogLevel, options?: {echo?: boolean}): void
-  /** A free-form debug line: event('debug', {message, ...fields}, 'debug'). */
-  debug(message: string, fields?: Record<string, unknown>): void
 }
 
 export interface LoggerOptions {
@@ -58,10 +56,7 @@ export function createLogger({file, verbose, stderr, now = () => new Date()}: Lo
     if (verbose && echo) stderr.write(humanLine(level, name, safe))
   }
 
-  return {
-    event,
-    debug: (message, fields = {}) => event('debug', {message, ...fields}, 'debug'),
-  }
+  return {event}
 }
 
 function withoutReserved(fields: Record<string, unknown>): Record<string, unknown> {

@@ -15,14 +15,9 @@ export default class Logout extends OnrampCommand {
 
   async run(): Promise<LogoutResult> {
     const {flags} = await this.parse(Logout)
-    const [{createDeps}, {logout}] = await Promise.all([import('../deps.js'), import('../flows/logout.js')])
-    const deps = await createDeps({verbose: flags.verbose, version: this.config.version})
-    const result = await logout(deps, {selection: {region: flags.region, host: flags.host, clientId: flags['client-id']}, all: flags.all})
-    if (!this.jsonEnabled()) {
-      for (const entry of result.logged_out) {
-        process.stdout.write(`Logged out of ${entry.issuer}${entry.revoked ? ' (token revoked)' : ' (deleted locally; not revoked)'}.\n`)
-      }
-    }
+    const [{logout}, {renderLogout}] = await Promise.all([import('../flows/logout.js'), import('../render/logout.js')])
+    const result = await logout(await this.deps(flags), {selection: {region: flags.region, host: flags.host, clientId: flags['client-id']}, all: flags.all})
+    if (!this.jsonEnabled()) process.stdout.write(renderLogout(result))
     return result
   }
 }

@@ -2,33 +2,30 @@ import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../cli/base-command.js'
 import {serverFlags} from '../cli/flags.js'
-import {describeScopes, renderScopesTable, type ScopesDescription} from '../flows/describe-scopes.js'
 import type {ScopeCheckReport} from '../flows/check-scopes.js'
+import type {ScopesDescription} from '../flows/describe-scopes.js'
 
 export default class Scopes extends OnrampCommand {
   static override summary = 'Show the scopes onramp asks for, and why; --check compares them with the server.'
   static override description =
-    'One scope constant drives login and signup. --check fetches the server metadata (and the provisioning ceiling) and reports every scope that would be refused, before anything is requested. Exit 4 when a required scope would fail.'
+    "One scope constant drives login and signup. --check fetches the server metadata and the app's ceiling and reports every scope that would be refused, before anything is requested. Exit 4 when a required scope would fail (with --json, the report is still printed, with \"ok\": false)."
   static override examples = ['<%= config.bin %> scopes', '<%= config.bin %> scopes --json', '<%= config.bin %> scopes --check --region eu']
 
   static override flags = {
-    check: Flags.boolean({description: 'Run the preflight for login and signup against the server, without logging in.', default: false}),
+    check: Flags.boolean({description: "Run the preflight for login and signup against the server and the app's ceiling, without logging in.", default: false}),
     ...serverFlags,
   }
 
   async run(): Promise<ScopesDescription | ScopeCheckReport> {
     const {flags} = await this.parse(Scopes)
     if (flags.check) {
-      const [{createDeps}, {checkScopes, renderScopeCheck}] = await Promise.all([
-        import('../deps.js'),
-        import('../flows/check-scopes.js'),
-      ])
-      const deps = await createDeps({verbose: flags.verbose})
-      const report = await checkScopes(deps, {region: flags.region, host: flags.host, clientId: flags['client-id']})
+      const [{checkScopes}, {renderScopeCheck}] = await Promise.all([import('../flows/check-scopes.js'), import('../render/scopes.js')])
+      const report = await checkScopes(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id']})
       if (!this.jsonEnabled()) process.stdout.write(renderScopeCheck(report))
       if (!report.ok) process.exitCode = 4
       return report
     }
+    const [{describeScopes}, {renderScopesTable}] = await Promise.all([import('../flows/describe-scopes.js'), import('../render/scopes.js')])
     const description = describeScopes()
     if (!this.jsonEnabled()) process.stdout.write(renderScopesTable(description))
     return description

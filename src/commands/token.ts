@@ -1,20 +1,29 @@
+import {Flags} from '@oclif/core'
+
 import {OnrampCommand} from '../cli/base-command.js'
 import {serverFlags} from '../cli/flags.js'
 import type {TokenResult} from '../flows/token.js'
 
 export default class Token extends OnrampCommand {
-  static override summary = 'Print a valid access token (refreshed first when it expires within 60 s).'
+  static override summary = 'Print a valid access token (refreshed first when it expires within 60 s, or --min-valid).'
   static override description =
     'stdout holds the token alone, for scripts and CI: TOKEN=$(onramp token). ONRAMP_TOKEN, when set, is printed as-is. Exit 3 when not logged in, 5 when the session expired.'
-  static override examples = ['<%= config.bin %> token', 'curl -H "Authorization: Bearer $(<%= config.bin %> token)" ...', '<%= config.bin %> token --json']
-  static override flags = {...serverFlags}
+  static override examples = [
+    '<%= config.bin %> token',
+    'curl -H "Authorization: Bearer $(<%= config.bin %> token)" ...',
+    '<%= config.bin %> token --min-valid 900',
+    '<%= config.bin %> token --json',
+  ]
+  static override flags = {
+    ...serverFlags,
+    'min-valid': Flags.integer({description: 'Refresh first when the token expires within this many seconds (for steps that need it to last).', default: 60, min: 0, max: 86_400}),
+  }
 
   async run(): Promise<TokenResult> {
     const {flags} = await this.parse(Token)
-    const [{createDeps}, {token}] = await Promise.all([import('../deps.js'), import('../flows/token.js')])
-    const deps = await createDeps({verbose: flags.verbose, version: this.config.version})
-    const result = await token(deps, {region: flags.region, host: flags.host, clientId: flags['client-id']})
-    if (!this.jsonEnabled()) process.stdout.write(`${result.access_token}\n`)
+    const [{token}, {renderToken}] = await Promise.all([import('../flows/token.js'), import('../render/token.js')])
+    const result = await token(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id'], minValidSeconds: flags['min-valid']})
+    if (!this.jsonEnabled()) process.stdout.write(renderToken(result))
     return result
   }
 }

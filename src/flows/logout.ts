@@ -1,8 +1,8 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError, UsageError} from '../errors.js'
-import {clientConfiguration, discover} from '../oauth/discovery.js'
-import {revokeToken} from '../oauth/revoke.js'
-import {resolveServer, type ServerSelection} from '../server.js'
+import {createOAuthClient} from '../oauth/client.js'
+import {discover} from '../oauth/discovery.js'
+import {resolveServer, type ServerSelection} from '../select-server.js'
 import type {Session} from '../session/session.js'
 import {selectSessions} from './select-sessions.js'
 
@@ -11,9 +11,9 @@ export interface LogoutResult {
 }
 
 /**
- * `onramp logout`: revoke the refresh token (RFC 7009, which also ends its access tokens on PostHog),
- * then delete the session. Local deletion always completes, even when revocation fails. With no
- * --host/--region the one host logged in to is chosen; several need a choice, or --all.
+ * `onramp logout`: revoke the grant (RFC 7009), then delete the session. Local deletion always
+ * completes, even when revocation fails. With no --host/--region the one host logged in to is chosen;
+ * several need a choice, or --all.
  */
 export async function logout(deps: Deps, {selection, all}: {selection: ServerSelection; all: boolean}): Promise<LogoutResult> {
   const {store, sessions} = await selectSessions(deps, all ? {} : selection)
@@ -27,7 +27,8 @@ export async function logout(deps: Deps, {selection, all}: {selection: ServerSel
   }
 
   const result: LogoutResult = {logged_out: []}
-  for (const session of sessions) {
+  for (const listed of sessions) {
+    const session = (await store.get(listed)) ?? listed
     const revoked = await revokeSession(deps, session)
     await store.delete(session)
     deps.logger.event('logout', {issuer: session.issuer, client_id: session.client_id, revoked}, 'info')
@@ -39,14 +40,12 @@ export async function logout(deps: Deps, {selection, all}: {selection: ServerSel
 async function revokeSession(deps: Deps, session: Session): Promise<boolean> {
   try {
     const discovered = await discover(deps, session.issuer)
-    const config = clientConfiguration(discovered, session.client_id, deps.http)
-    const token = session.refresh_token ? {token: session.refresh_token, hint: 'refresh_token' as const} : {token: session.access_token, hint: 'access_token' as const}
-    const revoked = await revokeToken(config, token)
-    if (!revoked) deps.warn(`${session.issuer} has no revocation endpoint; the session is deleted locally only.`)
+    const revoked = await createOAuthClient({discovered, clientId: session.client_id, http: deps.http}).revoke(session)
+    if (!revoked) deps.ui.warn(`${session.issuer} has no revocation endpoint; the session is deleted locally only.`)
     return revoked
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
-    deps.warn(`Could not revoke the token at ${session.issuer} (${message}); the session is deleted locally anyway.`)
+    deps.ui.warn(`Could not revoke the token at ${session.issuer} (${message}); the session is deleted locally anyway.`)
     return false
   }
 }

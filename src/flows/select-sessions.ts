@@ -1,5 +1,5 @@
 import type {Deps} from '../deps.js'
-import {resolveServer, type ServerSelection} from '../server.js'
+import {resolveServer, type ServerSelection} from '../select-server.js'
 import type {Session} from '../session/session.js'
 import type {SessionStore} from '../session/store.js'
 

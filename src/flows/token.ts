@@ -1,27 +1,34 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError} from '../errors.js'
-import {isExpiring, REFRESH_MARGIN_SECONDS} from '../session/session.js'
-import type {ServerSelection} from '../server.js'
+import type {ServerSelection} from '../select-server.js'
+import {isExpiring} from '../session/session.js'
+import {describeStore, envToken} from '../session/store.js'
+import {resolveServer} from '../select-server.js'
 import {selectOneSession} from './select-sessions.js'
-import {envToken} from '../session/store.js'
+import {envSessionView, sessionView, type SessionView} from './session-view.js'
 
 export interface TokenResult {
   access_token: string
-  expires_at: string | null
-  scopes: string[]
+  session: SessionView
 }
 
-/** `onramp token`: a valid access token for scripts and CI, refreshed first when it expires within 60 s. */
-export async function token(deps: Deps, selection: ServerSelection): Promise<TokenResult> {
+export interface TokenOptions extends ServerSelection {
+  /** Refresh first when the access token expires within this many seconds (--min-valid, default 60). */
+  minValidSeconds: number
+}
+
+/** `onramp token`: a valid access token for scripts and CI, refreshed first when it expires within `minValidSeconds`. */
+export async function token(deps: Deps, options: TokenOptions): Promise<TokenResult> {
   const fromEnv = envToken(deps.env)
-  if (fromEnv) return {access_token: fromEnv, expires_at: null, scopes: []} // used as-is, never refreshed
-  const {store, session, issuer} = await selectOneSession(deps, selection)
+  if (fromEnv) return {access_token: fromEnv, session: envSessionView(resolveServer(options).issuer)} // used as-is, never refreshed
+  const {store, session, issuer} = await selectOneSession(deps, options)
   if (!session) throw new NotLoggedInError(`Not logged in to ${issuer}.`)
-  if (!isExpiring(session, deps.now(), REFRESH_MARGIN_SECONDS)) {
-    return {access_token: session.access_token, expires_at: session.expires_at, scopes: session.scope}
+  const storage = describeStore(store)
+  if (!isExpiring(session, deps.now(), options.minValidSeconds)) {
+    return {access_token: session.access_token, session: sessionView(session, {storage, now: deps.now()})}
   }
   // The OAuth client (openid-client) loads only when a refresh is due: scripts call `token` often.
   const {ensureFresh} = await import('../session/ensure-fresh.js')
-  const fresh = await ensureFresh(deps, {store, session})
-  return {access_token: fresh.session.access_token, expires_at: fresh.session.expires_at, scopes: fresh.session.scope}
+  const fresh = await ensureFresh(deps, {store, session, minValidSeconds: options.minValidSeconds})
+  return {access_token: fresh.session.access_token, session: sessionView(fresh.session, {storage, now: deps.now()})}
 }

@@ -1,12 +1,10 @@
-import {createInterface} from 'node:readline'
-
 import {NotLoggedInError} from '../errors.js'
-import type {Writer} from '../output.js'
+import type {Ui} from '../ui.js'
 import type {CallbackListener} from './loopback.js'
 
 /**
- * Waits for the authorization response: the loopback callback, or (--no-browser) the final redirect
- * URL pasted on stdin, whichever comes first; gives up after `timeoutSeconds` (exit 3).
+ * Waits for the authorization response: the loopback callback, or a redirect URL pasted on stdin
+ * (--no-browser, or no browser could open), whichever comes first; gives up after `timeoutSeconds` (exit 3).
  */
 export async function awaitCallback({
   listener,
@@ -15,7 +13,8 @@ export async function awaitCallback({
 }: {
   listener: CallbackListener
   timeoutSeconds: number
-  paste?: {stdin: NodeJS.ReadableStream; stderr: Writer}
+  /** Accept pasted redirect URLs through this ui while the loopback keeps listening. */
+  paste?: Ui | undefined
 }): Promise<URLSearchParams> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
@@ -30,16 +29,15 @@ export async function awaitCallback({
       timeoutSeconds * 1000,
     )
   })
-  const lines = paste ? createInterface({input: paste.stdin, terminal: false}) : undefined
-  lines?.on('line', (line) => {
+  const stopReading = paste?.readLines((line) => {
     if (!line.trim()) return
     const refusal = listener.submit(line)
-    if (refusal) paste!.stderr.write(`That URL was not accepted: ${refusal}. Paste the address again:\n`)
+    if (refusal) paste.info(`That URL was not accepted: ${refusal}. Paste the address again:`)
   })
   try {
     return await Promise.race([listener.result, timeout])
   } finally {
     clearTimeout(timer)
-    lines?.close()
+    stopReading?.()
   }
 }

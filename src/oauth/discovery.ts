@@ -7,9 +7,9 @@ import * as oidc from 'openid-client'
 
 import {NetworkError, OnrampError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {describeFetchError, isNetworkFailure, type Fetch} from '../http.js'
+import {isNetworkFailure, serverUnreachable, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
-import {isLoopbackUrl} from '../server.js'
+import {isLoopbackUrl} from '../select-server.js'
 
 /**
  * Authorization server metadata discovery: RFC 8414 section 3 first, OpenID Connect Discovery 1.0 as
@@ -86,12 +86,7 @@ async function discoverWithFallback(fetch: Fetch, issuer: string): Promise<Serve
 }
 
 function discoveryError(issuer: string, error: unknown): OnrampError {
-  if (isNetworkFailure(error)) {
-    return new NetworkError(
-      `Could not reach ${issuer} (${describeFetchError(error)}). Check the host, your connection, or HTTPS_PROXY.`,
-      {code: 'server_unreachable', cause: error},
-    )
-  }
+  if (isNetworkFailure(error)) return serverUnreachable(issuer, error)
   const detail = error instanceof Error ? error.message : String(error)
   const cause = (error as {cause?: unknown})?.cause
   const status = cause instanceof Response ? cause.status : undefined
@@ -145,12 +140,4 @@ async function writeCache(deps: DiscoveryDeps, {issuer, metadata, ttlMs}: {issue
   } catch (error) {
     deps.logger.event('discovery.cache_write_failed', {issuer, error: String(error)}, 'debug')
   }
-}
-
-/** An openid-client Configuration for one client of a discovered server, using our fetch. */
-export function clientConfiguration(discovered: Discovered, clientId: string, http: Fetch): oidc.Configuration {
-  const config = new oidc.Configuration(discovered.metadata, clientId, {token_endpoint_auth_method: 'none'}, oidc.None())
-  config[oidc.customFetch] = http as oidc.CustomFetch
-  if (isLoopbackUrl(discovered.issuer)) oidc.allowInsecureRequests(config)
-  return config
 }

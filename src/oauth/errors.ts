@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client'
 
-import {NetworkError, NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageError} from '../errors.js'
-import {describeFetchError, isNetworkFailure} from '../http.js'
+import {NetworkError, NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UnexpectedError, UsageError} from '../errors.js'
+import {isNetworkFailure, serverUnreachable} from '../http.js'
 
 /**
  * Maps OAuth errors (RFC 6749 sections 4.1.2.1 and 5.2) to client.md's exit codes, with messages
@@ -26,19 +26,14 @@ export function mapOAuthError(error: unknown, context: {step: OAuthStep; issuer:
   if (error instanceof OnrampError) return error
   const info = oauthErrorOf(error)
   if (info) return mapOAuthErrorInfo(info, context, error)
-  if (isNetworkFailure(error)) {
-    return new NetworkError(`Could not reach ${context.issuer} (${describeFetchError(error)}). Check your connection or HTTPS_PROXY, then try again.`, {
-      code: 'server_unreachable',
-      cause: error,
-    })
-  }
+  if (isNetworkFailure(error)) return serverUnreachable(context.issuer, error)
   const status = httpStatusOf(error)
   if (status !== undefined && (status >= 500 || status === 429)) {
     return new NetworkError(`${context.issuer} answered HTTP ${status}; try again in a minute.`, {code: 'server_unavailable', cause: error})
   }
   // openid-client's ClientError keeps the real detail in `cause`.
   const detail = [error instanceof Error ? error.message : String(error), causeMessage(error)].filter(Boolean).join(': ')
-  return new OnrampError(`The ${context.step} step failed: ${detail}`, {code: `${context.step}_failed`, exit: 1, cause: error})
+  return new UnexpectedError(`The ${context.step} step failed: ${detail}`, {code: `${context.step}_failed`, cause: error})
 }
 
 export function mapOAuthErrorInfo(info: OAuthErrorInfo, context: {step: OAuthStep; issuer: string; clientId?: string}, cause?: unknown): OnrampError {
@@ -67,7 +62,7 @@ export function mapOAuthErrorInfo(info: OAuthErrorInfo, context: {step: OAuthSte
       if (info.status !== undefined && (info.status >= 500 || info.status === 429)) {
         return new NetworkError(`${context.issuer} answered HTTP ${info.status} (${said}); try again in a minute.`, {code: 'server_unavailable', cause})
       }
-      return new OnrampError(`The server refused the ${context.step} request (${said}).`, {code: info.error, exit: 1, cause})
+      return new UnexpectedError(`The server refused the ${context.step} request (${said}).`, {code: info.error, cause})
   }
 }
 

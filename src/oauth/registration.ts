@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import type {Fetch} from '../http.js'
 import type {Discovered} from './discovery.js'
-import {OnrampError, UsageError} from '../errors.js'
+import {UnexpectedError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {mapOAuthError, mapOAuthErrorInfo} from './errors.js'
 
@@ -25,7 +25,7 @@ export function clientsFile(configDir: string): string {
   return path.join(configDir, 'clients.json')
 }
 
-export function rememberedClient(configDir: string, issuer: string): RegisteredClient | undefined {
+export function rememberedClient({configDir, issuer}: {configDir: string; issuer: string}): RegisteredClient | undefined {
   return readClients(configDir).clients[issuer]
 }
 
@@ -80,7 +80,7 @@ export async function registerClient(
     )
   }
   if (typeof body.client_id !== 'string' || !body.client_id) {
-    throw new OnrampError(`${discovered.issuer} answered the registration without a client_id; pass --client-id.`, {code: 'register_failed', exit: 1})
+    throw new UnexpectedError(`${discovered.issuer} answered the registration without a client_id; pass --client-id.`, {code: 'register_failed'})
   }
   return {issuer: discovered.issuer, client_id: body.client_id, redirect_uri: redirectUri, registered_at: now().toISOString()}
 }

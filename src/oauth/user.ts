@@ -1,7 +1,6 @@
-import * as oidc from 'openid-client'
-
 import type {Fetch} from '../http.js'
 import type {Logger} from '../log.js'
+import type {OAuthClient} from './client.js'
 
 export interface SessionUser {
   email?: string
@@ -15,11 +14,10 @@ export interface SessionUser {
  */
 export async function findUser(
   {http, logger}: {http: Fetch; logger: Logger},
-  {config, issuer, accessToken, idTokenClaims, granted}: {
-    config: oidc.Configuration
-    issuer: string
+  {client, accessToken, idTokenClaims, granted}: {
+    client: OAuthClient
     accessToken: string
-    idTokenClaims: oidc.IDToken | undefined
+    idTokenClaims: Record<string, unknown> | undefined
     granted: readonly string[]
   },
 ): Promise<SessionUser | null> {
@@ -27,13 +25,13 @@ export async function findUser(
     const fromIdToken = idTokenClaims ? userFromClaims(idTokenClaims) : undefined
     if (fromIdToken?.email) return fromIdToken
     // Many providers keep profile claims out of the ID token when an access token is issued (OIDC Core 5.4).
-    if (granted.includes('openid') && config.serverMetadata().userinfo_endpoint) {
-      const claims = await oidc.fetchUserInfo(config, accessToken, idTokenClaims?.sub ?? oidc.skipSubjectCheck)
-      return {...fromIdToken, ...userFromClaims(claims)}
+    if (granted.includes('openid')) {
+      const claims = await client.userInfo(accessToken, typeof idTokenClaims?.sub === 'string' ? idTokenClaims.sub : undefined)
+      if (claims) return {...fromIdToken, ...userFromClaims(claims)}
     }
     if (fromIdToken) return fromIdToken
     if (granted.includes('user:read')) {
-      const response = await http(`${issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`, accept: 'application/json'}})
+      const response = await http(`${client.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`, accept: 'application/json'}})
       if (!response.ok) {
         logger.event('user.lookup_failed', {status: response.status}, 'debug')
         return null

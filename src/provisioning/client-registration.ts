@@ -1,5 +1,5 @@
 import {NetworkError} from '../errors.js'
-import {describeFetchError, type Fetch} from '../http.js'
+import {serverUnreachable, type Fetch} from '../http.js'
 
 /** Sent on every provisioning call: older servers require it (server.md section 4). */
 export const PROVISIONING_API_VERSION = '0.1d'
@@ -22,7 +22,7 @@ export async function readProvisioningCeiling(http: Fetch, {issuer, clientId}: {
       body: JSON.stringify({client_id: clientId}),
     })
   } catch (error) {
-    throw new NetworkError(`Could not reach ${issuer} (${describeFetchError(error)}).`, {code: 'server_unreachable', cause: error})
+    throw serverUnreachable(issuer, error)
   }
   if (response.status === 404 || response.status === 405) {
     return {kind: 'not-offered', reason: `the server has no provisioning API (HTTP ${response.status})`}

@@ -1,13 +1,11 @@
 import path from 'node:path'
 
-import type * as oidc from 'openid-client'
-
 import type {Deps} from '../deps.js'
 import {NotLoggedInError, SessionExpiredError} from '../errors.js'
-import {clientConfiguration, discover} from '../oauth/discovery.js'
-import {lostScopes} from '../oauth/preflight.js'
-import {refreshGrant} from '../oauth/refresh.js'
-import {parseScopeString} from '../scopes.js'
+import {createOAuthClient, type OAuthClient} from '../oauth/client.js'
+import {discover} from '../oauth/discovery.js'
+import {parseScopeString} from '../scopes/constant.js'
+import {lostScopes} from '../scopes/preflight.js'
 import {lockPathFor, withLock} from './lock.js'
 import {expiresAt, isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session} from './session.js'
 import type {SessionStore} from './store.js'
@@ -25,8 +23,11 @@ export interface FreshSession {
  * process already refreshed, persist the rotated refresh token at once. `invalid_grant` -> re-read and
  * retry once if the stored token changed, else the session is expired (exit 5).
  */
-export async function ensureFresh(deps: Deps, {store, session}: {store: SessionStore; session: Session}): Promise<FreshSession> {
-  if (!isExpiring(session, deps.now(), REFRESH_MARGIN_SECONDS)) return {session, refreshed: false, lost: []}
+export async function ensureFresh(
+  deps: Deps,
+  {store, session, minValidSeconds = REFRESH_MARGIN_SECONDS}: {store: SessionStore; session: Session; minValidSeconds?: number},
+): Promise<FreshSession> {
+  if (!isExpiring(session, deps.now(), minValidSeconds)) return {session, refreshed: false, lost: []}
   if (!session.refresh_token) {
     throw new SessionExpiredError(`The access token for ${session.issuer} has expired and there is no refresh token.`)
   }
@@ -35,16 +36,16 @@ export async function ensureFresh(deps: Deps, {store, session}: {store: SessionS
   return withLock(lockPath, async () => {
     const current = await store.get(session)
     if (!current) throw new NotLoggedInError(`The session for ${session.issuer} was removed while refreshing.`)
-    if (!isExpiring(current, deps.now(), REFRESH_MARGIN_SECONDS)) {
+    if (!isExpiring(current, deps.now(), minValidSeconds)) {
       deps.logger.event('refresh.skipped', {issuer: current.issuer, reason: 'already refreshed by another process'}, 'debug')
       return {session: current, refreshed: false, lost: []}
     }
     const discovered = await discover(deps, current.issuer)
-    const config = clientConfiguration(discovered, current.client_id, deps.http)
-    const refreshed = await refreshOnce(deps, {store, config, current, retried: false})
-    const lost = lostScopes(current.scope, refreshed.scope)
+    const client = createOAuthClient({discovered, clientId: current.client_id, http: deps.http})
+    const refreshed = await refreshOnce(deps, {store, client, current, retried: false, minValidSeconds})
+    const lost = lostScopes({before: current.scope, after: refreshed.scope})
     if (lost.length > 0) {
-      deps.warn(
+      deps.ui.warn(
         `The server narrowed this session on refresh: lost ${lost.join(', ')}. An admin changed the app's allowed scopes; run onramp login to see what can still be granted.`,
       )
       deps.logger.event('refresh.narrowed', {issuer: current.issuer, client_id: current.client_id, lost_scopes: lost}, 'warn')
@@ -55,10 +56,10 @@ export async function ensureFresh(deps: Deps, {store, session}: {store: SessionS
 
 async function refreshOnce(
   deps: Deps,
-  {store, config, current, retried}: {store: SessionStore; config: oidc.Configuration; current: Session; retried: boolean},
+  {store, client, current, retried, minValidSeconds}: {store: SessionStore; client: OAuthClient; current: Session; retried: boolean; minValidSeconds: number},
 ): Promise<Session> {
   try {
-    const tokens = await refreshGrant(config, current.refresh_token!)
+    const tokens = await client.refresh(current.refresh_token!)
     const now = deps.now()
     const updated: Session = {
       ...current,
@@ -76,8 +77,8 @@ async function refreshOnce(
     // Another process may have rotated the token between our read and our request.
     const stored = await store.get(current)
     if (!retried && stored?.refresh_token && stored.refresh_token !== current.refresh_token) {
-      if (!isExpiring(stored, deps.now(), REFRESH_MARGIN_SECONDS)) return stored
-      return refreshOnce(deps, {store, config, current: stored, retried: true})
+      if (!isExpiring(stored, deps.now(), minValidSeconds)) return stored
+      return refreshOnce(deps, {store, client, current: stored, retried: true, minValidSeconds})
     }
     deps.logger.event('refresh.failed', {issuer: current.issuer, client_id: current.client_id, error: error.message}, 'warn')
     throw new SessionExpiredError(`${error.message} Run onramp login to sign in again.`, {cause: error})

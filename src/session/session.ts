@@ -11,24 +11,25 @@ export interface Session {
   user: {email?: string; name?: string; id?: string} | null
   /** ISO 8601. */
   obtained_at: string
+  /** How it refreshes: `oauth` (login, the OAuth token endpoint) or `provisioning` (signup, the agentic token endpoint). */
+  kind: SessionKind
 }
+
+export type SessionKind = 'oauth' | 'provisioning'
 
 export interface SessionKey {
   issuer: string
   client_id: string
 }
 
-/** The issuer without trailing slashes, so `https://h/` and `https://h` are one identity. */
-export function normalizeIssuer(issuer: string): string {
-  return issuer.replace(/\/+$/, '')
-}
 
 /**
  * The store key and lock identity. `#` separates the parts because an issuer never contains a
  * fragment (RFC 8414 section 2), so two different pairs can never produce the same key.
  */
 export function sessionKey({issuer, client_id}: SessionKey): string {
-  return `${normalizeIssuer(issuer)}#${client_id}`
+  // Without trailing slashes, so `https://h/` and `https://h` are one identity.
+  return `${issuer.replace(/\/+$/, '')}#${client_id}`
 }
 
 /** True when the access token expires within `withinSeconds` of `now` (or already has). */
@@ -87,7 +88,10 @@ export function parseSession(value: unknown): Session {
   const obtained_at = text('obtained_at')
   date('obtained_at', obtained_at)
 
-  return {issuer, client_id, region, access_token, refresh_token, expires_at, scope: [...scope], user, obtained_at}
+  const kind = value.kind ?? 'oauth' // sessions written before signup existed are OAuth sessions
+  if (kind !== 'oauth' && kind !== 'provisioning') throw new InvalidSessionError('kind', '"oauth", "provisioning" or absent')
+
+  return {issuer, client_id, region, access_token, refresh_token, expires_at, scope: [...scope], user, obtained_at, kind}
 }
 
 function parseUser(value: unknown): Session['user'] {

@@ -5,6 +5,16 @@ import type {Paths} from '../paths.js'
 import {createFileStore} from './file-store.js'
 import type {Session, SessionKey} from './session.js'
 
+/** Where sessions (or their secrets) live, as every `--json` document shows it. */
+export interface StorageDescription {
+  kind: 'keychain' | 'file' | 'env'
+  location: string
+}
+
+export function describeStore(store: Pick<SessionStore, 'kind' | 'location'>): StorageDescription {
+  return {kind: store.kind, location: store.location}
+}
+
 /** What every session backend implements (keychain, file, env). */
 export interface SessionStore {
   readonly kind: 'keychain' | 'file' | 'env'

@@ -43,7 +43,7 @@ describe('login in a real headless Chromium', () => {
 
       const result = await cli
       expect(result.code, result.stderr).toBe(0)
-      expect(JSON.parse(result.stdout)).toMatchObject({issuer: mock.issuer, user: {email: 'dev@example.com'}})
+      expect(JSON.parse(result.stdout)).toMatchObject({session: {issuer: mock.issuer, user: {email: 'dev@example.com'}}})
       const status = await runCli(['status', '--json'], {env: {...home.env, ONRAMP_HOST: mock.issuer}})
       expect(JSON.parse(status.stdout).sessions).toHaveLength(1)
     } finally {

@@ -59,7 +59,7 @@ describe('against an independent authorization server (oidc-provider), not the p
 
       const login = await cli
       expect(login.code, login.stderr).toBe(0)
-      expect(JSON.parse(login.stdout)).toMatchObject({issuer: server.issuer, client_id: INDEPENDENT_CLIENT_ID, user: {email: 'ada@independent.example', id: 'ada'}})
+      expect(JSON.parse(login.stdout)).toMatchObject({session: {issuer: server.issuer, client_id: INDEPENDENT_CLIENT_ID, user: {email: 'ada@independent.example', id: 'ada'}}})
 
       const status = JSON.parse((await runCli(['status', '--json'], {env: env()})).stdout)
       expect(status.sessions[0]).toMatchObject({issuer: server.issuer, user: {email: 'ada@independent.example'}})

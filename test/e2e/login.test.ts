@@ -49,7 +49,7 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     const login = await onramp(['login', '--json'])
     expect(login.code, login.stderr).toBe(0)
     const loggedIn = JSON.parse(login.stdout)
-    expect(loggedIn).toMatchObject({issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, user: {email: 'dev@example.com'}})
+    expect(loggedIn).toMatchObject({session: {issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, user: {email: 'dev@example.com'}}})
     expect(login.stderr).toContain(`${mock.issuer}/oauth/authorize/?`) // the URL is always printed
 
     const status = await onramp(['status', '--json'])
@@ -63,7 +63,10 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     expect(me.status).toBe(200)
 
     const tokenJson = JSON.parse((await onramp(['token', '--json'])).stdout)
-    expect(tokenJson).toEqual({access_token: token.stdout.trim(), expires_at: expect.any(String), scopes: expect.arrayContaining(['user:read'])})
+    expect(tokenJson).toMatchObject({access_token: token.stdout.trim(), session: {issuer: mock.issuer, expires_at: expect.any(String), scopes: expect.arrayContaining(['user:read'])}})
+    // The same session, in the same shape, as login and status show it.
+    expect(tokenJson.session.storage).toEqual(loggedIn.session.storage)
+    expect(JSON.parse(status.stdout).sessions[0].storage).toEqual(loggedIn.session.storage)
 
     const logout = await onramp(['logout', '--json'])
     expect(logout.code).toBe(0)
@@ -76,19 +79,19 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     expect(gone.code).toBe(3)
     expect(gone.stdout).toBe('')
     expect(gone.stderr).toMatch(/Not logged in.*\n.*onramp login/)
-  })
+  }, 90_000)
 
-  it('a rejected scope: exit 4, a JSON error naming the scope, the server event, nothing stored', async () => {
+  it("a required scope outside the app's ceiling: exit 4 before any browser opens, a JSON error naming the scope, nothing stored", async () => {
     await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'dashboard:write', 'event_definition:write', 'llm_gateway:read']})
     const login = await onramp(['login', '--json'])
     expect(login.code).toBe(4)
     const {error} = JSON.parse(login.stdout)
     expect(error).toMatchObject({code: 'invalid_scope', exit: 4})
+    expect(error.message).toContain('insight:write (login, required)')
     expect(error.message).toMatch(/server's admins/)
+    expect(login.stderr).not.toMatch(/oauth\/authorize/) // no URL: no browser step at all
     const events = await mock.control<{event: string; missing_scopes?: string[]}[]>('events')
-    expect(events.filter((event) => event.event === 'oauth.authorize.invalid_scope').at(-1)?.missing_scopes).toEqual(
-      expect.arrayContaining(['insight:write']),
-    )
+    expect(events.filter((event) => event.event === 'oauth.authorize.invalid_scope')).toEqual([])
     const log = readFileSync(path.join(home.env.XDG_STATE_HOME!, 'onramp', 'onramp.log'), 'utf8')
     expect(log).toMatch(/"event":"oauth.invalid_scope"/)
     expect((await onramp(['status'])).code).toBe(3)
@@ -135,7 +138,10 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read']})
     const failed = await onramp(['scopes', '--check'])
     expect(failed.code).toBe(4)
-    expect(failed.stdout).toMatch(/OUTSIDE the app ceiling/)
+    expect(failed.stdout).toMatch(/login +dashboard:write +yes +OUTSIDE the app's ceiling \(required\)/)
+    const failedJson = await onramp(['scopes', '--check', '--json'])
+    expect(failedJson.code).toBe(4)
+    expect(JSON.parse(failedJson.stdout)).toMatchObject({ok: false, surfaces: {login: {ok: false}, signup: {ok: false}}})
   })
 
   it('goes through HTTP_PROXY when it is set, and around it for NO_PROXY hosts', async () => {

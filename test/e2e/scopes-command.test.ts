@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {LOGIN_SCOPES, SCOPES, SIGNUP_SCOPES} from '../../src/scopes.js'
+import {LOGIN_SCOPES, SCOPES, SIGNUP_SCOPES} from '../../src/scopes/constant.js'
 import {runCli} from '../support/cli.js'
 
 describe('onramp scopes (built binary)', () => {

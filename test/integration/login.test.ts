@@ -6,7 +6,8 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {follow, landingUrl} from '../../scripts/scripted-browser.mjs'
 import {ExitCode} from '../../src/errors.js'
 import {login} from '../../src/flows/login.js'
-import {LOGIN_SCOPES} from '../../src/scopes.js'
+import {renderLogin} from '../../src/render/login.js'
+import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
 import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
 
 let harness: Harness | undefined
@@ -27,14 +28,10 @@ describe('onramp login against the mock (in-process)', () => {
     const h = await setup()
     const result = await login(h.deps, loginDefaults)
     expect(result).toMatchObject({
-      issuer: US_ISSUER,
-      region: 'us',
-      client_id: WIZARD_CLIENT_ID,
-      user: {email: 'dev@example.com'},
+      session: {issuer: US_ISSUER, region: 'us', client_id: WIZARD_CLIENT_ID, user: {email: 'dev@example.com'}, storage: {kind: 'file'}, source: 'store', kind: 'oauth'},
       missing_optional_scopes: [],
-      storage: {kind: 'file'},
     })
-    expect([...result.scopes].sort()).toEqual([...LOGIN_SCOPES].sort())
+    expect([...result.session.scopes!].sort()).toEqual([...LOGIN_SCOPES].sort())
     expect(h.opened).toHaveLength(1)
     const url = new URL(h.opened[0]!)
     expect(url.searchParams.get('code_challenge_method')).toBe('S256')
@@ -59,24 +56,59 @@ describe('onramp login against the mock (in-process)', () => {
     expect(metadataRequests).toBe(1)
   })
 
-  it('reject policy: an out-of-ceiling scope fails with exit 4, the server event and our event, nothing stored', async () => {
+  const NARROWED_WITHOUT_DASHBOARD = ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read', 'notebook:write']
+
+  for (const policy of ['reject', 'clamp'] as const) {
+    it(`${policy} policy: a required scope outside the app's ceiling stops before the browser opens (exit 4)`, async () => {
+      const h = await setup({policy})
+      h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: NARROWED_WITHOUT_DASHBOARD})
+      const error = await login(h.deps, loginDefaults).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({exit: ExitCode.scope, code: 'invalid_scope', missing: ['dashboard:write']})
+      expect((error as Error).message).toContain('dashboard:write (login, required)')
+      expect((error as Error).message).toMatch(/ceiling/)
+      expect((error as Error).message).toMatch(/server's admins/)
+      expect(h.opened).toEqual([])
+      expect(h.mock.control.events().find((event) => event.event === 'oauth.authorize.invalid_scope')).toBeUndefined()
+      expect(h.logLines().find((line) => line.event === 'oauth.invalid_scope')).toMatchObject({source: 'ceiling', missing_scopes: ['dashboard:write'], ceiling: NARROWED_WITHOUT_DASHBOARD})
+      expect(await (await h.deps.sessions()).list()).toEqual([])
+    })
+  }
+
+  it("an optional scope outside the app's ceiling is not requested, with a warning; the login goes on", async () => {
     const h = await setup({policy: 'reject'})
-    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read']})
+    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'dashboard:write', 'event_definition:write', 'llm_gateway:read']})
+    const result = await login(h.deps, loginDefaults)
+    const requested = new URL(h.opened[0]!).searchParams.get('scope')!.split(' ')
+    expect(requested).not.toContain('notebook:write')
+    expect(requested).not.toContain('wizard_session:read')
+    expect(h.stderr.text()).toMatch(/may not be granted these optional scopes .*notebook:write/)
+    expect(result.session.missing_required_scopes).toEqual([])
+  })
+
+  /** The ceiling endpoint gone (an older server): the server's own refusal is the last line of defence. */
+  const withoutCeilingEndpoint = (h: Harness) =>
+    h.server.use(http.post(`${US_ISSUER}/api/agentic/provisioning/client_registration`, () => new HttpResponse(null, {status: 404})))
+
+  it('without a readable ceiling, the reject policy refuses at authorization: exit 4, the server event and ours, nothing stored', async () => {
+    const h = await setup({policy: 'reject'})
+    withoutCeilingEndpoint(h)
+    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: NARROWED_WITHOUT_DASHBOARD})
     const error = await login(h.deps, loginDefaults).catch((caught: unknown) => caught)
     expect(error).toMatchObject({exit: ExitCode.scope, code: 'invalid_scope'})
-    expect((error as Error).message).toMatch(/ceiling/)
     expect((error as Error).message).toMatch(/server's admins/)
     const serverEvent = h.mock.control.events().find((event) => event.event === 'oauth.authorize.invalid_scope')
     expect(serverEvent).toMatchObject({level: 'warn', client_id: WIZARD_CLIENT_ID})
     expect(serverEvent!.missing_scopes).toEqual(expect.arrayContaining(['dashboard:write']))
     const ours = h.logLines().find((line) => line.event === 'oauth.invalid_scope')
     expect(ours).toMatchObject({source: 'authorize', client_id: WIZARD_CLIENT_ID, host: US_ISSUER})
+    expect(h.logLines().find((line) => line.event === 'preflight.ceiling_skipped')).toBeDefined()
     expect(await (await h.deps.sessions()).list()).toEqual([])
   })
 
-  it('clamp policy: a narrowed grant missing a required scope is detected (exit 4), revoked and not stored', async () => {
+  it('without a readable ceiling, a clamped grant missing a required scope is detected (exit 4), revoked and not stored', async () => {
     const h = await setup({policy: 'clamp'})
-    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read', 'notebook:write']})
+    withoutCeilingEndpoint(h)
+    h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: NARROWED_WITHOUT_DASHBOARD})
     const error = await login(h.deps, loginDefaults).catch((caught: unknown) => caught)
     expect(error).toMatchObject({exit: ExitCode.scope, missing: ['dashboard:write']})
     expect((error as Error).message).toContain('dashboard:write (login, required)')
@@ -85,8 +117,9 @@ describe('onramp login against the mock (in-process)', () => {
     expect(h.logLines().find((line) => line.event === 'oauth.invalid_scope')).toMatchObject({source: 'grant', missing_scopes: ['dashboard:write']})
   })
 
-  it('clamp policy: a missing optional scope is a warning, the session is kept', async () => {
+  it('without a readable ceiling, a clamped grant missing optional scopes is a warning; the session is kept', async () => {
     const h = await setup({policy: 'clamp'})
+    withoutCeilingEndpoint(h)
     h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'dashboard:write', 'event_definition:write', 'llm_gateway:read']})
     const result = await login(h.deps, loginDefaults)
     expect(result.missing_optional_scopes).toEqual(expect.arrayContaining(['notebook:write', 'health_issue:read', 'organization:read']))
@@ -112,7 +145,7 @@ describe('onramp login against the mock (in-process)', () => {
     metadata.scopes_supported = metadata.scopes_supported.filter((scope: string) => scope !== 'notebook:write')
     h.server.use(http.get(`${US_ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata)))
     const result = await login(h.deps, loginDefaults)
-    expect(result.scopes).not.toContain('notebook:write')
+    expect(result.session.scopes).not.toContain('notebook:write')
     expect(new URL(h.opened[0]!).searchParams.get('scope')).not.toContain('notebook:write')
     expect(h.stderr.text()).toMatch(/does not offer these optional scopes.*notebook:write/)
   })
@@ -122,7 +155,7 @@ describe('onramp login against the mock (in-process)', () => {
     const metadata = await (await fetch(`${US_ISSUER}/.well-known/oauth-authorization-server`)).json()
     delete metadata.scopes_supported
     h.server.use(http.get(`${US_ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata)))
-    await expect(login(h.deps, loginDefaults)).resolves.toMatchObject({client_id: WIZARD_CLIENT_ID})
+    await expect(login(h.deps, loginDefaults)).resolves.toMatchObject({session: {client_id: WIZARD_CLIENT_ID}})
     expect(h.logLines().find((line) => line.event === 'preflight.skipped')).toBeDefined()
   })
 
@@ -137,7 +170,7 @@ describe('onramp login against the mock (in-process)', () => {
     }
     const result = await login(h.deps, loginDefaults)
     expect(forgedStatus).toBe(400)
-    expect(result.user).toMatchObject({email: 'dev@example.com'})
+    expect(result.session.user).toMatchObject({email: 'dev@example.com'})
     expect(h.logLines().some((line) => line.event === 'oauth.callback_rejected' && line.reason === 'state_mismatch')).toBe(true)
   })
 
@@ -153,7 +186,7 @@ describe('onramp login against the mock (in-process)', () => {
 
   it('accepts the right iss when the server sends one', async () => {
     const h = await setup({issParameter: true})
-    await expect(login(h.deps, loginDefaults)).resolves.toMatchObject({client_id: WIZARD_CLIENT_ID})
+    await expect(login(h.deps, loginDefaults)).resolves.toMatchObject({session: {client_id: WIZARD_CLIENT_ID}})
   })
 
   it('Deny on the consent page is access_denied (exit 3)', async () => {
@@ -197,15 +230,41 @@ describe('onramp login against the mock (in-process)', () => {
     h.stdin.write('not a url\n')
     h.stdin.write(`${landed}\n`)
     const result = await pending
-    expect(result.user).toMatchObject({email: 'dev@example.com'})
+    expect(result.session.user).toMatchObject({email: 'dev@example.com'})
     expect(h.opened).toEqual([])
     expect(h.stderr.text()).toMatch(/That URL was not accepted/)
+  })
+
+  it('no browser can open (headless, non-interactive): says so at once with the reason, and the loopback still completes the login', async () => {
+    const h = await setup()
+    h.browser.unavailable = 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)'
+    const pending = login(h.deps, loginDefaults)
+    const url = await waitFor(() => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
+    expect(h.stderr.text()).toMatch(/Warning: No browser could be opened: there is no display/)
+    expect(h.stderr.text()).toMatch(/--no-browser/)
+    // Someone opens the printed URL on this machine: the redirect reaches the loopback.
+    await follow(url)
+    await expect(pending).resolves.toMatchObject({session: {user: {email: 'dev@example.com'}}})
+    expect(h.opened).toEqual([])
+  })
+
+  it('no browser can open on a terminal (SSH): a pasted redirect URL completes the login while the loopback keeps listening', async () => {
+    const h = await setup()
+    h.terminal.interactive = true
+    h.browser.unavailable = 'this is an SSH session'
+    const pending = login(h.deps, loginDefaults)
+    const url = await waitFor(() => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
+    expect(h.stderr.text()).toMatch(/No browser could be opened: this is an SSH session\. Open the URL above on any machine, then paste/)
+    const landed = await landingUrl(url)
+    h.stdin.write(`${landed}\n`)
+    await expect(pending).resolves.toMatchObject({session: {user: {email: 'dev@example.com'}}})
+    expect(h.opened).toEqual([])
   })
 
   it('--scopes replaces the requested set and treats all as required', async () => {
     const h = await setup({policy: 'clamp'})
     const result = await login(h.deps, {...loginDefaults, scopes: 'user:read project:read'})
-    expect(result.scopes.sort()).toEqual(['project:read', 'user:read'])
+    expect(result.session.scopes!.sort()).toEqual(['project:read', 'user:read'])
     h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read']})
     await expect(login(h.deps, {...loginDefaults, scopes: 'user:read project:read'})).rejects.toMatchObject({exit: ExitCode.scope, missing: ['project:read']})
   })
@@ -238,19 +297,21 @@ describe('onramp login against the mock (in-process)', () => {
   it('ONRAMP_STORAGE=keychain without a keychain fails (exit 7) before the browser opens', async () => {
     const h = await setup()
     const deps = await h.newDeps()
-    const withKeychain = {...deps, sessions: () => import('../../src/session/store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.warn}))}
+    const withKeychain = {...deps, sessions: () => import('../../src/session/store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.ui.warn}))}
     await expect(login(withKeychain, loginDefaults)).rejects.toMatchObject({exit: ExitCode.storageUnavailable})
     expect(h.opened).toEqual([])
   })
 
-  it('never writes a token to stderr, stdout, or the log (with --verbose)', async () => {
+  it('never writes a token to stderr, the result (human or --json), or the log (with --verbose)', async () => {
     const h = await setup({verbose: true})
-    await login(h.deps, loginDefaults)
+    const result = await login(h.deps, loginDefaults)
     const session = (await (await h.deps.sessions()).list())[0]!
     const log = JSON.stringify(h.logLines())
+    expect(session.access_token).toMatch(/^pha_/)
     for (const secret of [session.access_token, session.refresh_token!]) {
       expect(h.stderr.text()).not.toContain(secret)
-      expect(h.stdout.text()).not.toContain(secret)
+      expect(renderLogin(result)).not.toContain(secret)
+      expect(JSON.stringify(result)).not.toContain(secret)
       expect(log).not.toContain(secret)
     }
     expect(h.stderr.text()).toMatch(/login\.success/)
@@ -263,10 +324,10 @@ describe('login on a custom host', () => {
     // DCR apps only get unprivileged scopes, so ask for what such an app can have.
     const options = {...loginDefaults, host: 'https://auth.example.com', scopes: 'user:read project:read'}
     const first = await login(h.deps, options)
-    expect(first.client_id).not.toBe(WIZARD_CLIENT_ID)
-    expect(h.mock.control.snapshot().apps.some((app) => app.client_id === first.client_id)).toBe(true)
+    expect(first.session.client_id).not.toBe(WIZARD_CLIENT_ID)
+    expect(h.mock.control.snapshot().apps.some((app) => app.client_id === first.session.client_id)).toBe(true)
     const second = await login(h.deps, {...options, port: undefined})
-    expect(second.client_id).toBe(first.client_id)
+    expect(second.session.client_id).toBe(first.session.client_id)
     expect(h.mock.control.snapshot().counters.requests['POST /oauth/register/'] ?? h.mock.control.snapshot().counters.requests['POST /oauth/register']).toBe(1)
   })
 

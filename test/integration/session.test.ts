@@ -35,7 +35,10 @@ describe('status', () => {
       user: {email: 'dev@example.com'},
       missing_required_scopes: [],
       state: 'valid',
-      storage: expect.stringMatching(/^file \(.*credentials\.json\)$/),
+      storage: {kind: 'file', location: expect.stringMatching(/credentials\.json$/)},
+      source: 'store',
+      verified: true,
+      kind: 'oauth',
     })
     expect(Date.parse(result.sessions[0]!.expires_at!)).toBeGreaterThan(Date.now() + 3500_000)
   })
@@ -61,7 +64,7 @@ describe('token and refresh', () => {
   it('prints the stored access token while it is fresh, without a refresh', async () => {
     const h = await loggedIn()
     const [session] = await (await h.deps.sessions()).list()
-    const result = await token(h.deps, {})
+    const result = await token(h.deps, {minValidSeconds: 60})
     expect(result.access_token).toBe(session!.access_token)
     expect(h.mock.control.snapshot().counters.grants.refresh_token).toBe(0)
   })
@@ -70,7 +73,7 @@ describe('token and refresh', () => {
     const h = await loggedIn()
     const [before] = await (await h.deps.sessions()).list()
     h.advance(3600 - 30)
-    const result = await token(h.deps, {})
+    const result = await token(h.deps, {minValidSeconds: 60})
     expect(result.access_token).not.toBe(before!.access_token)
     const [after] = await (await h.deps.sessions()).list()
     expect(after!.access_token).toBe(result.access_token)
@@ -78,15 +81,15 @@ describe('token and refresh', () => {
     expect(h.mock.control.snapshot().counters.grants.refresh_token).toBe(1)
     // The rotated token is the one that works next time.
     h.advance(3600)
-    await expect(token(h.deps, {})).resolves.toMatchObject({access_token: expect.stringMatching(/^pha_/)})
+    await expect(token(h.deps, {minValidSeconds: 60})).resolves.toMatchObject({access_token: expect.stringMatching(/^pha_/)})
   })
 
   it('warns and names the lost scopes when a refresh narrows the session', async () => {
     const h = await loggedIn()
     h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'dashboard:write', 'event_definition:write', 'llm_gateway:read']})
     h.advance(3600)
-    const result = await token(h.deps, {})
-    expect(result.scopes).not.toContain('insight:write')
+    const result = await token(h.deps, {minValidSeconds: 60})
+    expect(result.session.scopes).not.toContain('insight:write')
     expect(h.stderr.text()).toMatch(/narrowed this session on refresh: lost .*insight:write/)
     expect(h.logLines().find((line) => line.event === 'refresh.narrowed')).toMatchObject({lost_scopes: expect.arrayContaining(['insight:write'])})
   })
@@ -95,7 +98,7 @@ describe('token and refresh', () => {
     const h = await loggedIn()
     h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['feature_flag:read']})
     h.advance(3600)
-    const error = await token(h.deps, {}).catch((caught: unknown) => caught)
+    const error = await token(h.deps, {minValidSeconds: 60}).catch((caught: unknown) => caught)
     expect(error).toMatchObject({exit: ExitCode.sessionExpired, nextCommand: 'onramp login'})
     expect((error as Error).message).toMatch(/onramp login/)
   })
@@ -104,7 +107,7 @@ describe('token and refresh', () => {
     const h = await loggedIn()
     h.advance(3600)
     const other = await h.newDeps()
-    const [a, b] = await Promise.all([token(h.deps, {}), token(other, {})])
+    const [a, b] = await Promise.all([token(h.deps, {minValidSeconds: 60}), token(other, {minValidSeconds: 60})])
     expect(a.access_token).toBe(b.access_token)
     expect(h.mock.control.snapshot().counters.grants.refresh_token).toBe(1)
   })
@@ -130,10 +133,14 @@ describe('token and refresh', () => {
 
   it('exits 3 when not logged in, and uses ONRAMP_TOKEN as-is', async () => {
     harness = await startHarness()
-    await expect(token(harness.deps, {})).rejects.toMatchObject({exit: ExitCode.notLoggedIn})
+    await expect(token(harness.deps, {minValidSeconds: 60})).rejects.toMatchObject({exit: ExitCode.notLoggedIn})
     const withEnv = {...harness.deps, env: {...harness.deps.env, ONRAMP_TOKEN: 'pha_fromenvironment'}}
-    await expect(token(withEnv, {})).resolves.toEqual({access_token: 'pha_fromenvironment', expires_at: null, scopes: []})
-    await expect(status(withEnv, {})).resolves.toMatchObject({sessions: [{state: 'env', storage: 'env (ONRAMP_TOKEN)'}]})
+    const envSession = {
+      issuer: US_ISSUER, host: 'us.posthog.com', region: 'us', client_id: null, kind: null, source: 'env', verified: false,
+      user: null, scopes: null, missing_required_scopes: null, expires_at: null, state: 'unknown', storage: {kind: 'env', location: 'ONRAMP_TOKEN'},
+    }
+    await expect(token(withEnv, {minValidSeconds: 60})).resolves.toEqual({access_token: 'pha_fromenvironment', session: envSession})
+    await expect(status(withEnv, {})).resolves.toEqual({sessions: [envSession]})
   })
 })
 
@@ -148,7 +155,7 @@ describe('logout', () => {
     // The revoked access token no longer works.
     const me = await fetch(`${US_ISSUER}/api/users/@me/`, {headers: {authorization: `Bearer ${session!.access_token}`}})
     expect(me.status).toBe(401)
-    await expect(token(h.deps, {})).rejects.toMatchObject({exit: ExitCode.notLoggedIn})
+    await expect(token(h.deps, {minValidSeconds: 60})).rejects.toMatchObject({exit: ExitCode.notLoggedIn})
   })
 
   it('deletes locally even when revocation fails', async () => {
@@ -170,10 +177,10 @@ describe('scopes --check', () => {
   it('is ok against the seeded wizard app', async () => {
     harness = await startHarness()
     const report = await checkScopes(harness.deps, {})
-    expect(report).toMatchObject({issuer: US_ISSUER, ok: true, advertised: 'listed'})
+    expect(report).toMatchObject({issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, ok: true, advertised: 'listed'})
     expect(report.ceiling).toEqual(['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write'])
     expect(report.surfaces.login.unadvertised_expected).toEqual(['llm_gateway:read', 'wizard_session:read', 'wizard_session:write'])
-    expect(report.surfaces.signup).toEqual({missing_required: [], missing_optional: [], unadvertised_expected: ['llm_gateway:read'], outside_ceiling: []})
+    expect(report.surfaces.signup).toMatchObject({missing_required: [], missing_optional: [], unadvertised_expected: ['llm_gateway:read'], outside_ceiling: [], ok: true})
   })
 
   it('fails when a required signup scope is outside the provisioning ceiling', async () => {
@@ -182,5 +189,16 @@ describe('scopes --check', () => {
     const report = await checkScopes(harness.deps, {})
     expect(report.ok).toBe(false)
     expect(report.surfaces.signup.outside_ceiling).toEqual(['dashboard:write', 'notebook:write'])
+  })
+
+  it("reports the app's ceiling for login too: a ceiling narrowed to user:read project:read fails both surfaces", async () => {
+    harness = await startHarness()
+    harness.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read']})
+    const report = await checkScopes(harness.deps, {})
+    expect(report.ok).toBe(false)
+    expect(report.surfaces.login.ok).toBe(false)
+    expect(report.surfaces.login.outside_ceiling).toEqual(expect.arrayContaining(['llm_gateway:read', 'dashboard:write', 'insight:write', 'query:read', 'event_definition:write', 'notebook:write']))
+    expect(report.surfaces.login.outside_ceiling).not.toContain('user:read')
+    expect(report.surfaces.signup.ok).toBe(false)
   })
 })

@@ -5,7 +5,7 @@
  */
 import {describe, expect, it} from 'vitest'
 
-import {isNeverAdvertised, LOGIN_SCOPES, REQUIRED_LOGIN_SCOPES, REQUIRED_SIGNUP_SCOPES, SIGNUP_SCOPES} from '../../src/scopes.js'
+import {isNeverAdvertised, LOGIN_SCOPES, REQUIRED_LOGIN_SCOPES, REQUIRED_SIGNUP_SCOPES, SIGNUP_SCOPES} from '../../src/scopes/constant.js'
 import {effectiveCeiling, isAlwaysAllowed} from '../mock-server/scopes.js'
 import {
   accountRequest,

@@ -5,7 +5,10 @@ import {PassThrough} from 'node:stream'
 import {setupServer} from 'msw/node'
 
 import {follow} from '../../scripts/scripted-browser.mjs'
+import type {Browser} from '../../src/browser.js'
 import {createDeps, type Deps} from '../../src/deps.js'
+import {createTerminalUi, type Ui} from '../../src/ui.js'
+import {createLogger} from '../../src/log.js'
 import {createMockServer} from '../mock-server/index.js'
 import {isolatedHome} from './cli.js'
 
@@ -14,7 +17,7 @@ export const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 
 export type MockServer = ReturnType<typeof createMockServer>
 
-/** Captures what a flow writes to stdout/stderr. */
+/** Captures what a flow writes to stderr (flows never write to stdout: commands render results). */
 export function capture(): {write: (chunk: string) => boolean; text: () => string} {
   let text = ''
   return {write: (chunk) => ((text += chunk), true), text: () => text}
@@ -24,13 +27,17 @@ export interface Harness {
   mock: MockServer
   server: ReturnType<typeof setupServer>
   deps: Deps
-  stdout: ReturnType<typeof capture>
   stderr: ReturnType<typeof capture>
   stdin: PassThrough
   /** URLs the flow asked the "browser" to open. */
   opened: string[]
-  /** What the fake browser does with the authorization URL (default: click Authorize). */
-  browser: {action: (url: string) => Promise<void> | void}
+  /**
+   * What the fake browser does with the authorization URL (default: click Authorize), and why it cannot
+   * open (undefined: it can; a reason: like a headless machine).
+   */
+  browser: {action: (url: string) => Promise<void> | void; unavailable?: string | undefined}
+  /** Whether the fake terminal counts as a person at the keyboard (prompts, pasted URLs); default false. */
+  terminal: {interactive: boolean}
   home: string
   env: Record<string, string>
   /** Moves the CLI's clock (not the mock's). */
@@ -53,36 +60,42 @@ export async function startHarness(options: Parameters<typeof createMockServer>[
   server.listen({onUnhandledRequest: 'bypass'})
   const isolated = isolatedHome()
   let offsetMs = 0
-  const stdout = capture()
   const stderr = capture()
   const stdin = new PassThrough()
   const opened: string[] = []
   const browser: Harness['browser'] = {action: (url) => follow(url, 'authorize')}
-  const make = (extra: {verbose?: boolean} = {}) =>
-    createDeps({
-      env: isolated.env,
-      stdout,
-      stderr,
-      stdin,
-      verbose: extra.verbose ?? verbose ?? false,
-      version: 'test',
-      now: () => new Date(Date.now() + offsetMs),
-      openBrowser: async (url) => {
-        opened.push(url)
-        // Like a real browser: the CLI does not wait for it.
-        void Promise.resolve(browser.action(url)).catch(() => {})
-      },
-    })
+  const terminal: Harness['terminal'] = {interactive: false}
+  const fakeBrowser: Browser = {
+    unavailableReason: () => browser.unavailable,
+    open: async (url) => {
+      opened.push(url)
+      // Like a real browser: the CLI does not wait for it.
+      void Promise.resolve(browser.action(url)).catch(() => {})
+      return {opened: true}
+    },
+  }
+  const make = async (extra: {verbose?: boolean} = {}) => {
+    const verboseNow = extra.verbose ?? verbose ?? false
+    const now = () => new Date(Date.now() + offsetMs)
+    const paths = (await createDeps({version: 'test', env: isolated.env, stderr})).paths
+    const logger = createLogger({file: path.join(paths.state, 'onramp.log'), verbose: verboseNow, stderr})
+    const terminalUi = createTerminalUi({stdin, stderr, logger, env: isolated.env})
+    // A terminal over buffers whose "is a person there" answer the test decides.
+    const ui: Ui = {...terminalUi, get interactive() {
+      return terminal.interactive
+    }}
+    return createDeps({env: isolated.env, stderr, stdin, verbose: verboseNow, version: 'test', now, ui, browser: fakeBrowser})
+  }
   const deps = await make()
   return {
     mock,
     server,
     deps,
-    stdout,
     stderr,
     stdin,
     opened,
     browser,
+    terminal,
     home: isolated.home,
     env: isolated.env,
     advance: (seconds) => void (offsetMs += seconds * 1000),

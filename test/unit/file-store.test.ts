@@ -19,6 +19,7 @@ const session = (issuer: string, extra: Partial<Session> = {}): Session => ({
   scope: ['user:read'],
   user: {email: 'ada@example.com'},
   obtained_at: '2030-01-01T00:00:00.000Z',
+  kind: 'oauth',
   ...extra,
 })
 

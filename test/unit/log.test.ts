@@ -36,7 +36,7 @@ describe('createLogger', () => {
     const logger = createLogger({file, verbose: false, stderr, now: NOW})
     logger.event('a', {n: 1})
     logger.event('b', {ok: true, event: 'spoofed'}, 'warn')
-    logger.debug('hello', {x: 'y'})
+    logger.event('debug', {message: 'hello', x: 'y'}, 'debug')
     expect(readLines(file)).toEqual([
       {ts: '2030-01-02T03:04:05.000Z', level: 'info', event: 'a', n: 1},
       {ts: '2030-01-02T03:04:05.000Z', level: 'warn', event: 'b', ok: true},
@@ -76,7 +76,7 @@ describe('createLogger', () => {
   it('echoes nothing without verbose', () => {
     const logger = createLogger({file: path.join(dir, 'onramp.log'), verbose: false, stderr, now: NOW})
     logger.event('http.response', {status: 200}, 'error')
-    logger.debug('quiet')
+    logger.event('debug', {message: 'quiet'}, 'debug')
     expect(stderrText).toBe('')
   })
 

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {ceilingAdmits, compareGrant, lostScopes, preflight, readAdvertisedScopes} from '../../src/oauth/preflight.js'
-import {LOGIN_SCOPES, REQUIRED_LOGIN_SCOPES} from '../../src/scopes.js'
+import {compareGrant, lostScopes, preflight, readAdvertisedScopes} from '../../src/scopes/preflight.js'
+import {ceilingAdmits} from '../../src/scopes/ceiling.js'
+import {LOGIN_SCOPES, REQUIRED_LOGIN_SCOPES} from '../../src/scopes/constant.js'
 
 const request = {surface: 'login' as const, scopes: LOGIN_SCOPES, required: REQUIRED_LOGIN_SCOPES}
 const everythingAdvertised = LOGIN_SCOPES.filter((scope) => !scope.startsWith('llm_gateway') && !scope.startsWith('wizard_session'))
@@ -68,7 +69,7 @@ describe('compareGrant', () => {
   })
 
   it('names what a refresh took away', () => {
-    expect(lostScopes(['user:read', 'dashboard:write', 'openid'], ['user:read'])).toEqual(['dashboard:write'])
+    expect(lostScopes({before: ['user:read', 'dashboard:write', 'openid'], after: ['user:read']})).toEqual(['dashboard:write'])
   })
 })
 

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {ExitCode} from '../../src/errors.js'
-import {BUILTIN_CALLBACK_PORTS, isLoopbackHost, normalizeIssuer, resolveServer} from '../../src/server.js'
+import {BUILTIN_CALLBACK_PORTS, isLoopbackHost, issuerFromHost, resolveServer} from '../../src/select-server.js'
 
 describe('resolveServer', () => {
   it('defaults to the US region with the wizard app and its registered ports', () => {
@@ -9,7 +9,6 @@ describe('resolveServer', () => {
       issuer: 'https://us.posthog.com',
       region: 'us',
       clientId: 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM',
-      builtin: true,
       redirect: {host: 'localhost', ports: BUILTIN_CALLBACK_PORTS},
     })
     expect(BUILTIN_CALLBACK_PORTS).toEqual([8239, 8238, 8240, 8237, 8236, 8235])
@@ -24,13 +23,12 @@ describe('resolveServer', () => {
       issuer: 'https://auth.example.com',
       region: null,
       clientId: undefined,
-      builtin: false,
       redirect: {host: '127.0.0.1', ports: [0]},
     })
   })
 
   it('recognises a built-in host given as --host', () => {
-    expect(resolveServer({host: 'https://eu.posthog.com'})).toMatchObject({region: 'eu', builtin: true})
+    expect(resolveServer({host: 'https://eu.posthog.com'})).toMatchObject({region: 'eu', clientId: 'bx2C5sZRN03TkdjraCcetvQFPGH6N2Y9vRLkcKEy', redirect: {host: 'localhost'}})
   })
 
   it('rejects an unknown region as a usage error', () => {
@@ -38,25 +36,25 @@ describe('resolveServer', () => {
   })
 })
 
-describe('normalizeIssuer', () => {
+describe('issuerFromHost', () => {
   it('refuses plain http for a non-loopback host', () => {
-    expect(() => normalizeIssuer('http://auth.example.com')).toThrow(/Refusing plain http/)
-    expect(() => normalizeIssuer('http://10.0.0.5:8000')).toThrow(expect.objectContaining({exit: ExitCode.usage}))
+    expect(() => issuerFromHost('http://auth.example.com')).toThrow(/Refusing plain http/)
+    expect(() => issuerFromHost('http://10.0.0.5:8000')).toThrow(expect.objectContaining({exit: ExitCode.usage}))
   })
 
   it('allows http on loopback hosts', () => {
-    expect(normalizeIssuer('http://127.0.0.1:8000/')).toBe('http://127.0.0.1:8000')
-    expect(normalizeIssuer('http://localhost:8000')).toBe('http://localhost:8000')
-    expect(normalizeIssuer('http://[::1]:8000')).toBe('http://[::1]:8000')
+    expect(issuerFromHost('http://127.0.0.1:8000/')).toBe('http://127.0.0.1:8000')
+    expect(issuerFromHost('http://localhost:8000')).toBe('http://localhost:8000')
+    expect(issuerFromHost('http://[::1]:8000')).toBe('http://[::1]:8000')
   })
 
   it('keeps an issuer path and adds https to a bare host', () => {
-    expect(normalizeIssuer('auth.example.com/tenant/')).toBe('https://auth.example.com/tenant')
+    expect(issuerFromHost('auth.example.com/tenant/')).toBe('https://auth.example.com/tenant')
   })
 
   it('rejects garbage', () => {
-    expect(() => normalizeIssuer('ftp://x')).toThrow(/https/)
-    expect(() => normalizeIssuer('https://')).toThrow(/not a valid URL/)
+    expect(() => issuerFromHost('ftp://x')).toThrow(/https/)
+    expect(() => issuerFromHost('https://')).toThrow(/not a valid URL/)
   })
 })
 

@@ -12,6 +12,7 @@ const SESSION: Session = {
   scope: ['user:read', 'project:read'],
   user: {email: 'ada@example.com', name: 'Ada'},
   obtained_at: '2030-01-01T00:00:00.000Z',
+  kind: 'oauth',
 }
 
 describe('sessionKey', () => {

@@ -1,8 +1,3 @@
-/** Where human output goes. Commands write results to stdout; progress, prompts and warnings to stderr. */
-export interface Writer {
-  write(chunk: string): unknown
-}
-
 /** A plain left-aligned text table; the last column is not padded so long text wraps naturally. */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows]

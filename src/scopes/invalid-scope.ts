@@ -1,6 +1,6 @@
 import {ScopeError} from '../errors.js'
 import type {Logger} from '../log.js'
-import type {Surface} from '../scopes.js'
+import type {Surface} from './constant.js'
 
 /**
  * Every scope refusal ends here: logged as `oauth.invalid_scope` (requested, advertised and missing
@@ -15,8 +15,12 @@ export interface InvalidScopeReport {
   /** The required part of `requested`: marks each missing scope required or optional. */
   required: readonly string[]
   advertised: readonly string[] | null
+  /** The app's ceiling when it was read. */
+  ceiling?: readonly string[] | null
   missing: readonly string[]
   serverSaid?: string | undefined
+  /** What happened to the request, for the last sentence; "Nothing was stored." by default. */
+  outcome?: string
 }
 
 const WHY: Record<InvalidScopeReport['source'], string> = {
@@ -25,7 +29,7 @@ const WHY: Record<InvalidScopeReport['source'], string> = {
   token: 'refused (at the token endpoint)',
   grant: 'did not grant',
   provisioning: 'refused (for provisioning)',
-  ceiling: 'keeps outside the app ceiling',
+  ceiling: "keeps outside this app's ceiling",
 }
 
 export function invalidScope(logger: Logger, report: InvalidScopeReport): ScopeError {
@@ -38,6 +42,7 @@ export function invalidScope(logger: Logger, report: InvalidScopeReport): ScopeE
       client_id: report.clientId,
       requested_scopes: report.requested,
       advertised_scopes: report.advertised,
+      ceiling: report.ceiling ?? null,
       missing_scopes: report.missing,
       server_error_description: report.serverSaid,
     },
@@ -51,7 +56,7 @@ export function invalidScope(logger: Logger, report: InvalidScopeReport): ScopeE
   return new ScopeError(
     `${report.issuer} ${WHY[report.source]} these scopes that onramp ${report.surface} asks for:\n${named}${said}\n` +
       `The scopes an app may receive (its ceiling) are set by the server's admins: ask them to allow these scopes for client ${report.clientId}` +
-      `, or pass --scopes to request fewer. Nothing was stored.`,
+      `, or pass --scopes to request fewer. ${report.outcome ?? 'Nothing was stored.'}`,
     {missing: report.missing},
   )
 }

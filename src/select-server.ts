@@ -1,6 +1,11 @@
 import {UsageError} from './errors.js'
 
-/** The built-in provider: PostHog Cloud and its public wizard app (client.md "Selecting the server"). */
+/**
+ * Picks the server a command talks to: `--host` (any issuer) wins over `--region` (PostHog Cloud US/EU,
+ * with its public wizard app), default US.
+ */
+
+/** The built-in provider: PostHog Cloud and its public wizard app. */
 export const REGIONS = {
   us: {issuer: 'https://us.posthog.com', clientId: 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'},
   eu: {issuer: 'https://eu.posthog.com', clientId: 'bx2C5sZRN03TkdjraCcetvQFPGH6N2Y9vRLkcKEy'},
@@ -24,17 +29,16 @@ export interface Server {
   region: Region | null
   /** Explicit or built-in client id; undefined means "find one" (remembered DCR client, or register). */
   clientId: string | undefined
-  builtin: boolean
   /** Loopback redirect: `localhost` on the wizard app's registered ports, else 127.0.0.1 on a free port (RFC 8252). */
   redirect: {host: 'localhost' | '127.0.0.1'; ports: readonly number[]}
 }
 
 export function resolveServer(selection: ServerSelection): Server {
   if (selection.host) {
-    const issuer = normalizeIssuer(selection.host)
+    const issuer = issuerFromHost(selection.host)
     const region = regionOfIssuer(issuer)
     if (region) return builtinServer(region, selection.clientId)
-    return {issuer, region: null, clientId: selection.clientId || undefined, builtin: false, redirect: {host: '127.0.0.1', ports: [0]}}
+    return {issuer, region: null, clientId: selection.clientId || undefined, redirect: {host: '127.0.0.1', ports: [0]}}
   }
   const region = selection.region ?? DEFAULT_REGION
   if (!isRegion(region)) throw new UsageError(`Unknown region "${region}": use us or eu, or --host URL.`)
@@ -46,7 +50,6 @@ function builtinServer(region: Region, clientId: string | undefined): Server {
     issuer: REGIONS[region].issuer,
     region,
     clientId: clientId || REGIONS[region].clientId,
-    builtin: true,
     redirect: {host: 'localhost', ports: BUILTIN_CALLBACK_PORTS},
   }
 }
@@ -60,8 +63,8 @@ export function regionOfIssuer(issuer: string): Region | null {
   return null
 }
 
-/** Parses a --host value into an issuer; refuses plain http:// except on loopback (client.md security). */
-export function normalizeIssuer(value: string): string {
+/** Parses a --host value into an issuer. Plain http:// is refused except on loopback hosts: tokens would cross the network in clear. */
+export function issuerFromHost(value: string): string {
   let url: URL
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`)

@@ -1,0 +1,85 @@
+import type {Deps} from '../deps.js'
+import type {TokenSet} from '../oauth/client.js'
+import {invalidScope} from '../scopes/invalid-scope.js'
+import {compareGrant, type GrantComparison, type Plan} from '../scopes/preflight.js'
+import {expiresAt, type Session} from '../session/session.js'
+import type {SessionStore} from '../session/store.js'
+
+/**
+ * Grant -> session, written once for login and signup: compare what was granted with the plan, refuse
+ * (and revoke) a grant without a required scope, warn about missing optional ones, find the user, and
+ * save the session. A token without a required scope would fail an hour later with a 401: refuse it now.
+ */
+export interface AcceptGrantInput {
+  plan: Plan
+  tokens: Omit<TokenSet, 'idTokenClaims'>
+  /** The granted scope string as the server reports it; undefined = granted as requested (RFC 6749 section 5.1). */
+  granted: string | undefined
+  session: Pick<Session, 'issuer' | 'client_id' | 'region' | 'kind'>
+  /** undefined: keep nothing (signup --no-store); the session is built and returned all the same. */
+  store: SessionStore | undefined
+  /** Ends the grant on the server when it is refused; best effort. */
+  revoke: () => Promise<unknown>
+  findUser: (granted: readonly string[]) => Promise<Session['user']>
+  /** The source reported when a required scope is missing: `grant` (login) or `provisioning` (signup). */
+  refusedAs?: 'grant' | 'provisioning'
+  /** The last sentence of a refusal, e.g. that the account now exists. */
+  refusalOutcome?: string
+}
+
+export interface AcceptedGrant {
+  session: Session
+  grant: GrantComparison
+}
+
+export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now'>, input: AcceptGrantInput): Promise<AcceptedGrant> {
+  const {plan, tokens, session: identity} = input
+  const grant = compareGrant(plan, input.granted)
+  if (grant.missingRequired.length > 0) {
+    await revokeQuietly(deps, input.revoke)
+    throw invalidScope(deps.logger, {
+      source: input.refusedAs ?? 'grant',
+      surface: plan.surface,
+      issuer: identity.issuer,
+      clientId: identity.client_id,
+      requested: plan.request,
+      required: plan.required,
+      advertised: plan.advertised,
+      ceiling: plan.ceiling,
+      missing: grant.missingRequired,
+      ...(input.refusalOutcome ? {outcome: input.refusalOutcome} : {}),
+    })
+  }
+  if (grant.missingOptional.length > 0) {
+    deps.ui.warn(`The server did not grant these optional scopes: ${grant.missingOptional.join(', ')}. Related features will be unavailable.`)
+  }
+  const now = deps.now()
+  const session: Session = {
+    ...identity,
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    expires_at: expiresAt(now, tokens.expires_in),
+    scope: grant.granted,
+    user: await input.findUser(grant.granted),
+    obtained_at: now.toISOString(),
+  }
+  if (input.store) {
+    try {
+      await input.store.save(session)
+    } catch (error) {
+      // Tokens that cannot be kept must not stay live on the server.
+      await revokeQuietly(deps, input.revoke)
+      throw error
+    }
+  }
+  return {session, grant}
+}
+
+/** A refused grant should not stay live, but failing to revoke it changes nothing for the user. */
+async function revokeQuietly(deps: Pick<Deps, 'logger'>, revoke: () => Promise<unknown>): Promise<void> {
+  try {
+    await revoke()
+  } catch (error) {
+    deps.logger.event('oauth.revoke_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+  }
+}

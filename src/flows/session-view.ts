@@ -1,0 +1,73 @@
+import {requiredScopesFor} from '../scopes/constant.js'
+import {regionOfIssuer} from '../select-server.js'
+import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
+import type {StorageDescription} from '../session/store.js'
+
+/**
+ * A session as every command shows it (`login`, `signup`, `status`, `token`): one shape, so scripts read
+ * the same fields everywhere. What is not known is null, never an empty string or list.
+ */
+export interface SessionView {
+  issuer: string
+  host: string
+  region: 'us' | 'eu' | null
+  client_id: string | null
+  /** `oauth` (login) or `provisioning` (signup); null for ONRAMP_TOKEN. */
+  kind: Session['kind'] | null
+  /** `store` (saved by login or signup) or `env` (ONRAMP_TOKEN, used as-is). */
+  source: 'store' | 'env'
+  /** False for ONRAMP_TOKEN: onramp knows nothing about that token and did not check it. */
+  verified: boolean
+  user: {email: string | null; name: string | null; id: string | null} | null
+  scopes: string[] | null
+  missing_required_scopes: string[] | null
+  expires_at: string | null
+  /** valid; expiring (within the refresh margin); expired (`onramp token` refreshes it); unknown (ONRAMP_TOKEN). */
+  state: 'valid' | 'expiring' | 'expired' | 'unknown'
+  storage: StorageDescription
+}
+
+type StoredMetadata = Omit<Session, 'access_token' | 'refresh_token'>
+
+export function sessionView(session: StoredMetadata, {storage, now}: {storage: StorageDescription; now: Date}): SessionView {
+  const surface = session.kind === 'provisioning' ? 'signup' : 'login'
+  return {
+    issuer: session.issuer,
+    host: new URL(session.issuer).host,
+    region: session.region ?? regionOfIssuer(session.issuer),
+    client_id: session.client_id,
+    kind: session.kind,
+    source: 'store',
+    verified: true,
+    user: session.user ? {email: session.user.email ?? null, name: session.user.name ?? null, id: session.user.id ?? null} : null,
+    scopes: [...session.scope],
+    missing_required_scopes: requiredScopesFor(surface).filter((scope) => !session.scope.includes(scope)),
+    expires_at: session.expires_at,
+    state: stateOf(session, now),
+    storage,
+  }
+}
+
+/** ONRAMP_TOKEN: we know where it points, nothing else. */
+export function envSessionView(issuer: string): SessionView {
+  return {
+    issuer,
+    host: new URL(issuer).host,
+    region: regionOfIssuer(issuer),
+    client_id: null,
+    kind: null,
+    source: 'env',
+    verified: false,
+    user: null,
+    scopes: null,
+    missing_required_scopes: null,
+    expires_at: null,
+    state: 'unknown',
+    storage: {kind: 'env', location: 'ONRAMP_TOKEN'},
+  }
+}
+
+function stateOf(session: Pick<Session, 'expires_at'>, now: Date): SessionView['state'] {
+  if (session.expires_at && Date.parse(session.expires_at) <= now.getTime()) return 'expired'
+  return isExpiring(session, now, REFRESH_MARGIN_SECONDS) ? 'expiring' : 'valid'
+}

@@ -1,0 +1,124 @@
+import * as oidc from 'openid-client'
+
+import type {Fetch} from '../http.js'
+import {isLoopbackUrl} from '../select-server.js'
+import type {Discovered} from './discovery.js'
+import {mapOAuthError, oauthErrorOf, type OAuthStep} from './errors.js'
+
+/**
+ * The one module over openid-client (architecture.md "Growing it"): the authorization URL, the code
+ * exchange, refresh, revocation and userinfo, with typed results. Flows never import openid-client,
+ * and a scope refusal arrives as `ScopeRefusal` instead of an error code string to match.
+ */
+export interface TokenSet {
+  access_token: string
+  refresh_token: string | null
+  /** Seconds (RFC 6749 section 5.1); undefined when the server did not say. */
+  expires_in: number | undefined
+  /** The granted scope string; undefined when the response had none (granted as requested, RFC 6749 section 5.1). */
+  scope: string | undefined
+  idTokenClaims: Record<string, unknown> | undefined
+}
+
+/** `invalid_scope` from the token endpoint (RFC 6749 section 5.2): the caller knows what was asked, so it reports it. */
+export class ScopeRefusal extends Error {
+  readonly serverSaid: string | undefined
+  constructor(serverSaid: string | undefined) {
+    super(`invalid_scope${serverSaid ? `: ${serverSaid}` : ''}`)
+    this.name = 'ScopeRefusal'
+    this.serverSaid = serverSaid
+  }
+}
+
+export interface OAuthClient {
+  readonly issuer: string
+  readonly clientId: string
+  /** The authorization request (RFC 6749 section 4.1.1) with PKCE S256 (RFC 7636 section 4.2). */
+  authorizationUrl(request: {redirectUri: string; scopes: readonly string[]; state: string; codeVerifier: string}): Promise<URL>
+  /**
+   * The token request (RFC 6749 section 4.1.3) with the verifier (RFC 7636 section 4.5). The callback is
+   * rebuilt on our own redirect URI so `redirect_uri` matches whatever Host the browser used; openid-client
+   * checks `state` and RFC 9207 `iss` again.
+   */
+  exchangeCode(request: {redirectUri: string; callback: URLSearchParams; codeVerifier: string; state: string}): Promise<TokenSet>
+  /** The refresh request (RFC 6749 section 6); `invalid_grant` is SessionExpiredError (exit 5). */
+  refresh(refreshToken: string): Promise<TokenSet>
+  /**
+   * Revokes a grant (RFC 7009 section 2.1): the refresh token when there is one (on PostHog that also ends
+   * its access tokens), else the access token. False when the server has no revocation endpoint.
+   */
+  revoke(tokens: {access_token: string; refresh_token: string | null}): Promise<boolean>
+  /** OIDC userinfo (OIDC Core 5.3), or undefined when the server has no userinfo endpoint. */
+  userInfo(accessToken: string, expectedSubject: string | undefined): Promise<Record<string, unknown> | undefined>
+}
+
+export const randomState = (): string => oidc.randomState()
+export const randomCodeVerifier = (): string => oidc.randomPKCECodeVerifier()
+
+export function createOAuthClient({discovered, clientId, http}: {discovered: Discovered; clientId: string; http: Fetch}): OAuthClient {
+  const config = new oidc.Configuration(discovered.metadata, clientId, {token_endpoint_auth_method: 'none'}, oidc.None())
+  config[oidc.customFetch] = http as oidc.CustomFetch
+  if (isLoopbackUrl(discovered.issuer)) oidc.allowInsecureRequests(config)
+  const issuer = discovered.issuer
+  const fail = (step: OAuthStep, error: unknown): never => {
+    if (step !== 'revoke' && oauthErrorOf(error)?.error === 'invalid_scope') throw new ScopeRefusal(oauthErrorOf(error)?.description)
+    throw mapOAuthError(error, {step, issuer, clientId})
+  }
+
+  return {
+    issuer,
+    clientId,
+    async authorizationUrl({redirectUri, scopes, state, codeVerifier}) {
+      return oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: scopes.join(' '),
+        state,
+        code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+        // OIDC Core section 11: offline access must be asked for with prompt=consent, or providers drop it.
+        ...(scopes.includes('offline_access') ? {prompt: 'consent'} : {}),
+      })
+    },
+    async exchangeCode({redirectUri, callback, codeVerifier, state}) {
+      const currentUrl = new URL(redirectUri)
+      for (const [key, value] of callback) currentUrl.searchParams.append(key, value)
+      try {
+        return tokenSet(await oidc.authorizationCodeGrant(config, currentUrl, {pkceCodeVerifier: codeVerifier, expectedState: state}))
+      } catch (error) {
+        return fail('token', error)
+      }
+    },
+    async refresh(refreshToken) {
+      try {
+        return tokenSet(await oidc.refreshTokenGrant(config, refreshToken))
+      } catch (error) {
+        return fail('refresh', error)
+      }
+    },
+    async revoke(tokens) {
+      if (!config.serverMetadata().revocation_endpoint) return false
+      const [token, hint] = tokens.refresh_token ? [tokens.refresh_token, 'refresh_token'] : [tokens.access_token, 'access_token']
+      try {
+        await oidc.tokenRevocation(config, token, {token_type_hint: hint})
+        return true
+      } catch (error) {
+        return fail('revoke', error)
+      }
+    },
+    async userInfo(accessToken, expectedSubject) {
+      if (!config.serverMetadata().userinfo_endpoint) return undefined
+      return (await oidc.fetchUserInfo(config, accessToken, expectedSubject ?? oidc.skipSubjectCheck)) as Record<string, unknown>
+    },
+  }
+}
+
+function tokenSet(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenSet {
+  return {
+    access_token: response.access_token,
+    refresh_token: response.refresh_token ?? null,
+    expires_in: response.expires_in,
+    scope: response.scope,
+    idTokenClaims: response.claims() as Record<string, unknown> | undefined,
+  }
+}
