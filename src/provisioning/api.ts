@@ -141,7 +141,8 @@ export function retryAfterSeconds(value: string | null, now: Date): number | und
   if (value === null || value.trim() === '') return undefined
   const trimmed = value.trim()
   if (/^\d+$/.test(trimmed)) return Number(trimmed)
-  const date = Date.parse(trimmed)
+  // An IMF-fixdate names its day; Date.parse alone would read "-3" as a year.
+  const date = /[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN
   if (Number.isNaN(date)) return undefined
   return Math.max(0, Math.ceil((date - now.getTime()) / 1000))
 }
