@@ -122,7 +122,16 @@ export function mapProvisioningError(info: FailureInfo, logger: Logger): OnrampE
   if (code === 'invalid_scope') {
     logger.event(
       'oauth.invalid_scope',
-      {source: 'provisioning', step, host: issuer, client_id: info.context?.clientId ?? null, requested_scopes: info.context?.scopes ?? null, server_error_description: envelope?.message ?? null},
+      {
+        source: 'provisioning',
+        step,
+        host: issuer,
+        client_id: info.context?.clientId ?? null,
+        requested_scopes: info.context?.scopes ?? null,
+        // The server names no scopes today ("One or more requested scopes exceed…"); kept for when it does.
+        missing_scopes: namedScopes(envelope?.message, info.context?.scopes),
+        server_error_description: envelope?.message ?? null,
+      },
       'warn',
     )
     const account = step === 'token_exchange' ? ' The account itself exists: once an admin allows the scopes, run onramp signup again with the same email to authorize it.' : ''
@@ -177,6 +186,12 @@ export function mapProvisioningError(info: FailureInfo, logger: Logger): OnrampE
       }
       return new UnexpectedError(`${issuer} refused the request ${during} (${said}).`, {code: envelope.code})
   }
+}
+
+/** The requested scopes a server message names, or null when it names none (unknown, not "none missing"). */
+function namedScopes(message: string | undefined, requested: readonly string[] | undefined): string[] | null {
+  const named = message && requested ? requested.filter((scope) => message.includes(scope)) : []
+  return named.length > 0 ? named : null
 }
 
 function rateLimited(info: FailureInfo, said: string): NetworkError {

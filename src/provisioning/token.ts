@@ -30,7 +30,14 @@ export const PROVISIONING_TOKEN_PATH = '/api/agentic/oauth/token'
 /** grant_type=authorization_code with the verifier of the account request (RFC 6749 4.1.3, RFC 7636 4.5). */
 export async function exchangeProvisioningCode(
   deps: ProvisioningDeps,
-  {issuer, code, verifier, scopes}: {issuer: string; code: string; verifier: string; scopes?: readonly string[]},
+  {issuer, code, verifier, scopes, clientId}: {
+    issuer: string
+    code: string
+    verifier: string
+    /** For the `oauth.invalid_scope` log line only: the token request itself carries no scopes or client_id. */
+    scopes?: readonly string[]
+    clientId?: string
+  },
 ): Promise<ProvisioningGrant> {
   const {body, status} = await callProvisioning(deps, {
     step: 'token_exchange',
@@ -39,7 +46,7 @@ export async function exchangeProvisioningCode(
     form: {grant_type: 'authorization_code', code, code_verifier: verifier},
     // The 429 comes after the code is consumed: a retry would only meet invalid_grant.
     retryRateLimited: false,
-    context: scopes ? {scopes} : {},
+    context: {...(scopes ? {scopes} : {}), ...(clientId ? {clientId} : {})},
   })
   const tokens = readTokens(body, {step: 'token_exchange', issuer, status})
   const account = body.account as {id?: unknown; available_teams?: unknown} | undefined

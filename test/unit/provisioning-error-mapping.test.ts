@@ -8,9 +8,10 @@ import {mapProvisioningError, ProvisioningTokenRejectedError, readErrorEnvelope,
 const ISSUER = 'https://us.posthog.com'
 const NOW = new Date('2026-11-23T12:00:00Z')
 
-function recordingLogger(): Logger & {names: string[]} {
+function recordingLogger(): Logger & {names: string[]; fields: Record<string, unknown>[]} {
   const names: string[] = []
-  return {names, event: (name) => void names.push(name), debug: () => {}}
+  const fields: Record<string, unknown>[] = []
+  return {names, fields, event: (name, recorded = {}) => void (names.push(name), fields.push(recorded)), debug: () => {}}
 }
 
 function mapped(step: ProvisioningStep, status: number, body: Record<string, unknown>, extra: {retryAfterSeconds?: number; resourceId?: string} = {}) {
@@ -107,6 +108,15 @@ describe('each provisioning error code maps to one exit code', () => {
     const {error, logger} = mapped('token_exchange', 400, oauth('invalid_scope', "Requested scopes exceed the application's allowed scopes"))
     expect(logger.names).toEqual(['oauth.invalid_scope'])
     expect(error.message).toMatch(/account itself exists/)
+  })
+
+  it('the invalid_scope log names the missing scopes when the server message does, else null', () => {
+    const logger = recordingLogger()
+    const info = {step: 'account_requests' as const, issuer: ISSUER, status: 400, now: NOW, context: {scopes: ['user:read', 'llm_gateway:write'], clientId: 'app'}}
+    mapProvisioningError({...info, envelope: readErrorEnvelope(typed('invalid_scope', 'llm_gateway:write exceeds the ceiling'))}, logger)
+    mapProvisioningError({...info, envelope: readErrorEnvelope(typed('invalid_scope', 'One or more requested scopes exceed the allowed scopes'))}, logger)
+    expect(logger.fields.map((fields) => fields.missing_scopes)).toEqual([['llm_gateway:write'], null])
+    expect(logger.fields[0]).toMatchObject({source: 'provisioning', host: ISSUER, client_id: 'app', requested_scopes: ['user:read', 'llm_gateway:write']})
   })
 
   it('a 429 says when to retry, or that the server did not say', () => {
