@@ -23,6 +23,8 @@ export interface ProvisioningDeps {
   sleep?: (ms: number) => Promise<void>
   /** For HTTP-date `Retry-After` values and the "retry at" time in messages. */
   now?: () => Date
+  /** Told before a rate-limit wait, so a person is not left looking at a silent terminal (e.g. `ui.info`). */
+  onRateLimitWait?: (wait: {step: ProvisioningStep; seconds: number}) => void
 }
 
 export interface ProvisioningRequest {
@@ -75,6 +77,7 @@ export async function callProvisioning(deps: ProvisioningDeps, request: Provisio
       deps.logger.event('provisioning.rate_limited', {step: request.step, retry_after: retryAfter ?? null, code: envelope?.code ?? null}, 'warn', {echo: true})
       if (mayRetry && retryAfter !== undefined && retryAfter <= RATE_LIMIT_WAIT_LIMIT_SECONDS) {
         mayRetry = false
+        deps.onRateLimitWait?.({step: request.step, seconds: retryAfter})
         await sleep(retryAfter * 1000)
         continue
       }

@@ -50,12 +50,15 @@ function setup(logger?: Logger) {
 }
 
 describe('account_requests rate limited', () => {
-  it('a short Retry-After is waited once, then the request goes through', async () => {
-    const {mock, sleeps, signup, requests} = setup()
+  it('a short Retry-After is waited once (the caller is told first), then the request goes through', async () => {
+    const {mock, deps, sleeps, signup, requests} = setup()
+    const told: unknown[] = []
+    deps.onRateLimitWait = (wait) => void told.push(wait)
     mock.control.configure({fail_next: {path: ACCOUNT_REQUESTS, status: 429, retry_after: 3}})
     const result = await signup()
     expect(result.type).toBe('oauth')
     expect(sleeps).toEqual([3000])
+    expect(told).toEqual([{step: 'account_requests', seconds: 3}])
     expect(requests(ACCOUNT_REQUESTS)).toBe(2)
   })
 

@@ -155,6 +155,14 @@ describe('account_requests', () => {
     expect(result.state.length).toBeGreaterThan(10)
   })
 
+  it('a retry with the same id after a lost answer finds the account created: requires_auth (id is not de-duplicated)', async () => {
+    const {signup} = setup()
+    const first = await signup({id: 'attempt-1'})
+    const retry = await signup({id: 'attempt-1', pkce: first.pkce})
+    expect(first.type).toBe('oauth')
+    expect(retry).toMatchObject({type: 'requires_auth', id: 'attempt-1', pkce: first.pkce})
+  })
+
   it('empty scopes are refused before any request', async () => {
     const {mock, signup} = setup()
     await expect(signup({scopes: []})).rejects.toBeInstanceOf(UsageError)
