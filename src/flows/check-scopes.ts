@@ -1,7 +1,7 @@
 import type {Deps} from '../deps.js'
 import {discover} from '../oauth/discovery.js'
 import {SURFACES, type Surface} from '../scopes/constant.js'
-import {buildPlan, readAppCeiling} from '../scopes/plan.js'
+import {buildPlan, readCeiling} from '../scopes/plan.js'
 import {planIsViable, type Plan} from '../scopes/preflight.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
 
@@ -35,7 +35,7 @@ export interface ScopeCheckReport {
 export async function checkScopes(deps: Deps, selection: ServerSelection): Promise<ScopeCheckReport> {
   const server = resolveServer(selection)
   const discovered = await discover(deps, server.issuer)
-  const ceiling = await readAppCeiling(deps, {issuer: server.issuer, clientId: server.clientId})
+  const ceiling = await readCeiling(deps, {issuer: server.issuer, clientId: server.clientId})
   const plans = {} as Record<Surface, Plan>
   for (const surface of SURFACES) plans[surface] = await buildPlan(deps, {surface, discovered, clientId: server.clientId, ceiling})
   const {check} = plans.login

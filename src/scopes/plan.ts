@@ -1,7 +1,7 @@
 import type {Deps} from '../deps.js'
 import {UsageError} from '../errors.js'
 import type {Discovered} from '../oauth/discovery.js'
-import {readProvisioningCeiling} from '../provisioning/client-registration.js'
+import {readAppCeiling} from '../provisioning/app-ceiling.js'
 import {parseScopeString, requiredScopesFor, scopesFor, type Surface} from './constant.js'
 import {invalidScope} from './invalid-scope.js'
 import {planIsViable, preflight, readAdvertisedScopes, type Plan} from './preflight.js'
@@ -23,7 +23,7 @@ export interface PlanInput {
 export async function buildPlan(deps: Pick<Deps, 'http' | 'logger'>, input: PlanInput & {ceiling?: string[] | null}): Promise<Plan> {
   const requested = input.override === undefined ? scopesFor(input.surface) : parseOverride(input.override)
   const required = input.override === undefined ? requiredScopesFor(input.surface) : requested
-  const ceiling = input.ceiling !== undefined ? input.ceiling : await readAppCeiling(deps, {issuer: input.discovered.issuer, clientId: input.clientId})
+  const ceiling = input.ceiling !== undefined ? input.ceiling : await readCeiling(deps, {issuer: input.discovered.issuer, clientId: input.clientId})
   return preflight({surface: input.surface, scopes: requested, required}, readAdvertisedScopes(input.discovered.metadata), ceiling)
 }
 
@@ -67,13 +67,13 @@ export async function planScopes(deps: Pick<Deps, 'http' | 'logger' | 'ui'>, inp
  * The app's ceiling from `client_registration`, when the server offers it (PostHog does): null when it
  * does not, or when the answer cannot be read, which skips the ceiling check (said in --verbose).
  */
-export async function readAppCeiling(
+export async function readCeiling(
   deps: Pick<Deps, 'http' | 'logger'>,
   {issuer, clientId}: {issuer: string; clientId: string | undefined},
 ): Promise<string[] | null> {
   if (!clientId) return null
   try {
-    const read = await readProvisioningCeiling(deps.http, {issuer, clientId})
+    const read = await readAppCeiling(deps, {issuer, clientId})
     if (read.kind === 'ceiling') return read.scopes
     deps.logger.event('preflight.ceiling_skipped', {issuer, client_id: clientId, reason: read.reason}, 'info')
   } catch (error) {

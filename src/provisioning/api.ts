@@ -1,0 +1,153 @@
+/**
+ * One request to the agentic provisioning API (server.md section 4), as every step module sends it:
+ * `API-Version`, JSON or form body, an optional Bearer token, the `RateLimit-*` headers logged, a short
+ * `rate_limited` 429 waited out once, and any error answer (typed, status or OAuth envelope) turned into
+ * an `src/errors.ts` class by ./errors.ts. Steps get back a parsed JSON object or an exception, never a
+ * Response.
+ */
+import {NetworkError} from '../errors.js'
+import {serverUnreachable, type Fetch} from '../http.js'
+import type {Logger} from '../log.js'
+import {malformedResponse, mapProvisioningError, readErrorEnvelope, type ProvisioningStep} from './errors.js'
+
+/** Sent on every `/api/agentic` call: no view checks it today, older servers required it (server.md 4.1). */
+export const PROVISIONING_API_VERSION = '0.1d'
+
+/** The longest `Retry-After` waited out before one retry; longer ones fail with exit 6 and the time to retry. */
+export const RATE_LIMIT_WAIT_LIMIT_SECONDS = 10
+
+export interface ProvisioningDeps {
+  http: Fetch
+  logger: Logger
+  /** Injected so tests do not wait. */
+  sleep?: (ms: number) => Promise<void>
+  /** For HTTP-date `Retry-After` values and the "retry at" time in messages. */
+  now?: () => Date
+  /** Told before a rate-limit wait, so a person is not left looking at a silent terminal (e.g. `ui.info`). */
+  onRateLimitWait?: (wait: {step: ProvisioningStep; seconds: number}) => void
+}
+
+export interface ProvisioningRequest {
+  step: ProvisioningStep
+  issuer: string
+  url: string
+  method?: 'GET' | 'POST'
+  /** JSON body (account_requests, client_registration, resources). */
+  json?: Record<string, unknown>
+  /** Form body (the token endpoint, introspection). */
+  form?: Record<string, string>
+  bearer?: string
+  /** false for the code exchange: its 429 comes after the code is consumed (server.md 4.2), a retry cannot succeed. */
+  retryRateLimited?: boolean
+  /** false for introspection, which is an OAuth endpoint, not `/api/agentic`. */
+  apiVersion?: boolean
+  /** Non-2xx statuses handed back as answers instead of errors (body `{}` when it is not a JSON object). */
+  accept?: readonly number[]
+  /** Extra context for the error mapping (scopes requested, the resource id). */
+  context?: {scopes?: readonly string[]; resourceId?: string; clientId?: string}
+}
+
+export interface ProvisioningAnswer {
+  status: number
+  body: Record<string, unknown>
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Sends one provisioning request; 2xx with a JSON object comes back, anything else throws an OnrampError. */
+export async function callProvisioning(deps: ProvisioningDeps, request: ProvisioningRequest): Promise<ProvisioningAnswer> {
+  const {sleep = defaultSleep, now = () => new Date()} = deps
+  const method = request.method ?? 'POST'
+  // GET is already retried by createHttp (same Retry-After bound): do not add a second layer.
+  let mayRetry = (request.retryRateLimited ?? true) && method !== 'GET'
+  for (;;) {
+    const response = await send(deps, request, method)
+    logRateLimit(deps.logger, request.step, response)
+    const parsed = await readJson(response)
+
+    if (!response.ok && request.accept?.includes(response.status)) return {status: response.status, body: parsed.kind === 'object' ? parsed.value : {}}
+    if (response.ok) {
+      if (parsed.kind !== 'object') throw malformedResponse({step: request.step, issuer: request.issuer, status: response.status, contentType: response.headers.get('content-type'), expected: 'a JSON object'})
+      return {status: response.status, body: parsed.value}
+    }
+
+    const envelope = parsed.kind === 'object' ? readErrorEnvelope(parsed.value) : undefined
+    if (response.status === 429) {
+      const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), now())
+      deps.logger.event('provisioning.rate_limited', {step: request.step, retry_after: retryAfter ?? null, code: envelope?.code ?? null}, 'warn', {echo: true})
+      if (mayRetry && retryAfter !== undefined && retryAfter <= RATE_LIMIT_WAIT_LIMIT_SECONDS) {
+        mayRetry = false
+        deps.onRateLimitWait?.({step: request.step, seconds: retryAfter})
+        await sleep(retryAfter * 1000)
+        continue
+      }
+      throw mapProvisioningError({step: request.step, issuer: request.issuer, status: 429, envelope, retryAfterSeconds: retryAfter, now: now(), context: request.context}, deps.logger)
+    }
+    throw mapProvisioningError({step: request.step, issuer: request.issuer, status: response.status, envelope, now: now(), context: request.context}, deps.logger)
+  }
+}
+
+async function send(deps: ProvisioningDeps, request: ProvisioningRequest, method: string): Promise<Response> {
+  const headers: Record<string, string> = {accept: 'application/json'}
+  if (request.apiVersion ?? true) headers['API-Version'] = PROVISIONING_API_VERSION
+  if (request.bearer !== undefined) headers.authorization = `Bearer ${request.bearer}`
+  let body: string | undefined
+  if (request.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    body = new URLSearchParams(request.form).toString()
+  } else if (request.json) {
+    headers['content-type'] = 'application/json'
+    body = JSON.stringify(request.json)
+  }
+  try {
+    return await deps.http(request.url, {method, headers, ...(body === undefined ? {} : {body})})
+  } catch (error) {
+    throw serverUnreachable(request.issuer, error)
+  }
+}
+
+type Parsed = {kind: 'object'; value: Record<string, unknown>} | {kind: 'other'}
+
+async function readJson(response: Response): Promise<Parsed> {
+  const text = await response.text().catch(() => '')
+  try {
+    const value: unknown = JSON.parse(text)
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? {kind: 'object', value: value as Record<string, unknown>} : {kind: 'other'}
+  } catch {
+    return {kind: 'other'}
+  }
+}
+
+/**
+ * `RateLimit-Limit` (burst), `-Remaining`, `-Reset` (seconds until full), sent on every response that
+ * charged a partner bucket (server.md 4.3). Logged so `--verbose` shows how close the next 429 is.
+ */
+function logRateLimit(logger: Logger, step: ProvisioningStep, response: Response): void {
+  const limit = response.headers.get('ratelimit-limit')
+  const remaining = response.headers.get('ratelimit-remaining')
+  const reset = response.headers.get('ratelimit-reset')
+  if (limit === null && remaining === null && reset === null) return
+  logger.event('provisioning.rate_limit', {step, status: response.status, limit: numberOrText(limit), remaining: numberOrText(remaining), reset: numberOrText(reset)}, 'info')
+}
+
+function numberOrText(value: string | null): number | string | null {
+  if (value === null) return null
+  const number = Number(value)
+  return Number.isFinite(number) ? number : value
+}
+
+/** RFC 9110 section 10.2.3: delay-seconds or an HTTP-date; whole seconds, rounded up; undefined when absent or unreadable. */
+export function retryAfterSeconds(value: string | null, now: Date): number | undefined {
+  if (value === null || value.trim() === '') return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  // An IMF-fixdate names its day; Date.parse alone would read "-3" as a year.
+  const date = /[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN
+  if (Number.isNaN(date)) return undefined
+  return Math.max(0, Math.ceil((date - now.getTime()) / 1000))
+}
+
+/** `{issuer}{path}`, the issuer without a trailing slash (provisioning paths have none, server.md 4.1). */
+export function provisioningUrl(issuer: string, path: string): string {
+  return `${issuer.replace(/\/+$/, '')}${path}`
+}
