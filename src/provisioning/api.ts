@@ -5,7 +5,6 @@
  * an `src/errors.ts` class by ./errors.ts. Steps get back a parsed JSON object or an exception, never a
  * Response.
  */
-import {NetworkError} from '../errors.js'
 import {serverUnreachable, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {malformedResponse, mapProvisioningError, readErrorEnvelope, type ProvisioningStep} from './errors.js'
