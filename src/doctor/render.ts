@@ -1,15 +1,19 @@
 import type {DoctorReport} from './types.js'
 import {doctorExitCode} from './run.js'
 
+const MAX_ID_WIDTH = 24
 const LABEL = {ok: 'ok  ', warn: 'WARN', fail: 'FAIL'} as const
 
 /** Human output: one line per check, its fix under it, then the verdict and the exit code. Pure. */
 export function renderDoctor(report: DoctorReport): string {
-  const width = Math.max(...report.checks.map((check) => check.id.length))
+  // Session ids are long (issuer#client id): they get a line of their own rather than widening every row.
+  const width = Math.min(MAX_ID_WIDTH, Math.max(...report.checks.map((check) => check.id.length)))
+  const indent = ' '.repeat(6 + width + 2)
   const lines: string[] = []
   for (const check of report.checks) {
-    lines.push(`${LABEL[check.status]}  ${check.id.padEnd(width)}  ${check.summary}`)
-    if (check.fix) lines.push(`${' '.repeat(6 + width + 2)}fix: ${check.fix}`)
+    if (check.id.length > width) lines.push(`${LABEL[check.status]}  ${check.id}`, `${indent}${check.summary}`)
+    else lines.push(`${LABEL[check.status]}  ${check.id.padEnd(width)}  ${check.summary}`)
+    if (check.fix) lines.push(`${indent}fix: ${check.fix}`)
   }
   const failed = report.checks.filter((check) => check.status === 'fail').length
   const warned = report.checks.filter((check) => check.status === 'warn').length

@@ -5,6 +5,7 @@ import {fail, ok, shellQuote, type Check, type CheckResult} from '../types.js'
 
 interface Expected {
   name: string
+  label: string
   path: string
   mode: 0o700 | 0o600
   directory: boolean
@@ -19,11 +20,11 @@ export const checkFileModes: Check = async (ctx) => {
   if (ctx.platform === 'win32') return [ok('storage', 'storage.permissions', 'not checked on Windows (ACLs, not modes)')]
   const {config, state} = ctx.deps.paths
   const expected: Expected[] = [
-    {name: 'config_dir', path: config, mode: 0o700, directory: true},
-    {name: 'credentials', path: path.join(config, 'credentials.json'), mode: 0o600, directory: false},
-    {name: 'clients', path: path.join(config, 'clients.json'), mode: 0o600, directory: false},
-    {name: 'state_dir', path: state, mode: 0o700, directory: true},
-    {name: 'locks_dir', path: path.join(state, 'locks'), mode: 0o700, directory: true},
+    {name: 'config_dir', label: 'config folder', path: config, mode: 0o700, directory: true},
+    {name: 'credentials', label: 'credentials.json', path: path.join(config, 'credentials.json'), mode: 0o600, directory: false},
+    {name: 'clients', label: 'clients.json', path: path.join(config, 'clients.json'), mode: 0o600, directory: false},
+    {name: 'state_dir', label: 'state folder', path: state, mode: 0o700, directory: true},
+    {name: 'locks_dir', label: 'locks folder', path: path.join(state, 'locks'), mode: 0o700, directory: true},
   ]
   const uid = process.getuid?.()
   const problems: CheckResult[] = []
@@ -31,7 +32,7 @@ export const checkFileModes: Check = async (ctx) => {
   for (const item of expected) {
     const problem = await inspect(item, uid)
     if (problem === 'missing') continue
-    seen.push(`${path.basename(item.path)} ${item.mode.toString(8).padStart(4, '0')}`)
+    seen.push(`${item.label} ${item.mode.toString(8).padStart(4, '0')}`)
     if (problem) problems.push(problem)
   }
   if (problems.length > 0) return problems
