@@ -69,6 +69,7 @@ export async function runDoctor(deps: Deps, options: DoctorOptions): Promise<Doc
 
 /** Text from servers and errors ends up in summaries: no control characters, nothing token-shaped. */
 function clean(result: CheckResult): CheckResult {
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   const scrub = (text: string) => redact(text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim())
   return {...result, summary: scrub(result.summary), fix: result.status === 'ok' ? null : scrub(result.fix ?? '')}
 }

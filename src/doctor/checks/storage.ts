@@ -1,4 +1,4 @@
-import {openKeychainStore, openSessionStore, storageMode, type StorageMode} from '../../session/store.js'
+import {openSessionStore, storageMode, type StorageMode} from '../../session/store.js'
 import {fail, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
 
 /**
@@ -26,8 +26,8 @@ export const checkStorageBackend: Check = async (ctx) => {
     const why =
       mode === 'file' ? 'chosen explicitly'
       : store.kind === 'keychain' ? 'the keychain works'
-      : openKeychainStore === undefined ? 'this onramp has no keychain backend yet'
-      : 'the keychain is not used'
+      // auto opens the keychain when it works and warns when it does not: silence means no backend is built in.
+      : 'this onramp has no keychain backend, so auto uses the file'
     return [ok('storage', id, `${source}: sessions in ${where}, ${why}`)]
   } catch (error) {
     ctx.findings.store = {ok: false, reason: 'the store could not be opened'}
