@@ -118,6 +118,17 @@ describe('onramp doctor against the in-process mock', () => {
     const report = await runDoctor(deps, {selection: {}})
     expect(find(report, 'storage.env_token')).toMatchObject({status: 'warn', fix: 'unset ONRAMP_TOKEN', summary: expect.stringMatching(/overrides stored sessions/)})
     expect(JSON.stringify(report)).not.toContain('notarealtokenbutshaped')
+    expect(find(report, 'sessions.env')).toMatchObject({status: 'fail', summary: expect.stringMatching(/does not accept ONRAMP_TOKEN \(HTTP 401/), fix: expect.stringMatching(/unset ONRAMP_TOKEN/)})
+    expect(doctorExitCode(report)).toBe(5)
+  })
+
+  it('ONRAMP_TOKEN holding a live token: the server accepts it', async () => {
+    const h = await setup()
+    await login(h.deps, loginDefaults)
+    const {access_token} = (await (await h.deps.sessions()).list())[0]!
+    const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_TOKEN: access_token}}, {selection: {}})
+    expect(find(report, 'sessions.env')).toMatchObject({status: 'ok', summary: 'us.posthog.com accepts ONRAMP_TOKEN (/api/users/@me/)'})
+    expect(JSON.stringify(report)).not.toContain(access_token)
   })
 
   it('an old Node: runtime.node fails against engines with the install command, exit 1', async () => {

@@ -103,7 +103,9 @@ async function checkDiscovery(ctx: DoctorContext): Promise<CheckResult> {
   } catch (error) {
     const reason = deadline.signal.aborted ? `no answer in ${ctx.serverTimeoutMs / 1000} s` : describeFailure(error)
     ctx.findings.discovery = {ok: false, reason}
-    return failureResult(id, issuer, error, reason)
+    const proxy = proxyFor(issuer, ctx.deps.env)
+    const via = proxy.kind === 'proxy' ? ` (through ${proxy.variable}=${displayProxy(proxy.url)})` : ''
+    return failureResult(id, issuer, error, `${reason}${via}`)
   } finally {
     clearTimeout(timer)
     await rm(cache, {recursive: true, force: true})

@@ -3,7 +3,7 @@ import {discover} from '../../oauth/discovery.js'
 import {resolveServer} from '../../server.js'
 import {ensureFresh} from '../../session/ensure-fresh.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session} from '../../session/session.js'
-import type {SessionStore} from '../../session/store.js'
+import {envToken, type SessionStore} from '../../session/store.js'
 import {fail, loginCommand, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
 
 /**
@@ -13,6 +13,27 @@ import {fail, loginCommand, ok, warn, type Check, type CheckResult, type DoctorC
  * No token is ever part of a result.
  */
 export const checkSessions: Check = async (ctx) => {
+  const fromEnv = await checkEnvSession(ctx)
+  return fromEnv ? [fromEnv, ...(await checkStored(ctx))] : checkStored(ctx)
+}
+
+/** sessions.env: ONRAMP_TOKEN, which `token` and `status` use as-is, asked of the selected server. */
+async function checkEnvSession(ctx: DoctorContext): Promise<CheckResult | undefined> {
+  const token = envToken(ctx.deps.env)
+  if (!token) return undefined
+  const id = 'sessions.env'
+  const host = new URL(ctx.server.issuer).host
+  if (ctx.findings.discovery && !ctx.findings.discovery.ok) {
+    return warn('session', id, `ONRAMP_TOKEN not verified: ${host} did not answer`, 'fix server.discovery first, then run onramp doctor again')
+  }
+  const fake = {issuer: ctx.server.issuer, access_token: token, scope: [] as string[]}
+  const verdict = await userInfo(ctx, fake)
+  if (verdict.status === 401) return fail('session', id, `${host} does not accept ONRAMP_TOKEN (HTTP 401 from ${verdict.endpoint})`, 'replace ONRAMP_TOKEN with a valid token, or unset ONRAMP_TOKEN')
+  if (verdict.status === 200) return ok('session', id, `${host} accepts ONRAMP_TOKEN (${verdict.endpoint})`)
+  return warn('session', id, `ONRAMP_TOKEN not verified: ${verdict.endpoint} ${verdict.reason}`, 'check that ONRAMP_TOKEN belongs to this server (--host / --region)')
+}
+
+async function checkStored(ctx: DoctorContext): Promise<CheckResult[]> {
   const found = ctx.findings.store
   if (!found?.ok) return [warn('session', 'sessions', `not checked: ${found?.reason ?? 'no session store'} (see storage.backend)`, 'fix storage.backend first, then run onramp doctor again')]
   let sessions: Session[]
@@ -91,7 +112,7 @@ function dueStore(store: SessionStore, now: Date): SessionStore {
 }
 
 /** OIDC userinfo when the session holds `openid` and the server has the endpoint, else PostHog's /api/users/@me/. */
-async function userInfo(ctx: DoctorContext, session: Session): Promise<{status: number; endpoint: string; reason?: string}> {
+async function userInfo(ctx: DoctorContext, session: Pick<Session, 'issuer' | 'access_token' | 'scope'>): Promise<{status: number; endpoint: string; reason?: string}> {
   let endpoint = `${session.issuer}/api/users/@me/`
   if (session.scope.includes('openid')) {
     try {
