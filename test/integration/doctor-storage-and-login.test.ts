@@ -1,10 +1,10 @@
 import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
-import {createServer, type Server} from 'node:net'
+import {createServer, type Server, type Socket} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
-import {afterEach, describe, expect, it, vi} from 'vitest'
+import {afterEach, describe, expect, it} from 'vitest'
 
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
 import type {CheckResult, DoctorReport} from '../../src/doctor/types.js'
@@ -14,7 +14,6 @@ import {startHarness, type Harness} from '../support/harness.js'
 let harness: Harness | undefined
 const servers: Server[] = []
 afterEach(async () => {
-  vi.unstubAllEnvs()
   for (const server of servers.splice(0)) await new Promise<void>((resolve) => server.close(() => resolve()))
   await harness?.close()
   harness = undefined
@@ -88,8 +87,7 @@ describe('onramp doctor: storage', () => {
 
   it('no Secret Service under auto: the keychain round trip warns and names the fallback', async () => {
     const h = await setup()
-    vi.stubEnv('DBUS_SESSION_BUS_ADDRESS', 'unix:path=/nonexistent')
-    const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'auto'}}
+    const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'auto', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent'}}
     const report = await runDoctor(deps, {selection: {}, platform: 'linux'})
     const keychain = find(report, 'storage.keychain')
     expect(keychain.status).toBe('warn')
@@ -100,13 +98,25 @@ describe('onramp doctor: storage', () => {
 
   it('no Secret Service under ONRAMP_STORAGE=keychain: fails as a storage problem, exit 7', async () => {
     const h = await setup()
-    vi.stubEnv('DBUS_SESSION_BUS_ADDRESS', 'unix:path=/nonexistent')
-    const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'keychain'}}
+    const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'keychain', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent'}}
     const report = await runDoctor(deps, {selection: {}, platform: 'linux'})
     expect(find(report, 'storage.keychain')).toMatchObject({status: 'fail', summary: expect.stringMatching(/refuses the file/)})
     expect(find(report, 'storage.backend').status).toBe('fail')
     expect(find(report, 'sessions').status).toBe('warn') // not checked without a store
     expect(doctorExitCode(report)).toBe(7)
+  })
+
+  it('a D-Bus that accepts the connection and never answers: the round trip is cut at its deadline, not hung', async () => {
+    const h = await setup()
+    const socketPath = path.join(h.home, 'bus.sock')
+    const sockets: Socket[] = []
+    const bus = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => bus.listen(socketPath, resolve))
+    servers.push(bus)
+    const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'auto', DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}`}}
+    const report = await runDoctor(deps, {selection: {}, platform: 'linux', keychainTimeoutMs: 1500})
+    for (const socket of sockets) socket.destroy()
+    expect(find(report, 'storage.keychain')).toMatchObject({status: 'warn', summary: expect.stringMatching(/failed after \d+ ms: no answer in 1\.5 s/)})
   })
 
   it('an unknown ONRAMP_STORAGE value: fails with the accepted values', async () => {

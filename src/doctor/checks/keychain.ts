@@ -1,23 +1,42 @@
-import {randomBytes} from 'node:crypto'
+import {spawn} from 'node:child_process'
+import {createRequire} from 'node:module'
 
 import {fail, ok, warn, type Check, type DoctorContext} from '../types.js'
 import {keychainWanted} from './storage.js'
 
-/** Service name of the throwaway entry: never one onramp stores sessions under. */
-const PROBE_SERVICE = 'onramp-doctor-probe'
 const SLOW_MS = 2000
 
 /**
- * storage.keychain: a timed write, read and delete of a throwaway entry through `@napi-rs/keyring`
- * (Linux pinned to the Secret Service, as the keychain backend uses it). A locked keyring can hang
- * on a GUI prompt, so the round trip runs under a deadline.
+ * The round trip, run in a child process: `new AsyncEntry()` connects to D-Bus synchronously, so a
+ * bus that accepts the connection and never answers blocks the calling thread for good, and a locked
+ * keyring can wait on a GUI prompt. Only a process can be killed at the deadline. Writes, reads back
+ * and deletes a throwaway entry (a service onramp never stores sessions under), Linux pinned to the
+ * Secret Service as the keychain backend is.
  */
+const PROBE = `
+const {randomBytes} = require('node:crypto')
+const {AsyncEntry} = require(process.argv[1])
+const report = (value) => process.stdout.write(JSON.stringify(value))
+;(async () => {
+  const entry = new AsyncEntry('onramp-doctor-probe', 'probe-' + randomBytes(6).toString('hex'), {linux: {store: 'secret-service'}})
+  const secret = randomBytes(16).toString('hex')
+  await entry.setPassword(secret)
+  try {
+    const read = await entry.getPassword()
+    report(read === secret ? {ok: true} : {error: 'the entry read back differs from the one written'})
+  } finally {
+    await entry.deletePassword().catch(() => false)
+  }
+})().catch((error) => report({error: String(error && error.message || error)}))
+`
+
+/** storage.keychain: a timed write, read and delete of a throwaway keychain entry, under a deadline. */
 export const checkKeychain: Check = async (ctx) => {
   const id = 'storage.keychain'
   const mode = keychainWanted(ctx)
   if (mode === 'file') return [ok('storage', id, 'not used: ONRAMP_STORAGE=file')]
   const started = Date.now()
-  const outcome = await roundTrip(ctx.keychainTimeoutMs)
+  const outcome = await roundTrip(ctx)
   const ms = Date.now() - started
   if (outcome === true) {
     if (ms > SLOW_MS) return [warn('storage', id, `keychain round trip took ${ms} ms (slow: every token read pays it)`, unlockFix(ctx))]
@@ -28,34 +47,44 @@ export const checkKeychain: Check = async (ctx) => {
   return [warn('storage', id, `${summary}; auto falls back to the 0600 file`, `${unlockFix(ctx)}, or export ONRAMP_STORAGE=file to silence this`)]
 }
 
-async function roundTrip(timeoutMs: number): Promise<true | string> {
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(), timeoutMs)
-  const timedOut = new Promise<string>((resolve) => controller.signal.addEventListener('abort', () => resolve(`no answer in ${timeoutMs / 1000} s (a locked keyring waiting for a prompt?)`)))
-  const attempt = async (): Promise<true | string> => {
-    const {AsyncEntry} = await import('@napi-rs/keyring')
-    const entry = new AsyncEntry(PROBE_SERVICE, `probe-${randomBytes(6).toString('hex')}`, {linux: {store: 'secret-service'}})
-    const secret = randomBytes(16).toString('hex')
-    await entry.setPassword(secret, controller.signal)
-    try {
-      const read = await entry.getPassword(controller.signal)
-      if (read !== secret) return 'the entry read back differs from the one written'
-    } finally {
-      await entry.deletePassword(controller.signal).catch(() => false)
-    }
-    return true
-  }
+function roundTrip(ctx: DoctorContext): Promise<true | string> {
+  let library: string
   try {
-    return await Promise.race([attempt().catch((error: unknown) => describeKeyringError(error)), timedOut])
-  } finally {
-    clearTimeout(timer)
+    library = createRequire(import.meta.url).resolve('@napi-rs/keyring')
+  } catch {
+    return Promise.resolve('@napi-rs/keyring is not installed')
   }
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', PROBE, library], {env: ctx.deps.env, stdio: ['ignore', 'pipe', 'ignore']})
+    let out = ''
+    let settled = false
+    const settle = (result: true | string) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve(result)
+    }
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      settle(`no answer in ${ctx.keychainTimeoutMs / 1000} s (a keyring waiting for an unlock prompt, or a D-Bus that does not answer)`)
+    }, ctx.keychainTimeoutMs)
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.on('error', (error) => settle(error.message))
+    child.on('close', () => {
+      try {
+        const value = JSON.parse(out) as {ok?: boolean; error?: string}
+        settle(value.ok ? true : describeKeyringError(value.error ?? 'unknown error'))
+      } catch {
+        settle('the keychain probe stopped without an answer')
+      }
+    })
+  })
 }
 
-function describeKeyringError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
-  if (/ServiceUnknown|org\.freedesktop\.secrets|No such file|DBus|dbus|D-Bus/i.test(message)) return `no Secret Service answers on D-Bus (${message.split('\n')[0]})`
-  return message.split('\n')[0] ?? message
+function describeKeyringError(message: string): string {
+  const first = message.split('\n')[0] ?? message
+  if (/ServiceUnknown|org\.freedesktop\.secrets|DBus|D-Bus/i.test(message)) return `no Secret Service answers on D-Bus (${first})`
+  return first
 }
 
 function unlockFix(ctx: DoctorContext): string {
