@@ -59,8 +59,8 @@ export async function runDoctor(deps: Deps, options: DoctorOptions): Promise<Doc
       const message = error instanceof Error ? error.message : String(error)
       results = [fail(check.kind, check.id, `the check itself failed: ${message.split('\n')[0]}`, 'run onramp doctor --verbose and report the log (onramp.log in the state folder)')]
     }
-    for (const result of results) {
-      checks.push(clean(result))
+    for (const result of results.map(clean)) {
+      checks.push(result)
       deps.logger.event('doctor.check', {id: result.id, status: result.status, summary: result.summary}, result.status === 'ok' ? 'debug' : 'info')
     }
   }
