@@ -57,6 +57,16 @@ describe('onramp doctor: storage', () => {
     expect(doctorExitCode(report)).toBe(7)
   })
 
+  it('a credentials file that is not JSON: sessions fail as a storage problem, with the move-aside command', async () => {
+    const h = await setup()
+    mkdirSync(h.deps.paths.config, {recursive: true, mode: 0o700})
+    const file = path.join(h.deps.paths.config, 'credentials.json')
+    writeFileSync(file, '{not json', {mode: 0o600})
+    const report = await runDoctor(h.deps, {selection: {}})
+    expect(find(report, 'sessions')).toMatchObject({status: 'fail', summary: expect.stringMatching(/credentials file .* is unusable: it is not valid JSON/), fix: expect.stringContaining(`mv "${file}" "${file}.bak"`)})
+    expect(doctorExitCode(report)).toBe(7)
+  })
+
   it('a config folder others can write into: fails with chmod 700', async () => {
     const h = await setup()
     mkdirSync(h.deps.paths.config, {recursive: true})

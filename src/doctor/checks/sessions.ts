@@ -40,7 +40,9 @@ async function checkStored(ctx: DoctorContext): Promise<CheckResult[]> {
   try {
     sessions = await selected(ctx, found.store)
   } catch (error) {
-    return [fail('storage', 'sessions', (error as Error).message.split('. ')[0] ?? 'the sessions cannot be read', (error as {nextCommand?: string}).nextCommand ?? 'see the message above')]
+    // Our store errors say what happened, then what to do: the first sentence is the evidence, the rest the fix.
+    const [what, ...todo] = (error as Error).message.split('. ')
+    return [fail('storage', 'sessions', what ?? 'the sessions cannot be read', (error as {nextCommand?: string}).nextCommand ?? (todo.join('. ') || 'run onramp login'))]
   }
   if (sessions.length === 0) {
     const command = loginCommand(ctx.server.issuer, ctx.server.region)
