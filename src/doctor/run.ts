@@ -1,0 +1,95 @@
+import type {Deps} from '../deps.js'
+import {ExitCode} from '../errors.js'
+import {redact} from '../redact.js'
+import {resolveServer} from '../server.js'
+import {checkBrowser, readProcVersion} from './checks/browser.js'
+import {checkClock} from './checks/clock.js'
+import {checkFileModes} from './checks/file-modes.js'
+import {checkKeychain} from './checks/keychain.js'
+import {checkLocks} from './checks/locks.js'
+import {checkPorts} from './checks/ports.js'
+import {checkRuntime} from './checks/runtime.js'
+import {checkScopePreflight} from './checks/scopes.js'
+import {checkServer} from './checks/server.js'
+import {checkSessions} from './checks/sessions.js'
+import {checkEnvToken, checkStorageBackend} from './checks/storage.js'
+import {fail, type Check, type CheckKind, type CheckResult, type DoctorContext, type DoctorJson, type DoctorOptions, type DoctorReport} from './types.js'
+
+/**
+ * The checks, in the order a login or a token depends on them. Later ones read what earlier ones
+ * found (ctx.findings): the clock needs the server's answer, sessions need the store. File modes run
+ * before anything reads the credentials file (reading it tightens a loose mode).
+ */
+const CHECKS: ReadonlyArray<{kind: CheckKind; id: string; run: Check}> = [
+  {kind: 'runtime', id: 'runtime.node', run: checkRuntime},
+  {kind: 'network', id: 'server', run: checkServer},
+  {kind: 'runtime', id: 'clock.skew', run: checkClock},
+  {kind: 'scope', id: 'scopes', run: checkScopePreflight},
+  {kind: 'storage', id: 'storage.permissions', run: checkFileModes},
+  {kind: 'storage', id: 'storage.backend', run: checkStorageBackend},
+  {kind: 'storage', id: 'storage.keychain', run: checkKeychain},
+  {kind: 'storage', id: 'storage.locks', run: checkLocks},
+  {kind: 'storage', id: 'storage.env_token', run: checkEnvToken},
+  {kind: 'session', id: 'sessions', run: checkSessions},
+  {kind: 'login', id: 'login.ports', run: checkPorts},
+  {kind: 'login', id: 'login.browser', run: checkBrowser},
+]
+
+/** `onramp doctor`: runs every check in order; a check that throws becomes a failed result, never a crash. */
+export async function runDoctor(deps: Deps, options: DoctorOptions): Promise<DoctorReport> {
+  const ctx: DoctorContext = {
+    deps,
+    server: resolveServer(options.selection),
+    selection: options.selection,
+    refresh: options.refresh ?? false,
+    engines: options.engines,
+    nodeVersion: options.nodeVersion ?? process.versions.node,
+    platform: options.platform ?? process.platform,
+    procVersion: options.procVersion ?? readProcVersion,
+    keychainTimeoutMs: options.keychainTimeoutMs ?? 5000,
+    serverTimeoutMs: options.serverTimeoutMs ?? 15_000,
+    findings: {},
+  }
+  const checks: CheckResult[] = []
+  for (const check of CHECKS) {
+    let results: CheckResult[]
+    try {
+      results = await check.run(ctx)
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      results = [fail(check.kind, check.id, `the check itself failed: ${message.split('\n')[0]}`, 'run onramp doctor --verbose and report the log (onramp.log in the state folder)')]
+    }
+    for (const result of results.map(clean)) {
+      checks.push(result)
+      deps.logger.event('doctor.check', {id: result.id, status: result.status, summary: result.summary}, result.status === 'ok' ? 'debug' : 'info')
+    }
+  }
+  return {checks, ok: checks.every((result) => result.status !== 'fail')}
+}
+
+/** Text from servers and errors ends up in summaries: no control characters, nothing token-shaped. */
+function clean(result: CheckResult): CheckResult {
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+  const scrub = (text: string) => redact(text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim())
+  return {...result, summary: scrub(result.summary), fix: result.status === 'ok' ? null : scrub(result.fix ?? '')}
+}
+
+const EXIT_BY_KIND: Record<CheckKind, ExitCode> = {
+  runtime: ExitCode.unexpected,
+  login: ExitCode.unexpected,
+  scope: ExitCode.scope,
+  session: ExitCode.sessionExpired,
+  network: ExitCode.network,
+  storage: ExitCode.storageUnavailable,
+}
+
+/** 0 when nothing failed; otherwise the exit code of the first failed check's kind. */
+export function doctorExitCode(report: DoctorReport): ExitCode {
+  const first = report.checks.find((result) => result.status === 'fail')
+  return first ? EXIT_BY_KIND[first.kind] : ExitCode.ok
+}
+
+/** The `--json` document: schemas/doctor.schema.json. */
+export function doctorJson(report: DoctorReport): DoctorJson {
+  return {checks: report.checks.map(({id, status, summary, fix}) => ({id, status, summary, fix})), ok: report.ok}
+}
