@@ -17,13 +17,8 @@ export default class Doctor extends OnrampCommand {
 
   async run(): Promise<DoctorJson> {
     const {flags} = await this.parse(Doctor)
-    const [{createDeps}, {runDoctor, doctorExitCode, doctorJson}, {renderDoctor}] = await Promise.all([
-      import('../deps.js'),
-      import('../doctor/run.js'),
-      import('../doctor/render.js'),
-    ])
-    const deps = await createDeps({verbose: flags.verbose, version: this.config.version})
-    const report = await runDoctor(deps, {
+    const [{runDoctor, doctorExitCode, doctorJson}, {renderDoctor}] = await Promise.all([import('../doctor/run.js'), import('../render/doctor.js')])
+    const report = await runDoctor(await this.deps(flags), {
       selection: {region: flags.region, host: flags.host, clientId: flags['client-id']},
       refresh: flags.refresh,
       engines: (this.config.pjson.engines as {node?: string} | undefined)?.node,

@@ -1,7 +1,7 @@
 import type {Deps} from '../deps.js'
 import {ExitCode} from '../errors.js'
 import {redact} from '../redact.js'
-import {resolveServer} from '../server.js'
+import {resolveServer} from '../select-server.js'
 import {checkBrowser, readProcVersion} from './checks/browser.js'
 import {checkClock} from './checks/clock.js'
 import {checkFileModes} from './checks/file-modes.js'

@@ -1,5 +1,5 @@
 import type {Deps} from '../deps.js'
-import type {Server, ServerSelection} from '../server.js'
+import type {Server, ServerSelection} from '../select-server.js'
 import type {ServerMetadata} from '../oauth/discovery.js'
 import type {SessionStore} from '../session/store.js'
 

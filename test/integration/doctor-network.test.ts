@@ -11,7 +11,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {createDeps} from '../../src/deps.js'
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
 import type {CheckResult, DoctorReport} from '../../src/doctor/types.js'
-import {LOGIN_SCOPES} from '../../src/scopes.js'
+import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
 import {capture} from '../support/harness.js'
 import {isolatedHome} from '../support/cli.js'
 
@@ -51,7 +51,7 @@ async function depsFor(extraEnv: Record<string, string> = {}) {
   const home = isolatedHome()
   cleanups.push(home.cleanup)
   // An explicit fetch: no global proxy dispatcher is installed in the test process.
-  return createDeps({env: {...home.env, ...extraEnv}, stdout: capture(), stderr: capture(), version: 'test', fetch: (input, init) => fetch(input, init)})
+  return createDeps({env: {...home.env, ...extraEnv}, stderr: capture(), version: 'test', fetch: (input, init) => fetch(input, init)})
 }
 
 function find(report: DoctorReport, id: string): CheckResult {

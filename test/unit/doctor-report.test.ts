@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {describe, expect, it} from 'vitest'
 
-import {renderDoctor} from '../../src/doctor/render.js'
+import {renderDoctor} from '../../src/render/doctor.js'
 import {doctorExitCode, doctorJson} from '../../src/doctor/run.js'
 import {fail, ok, warn, type CheckResult, type DoctorReport} from '../../src/doctor/types.js'
 

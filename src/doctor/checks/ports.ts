@@ -21,7 +21,7 @@ export const checkPorts: Check = async (ctx) => {
     addresses = ['127.0.0.1', '::1']
   } else {
     // As login does: a remembered (dynamically registered) client only when no client id was given.
-    const remembered = server.clientId ? undefined : rememberedClient(ctx.deps.paths.config, server.issuer)
+    const remembered = server.clientId ? undefined : rememberedClient({configDir: ctx.deps.paths.config, issuer: server.issuer})
     const port = remembered ? Number(new URL(remembered.redirect_uri).port) : 0
     if (!port) return [ok('login', id, `login listens on any free port of 127.0.0.1 (RFC 8252)`)]
     ports = [port]

@@ -1,5 +1,5 @@
 import {checkScopes, type ScopeCheckReport, type SurfaceCheck} from '../../flows/check-scopes.js'
-import {requiredScopesFor, SURFACES, type Surface} from '../../scopes.js'
+import {requiredScopesFor, SURFACES, type Surface} from '../../scopes/constant.js'
 import {fail, ok, warn, type Check, type CheckResult} from '../types.js'
 
 /**

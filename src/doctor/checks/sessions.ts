@@ -1,6 +1,6 @@
-import {REQUIRED_LOGIN_SCOPES} from '../../scopes.js'
+import {REQUIRED_LOGIN_SCOPES} from '../../scopes/constant.js'
 import {discover} from '../../oauth/discovery.js'
-import {resolveServer} from '../../server.js'
+import {resolveServer} from '../../select-server.js'
 import {ensureFresh} from '../../session/ensure-fresh.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session} from '../../session/session.js'
 import {envToken, type SessionStore} from '../../session/store.js'

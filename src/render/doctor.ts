@@ -1,5 +1,5 @@
-import type {DoctorReport} from './types.js'
-import {doctorExitCode} from './run.js'
+import type {DoctorReport} from '../doctor/types.js'
+import {doctorExitCode} from '../doctor/run.js'
 
 const MAX_ID_WIDTH = 24
 const LABEL = {ok: 'ok  ', warn: 'WARN', fail: 'FAIL'} as const
