@@ -34,7 +34,14 @@ describe('seeded state', () => {
   it('holds one user, dev@example.com, with an organization and a team', () => {
     const mock = startMock()
     expect(mock.control.snapshot().users).toEqual([
-      {uuid: expect.any(String), email: 'dev@example.com', first_name: 'Dev', organization: {id: expect.any(String), name: 'Example Org'}, teams: [{id: 1, name: 'Default project'}]},
+      {
+        uuid: expect.any(String),
+        email: 'dev@example.com',
+        first_name: 'Dev',
+        organization: {id: expect.any(String), name: 'Example Org'},
+        email_verified: true,
+        teams: [{id: 1, name: 'Default project', api_key: expect.stringMatching(/^phc_/)}],
+      },
     ])
   })
 

@@ -105,6 +105,13 @@ export function parseForm(html: string): {action: string; fields: Record<string,
   return {action: decodeEntities(form[1]!), fields, buttons}
 }
 
+/** Follows redirects by hand (same-origin or not) until a page that is not a redirect: the provisioning consent page. */
+export async function openConsent(url: string): Promise<Response> {
+  let response = await get(url)
+  for (let hops = 0; hops < 5 && response.status >= 300 && response.status < 400; hops++) response = await get(new URL(response.headers.get('location')!, url).href)
+  return response
+}
+
 /** Clicks Authorize (`allow`) or Deny on a consent page. */
 export async function submitConsent(page: Response, decision: 'allow' | 'deny', overrides: Record<string, string> = {}): Promise<Response> {
   const {action, fields} = parseForm(await page.text())
