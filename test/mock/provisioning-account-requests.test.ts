@@ -9,6 +9,7 @@ import {
   openConsent,
   pkce,
   postForm,
+  postJson,
   provisioningToken,
   rateLimitOf,
   requireAuth,
@@ -75,6 +76,15 @@ describe('account_requests: the body (step 3)', () => {
     const response = await accountRequest(mock, {email: 'nulls@example.com', scopes: null, expires_at: null, terms_accepted_at: null, code_challenge: null, id: null})
     expect(response.status).toBe(200)
     expect(await response.json()).toMatchObject({id: null, type: 'oauth'})
+  })
+
+  it('API-Version is not checked (today's server) unless the mock plays an older one', async () => {
+    const mock = startMock()
+    const bare = (body: Record<string, unknown>) => postJson(`${mock.issuer}/api/agentic/provisioning/account_requests`, {client_id: US_CLIENT, ...body})
+    expect((await bare({email: 'v1@example.com'})).status).toBe(200)
+    mock.control.configure({require_api_version: true})
+    expect(await typedErrorOf(await bare({email: 'v2@example.com'}))).toMatchObject({status: 400, code: 'invalid_request'})
+    expect((await accountRequest(mock, {email: 'v2@example.com'})).status).toBe(200)
   })
 
   it('a form body works too', async () => {
