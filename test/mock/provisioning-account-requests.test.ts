@@ -78,7 +78,7 @@ describe('account_requests: the body (step 3)', () => {
     expect(await response.json()).toMatchObject({id: null, type: 'oauth'})
   })
 
-  it('API-Version is not checked (today's server) unless the mock plays an older one', async () => {
+  it("API-Version is not checked (today's server) unless the mock plays an older one", async () => {
     const mock = startMock()
     const bare = (body: Record<string, unknown>) => postJson(`${mock.issuer}/api/agentic/provisioning/account_requests`, {client_id: US_CLIENT, ...body})
     expect((await bare({email: 'v1@example.com'})).status).toBe(200)
