@@ -92,3 +92,45 @@ describe('request counters', () => {
     })
   })
 })
+
+describe('fault injection on the provisioning endpoints (the envelope of each family)', () => {
+  it('account_requests: 500 account_creation_failed, typed; a malformed 200', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: [{path: '/api/agentic/provisioning/account_requests'}, {path: '/api/agentic/provisioning/account_requests', malformed: true}]})
+    const failed = await accountRequest(mock, {email: 'x@example.com'})
+    expect(failed.status).toBe(500)
+    expect(await failed.json()).toEqual({type: 'error', error: {code: 'account_creation_failed', message: 'Failed to create account'}})
+    const malformed = await accountRequest(mock, {email: 'x@example.com'})
+    expect(malformed.status).toBe(200)
+    await expect(malformed.json()).rejects.toThrow()
+    expect(mock.control.snapshot().totals.users).toBe(1)
+  })
+
+  it('the provisioning token endpoint: 5xx in the OAuth format, 429 typed; code and message can be chosen', async () => {
+    const mock = startMock()
+    mock.control.configure({
+      fail_next: [
+        {path: '/api/agentic/oauth/token', status: 502},
+        {path: '/api/agentic/oauth/token', status: 429, retry_after: 3},
+        {path: '/api/agentic/oauth/token', status: 400, code: 'invalid_grant', message: 'Invalid or revoked refresh token'},
+      ],
+    })
+    const url = `${mock.issuer}/api/agentic/oauth/token`
+    const send = () => postForm(url, {grant_type: 'refresh_token', refresh_token: 'x'})
+    expect(await (await send()).json()).toEqual({error: 'server_error', error_description: 'Injected server error.'})
+    const limited = await send()
+    expect(limited.headers.get('retry-after')).toBe('3')
+    expect(await limited.json()).toMatchObject({type: 'error', error: {code: 'rate_limited'}})
+    expect(await (await send()).json()).toEqual({error: 'invalid_grant', error_description: 'Invalid or revoked refresh token'})
+  })
+
+  it('the handlers count what reaches them (faulted requests count as requests only)', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: {path: '/api/agentic/provisioning/account_requests', status: 503}})
+    await accountRequest(mock, {email: 'a@example.com'})
+    await accountRequest(mock, {email: 'a@example.com'})
+    const {counters} = mock.control.snapshot()
+    expect(counters.requests['POST /api/agentic/provisioning/account_requests']).toBe(2)
+    expect(counters.provisioning).toMatchObject({account_requests: 1, accounts_created: 1})
+  })
+})
