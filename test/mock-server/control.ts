@@ -69,6 +69,8 @@ export interface ConfigInput {
   access_token_ttl?: number | null
   /** Scopes left out of every token issued afterwards, although requested and allowed. [] = none. */
   mint_scopes_drop?: string[]
+  /** account_requests per caller IP per day (429 "Too many account requests from this caller"); null = off. */
+  account_requests_per_ip_per_day?: number | null
   /** Emails or `@domain`s that account_requests refuses with 403. */
   email_blocklist?: string[]
   empty_signup_scopes?: 'ceiling' | 'none'
@@ -246,6 +248,10 @@ export function createControl(ctx: MockContext, options: StateOptions): MockCont
         }
       }
       if (input.access_token_ttl !== undefined) config.access_token_ttl = input.access_token_ttl === null ? null : count(input.access_token_ttl, 'access_token_ttl')
+      if (input.account_requests_per_ip_per_day !== undefined) {
+        const cap = input.account_requests_per_ip_per_day
+        config.account_requests_per_ip_per_day = cap === null ? null : count(cap, 'account_requests_per_ip_per_day')
+      }
       if (input.mint_scopes_drop !== undefined) config.mint_scopes_drop = stringList(input.mint_scopes_drop, 'mint_scopes_drop')
       if (input.email_blocklist !== undefined) config.email_blocklist = stringList(input.email_blocklist, 'email_blocklist')
       if (input.fail_next !== undefined) {

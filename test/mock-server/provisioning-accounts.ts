@@ -164,6 +164,10 @@ export function handleAccountRequest(ctx: MockContext): (args: {request: Request
     const scopes = parsed.scopes ?? (state.config.empty_signup_scopes === 'ceiling' ? [...effectiveCeiling(app.scopes)].sort() : [])
     // 5.
     if (!app.provisioning.can_create_accounts) return provisioningError('forbidden', 'Account creation is not enabled for this partner', 403)
+    // 6. The caller's daily cap (off unless configured).
+    const cap = state.config.account_requests_per_ip_per_day
+    const capWait = cap === null ? undefined : takeFixedWindow(state, {key: `account_requests_ip:${callerIp(request)}`, limit: cap, windowSeconds: 86400})
+    if (capWait !== undefined) return provisioningError('rate_limited', 'Too many account requests from this caller. Try again later.', 429, {'retry-after': String(capWait)})
     // 7. The partner bucket; from here every answer carries the RateLimit-* headers.
     const charged = chargeBucket(state, {clientId: app.client_id, bucket: 'account_requests'})
     if (charged.limited) return finishCharged(state, charged.charge, rateLimitedResponse({retryAfter: charged.retryAfter, envelope: 'typed'}))

@@ -102,17 +102,17 @@ export function emptyBucket(state: MockState, {bucket, clientIds}: {bucket: Buck
 }
 
 /**
- * Fixed window (client_registration's throttles): the window opens at the first request and lasts an
- * hour. Returns the seconds to the window's end when the limit is reached, else counts the request.
+ * Fixed window (client_registration's throttles, account_requests' caller cap): the window opens at the
+ * first request and lasts `windowSeconds` (an hour by default). Returns the seconds to the window's end when the limit is reached, else counts the request.
  */
-export function takeFixedWindow(state: MockState, {key, limit}: {key: string; limit: number}): number | undefined {
+export function takeFixedWindow(state: MockState, {key, limit, windowSeconds = 3600}: {key: string; limit: number; windowSeconds?: number}): number | undefined {
   if (!state.config.rate_limit) return undefined
   const now = state.now()
-  const hour = 3600 * 1000
+  const length = windowSeconds * 1000
   const window = state.throttleWindows.get(key)
-  const current = window && now < window.window_start + hour ? window : {window_start: now, count: 0}
+  const current = window && now < window.window_start + length ? window : {window_start: now, count: 0}
   state.throttleWindows.set(key, current)
-  if (current.count >= limit) return Math.max(1, Math.ceil((current.window_start + hour - now) / 1000))
+  if (current.count >= limit) return Math.max(1, Math.ceil((current.window_start + length - now) / 1000))
   current.count += 1
   return undefined
 }

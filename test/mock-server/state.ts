@@ -181,6 +181,8 @@ export interface MockConfig {
   access_token_ttl: number | null
   /** Scopes left out of every token issued afterwards (a server that mints fewer scopes than asked). */
   mint_scopes_drop: string[]
+  /** account_requests per caller IP per day (step 6); null = off (the production value is unverified). */
+  account_requests_per_ip_per_day: number | null
   /** Emails (or `@domain`) refused by account_requests with 403 forbidden. */
   email_blocklist: string[]
   /** 'ceiling' (today): empty signup scopes become the app's ceiling; 'none' (older servers): the code carries no scopes. */
@@ -265,6 +267,7 @@ export function defaultConfig(options: StateOptions): MockConfig {
     rate_limits: structuredClone(DEFAULT_BUCKET_LIMITS),
     registration_throttle: {per_client_id: 30, per_ip: 120},
     access_token_ttl: null,
+    account_requests_per_ip_per_day: null,
     mint_scopes_drop: [],
     email_blocklist: [],
     empty_signup_scopes: 'ceiling',

@@ -97,3 +97,16 @@ describe('rate-limit controls over HTTP (/__mock/config)', () => {
     expect(await typedErrorOf(token)).toMatchObject({status: 429, code: 'rate_limited'})
   })
 })
+
+describe('account_requests: the caller IP daily cap (step 6, off unless configured)', () => {
+  it('-> 429 "Too many account requests from this caller", Retry-After to the end of the day window, no bucket charged', async () => {
+    const mock = startMock()
+    mock.control.configure({account_requests_per_ip_per_day: 1})
+    expect((await accountRequest(mock, {email: 'a@example.com'})).status).toBe(200)
+    mock.clock.advance(100)
+    const capped = await accountRequest(mock, {email: 'b@example.com'})
+    expect(capped.headers.get('retry-after')).toBe('86300')
+    expect(rateLimitOf(capped)).toBeNull()
+    expect(await typedErrorOf(capped)).toMatchObject({status: 429, code: 'rate_limited', message: 'Too many account requests from this caller. Try again later.'})
+  })
+})
