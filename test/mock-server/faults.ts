@@ -15,6 +15,11 @@ export interface FaultInput {
   /** Seconds; null sends no Retry-After even on a 429 or 503 (default 1 there). */
   retry_after?: number | null
   method?: string
+  /**
+   * true: the request reaches its handler (an account is created, a code consumed, a token rotated) and only
+   * then is the answer replaced by the fault: a response lost on the way back.
+   */
+  after_handler?: boolean
   /** Overrides the error code and message of the injected body. */
   code?: string
   message?: string
@@ -39,14 +44,17 @@ export function addFault(state: MockState, input: FaultInput): FaultRule {
     malformed: input.malformed ?? false,
     code: input.code,
     message: input.message,
+    after_handler: input.after_handler ?? false,
   }
   state.faults.push(rule)
   return rule
 }
 
-function takeFault(state: MockState, method: string, pathname: string): FaultRule | undefined {
+function takeFault(state: MockState, {method, pathname, late}: {method: string; pathname: string; late: boolean}): FaultRule | undefined {
   const path = normalizePath(pathname)
-  const rule = state.faults.find((candidate) => candidate.remaining > 0 && candidate.path === path && (!candidate.method || candidate.method === method))
+  const rule = state.faults.find(
+    (candidate) => candidate.remaining > 0 && candidate.after_handler === late && candidate.path === path && (!candidate.method || candidate.method === method),
+  )
   if (!rule) return undefined
   rule.remaining -= 1
   if (rule.remaining === 0) state.faults.splice(state.faults.indexOf(rule), 1)
@@ -109,10 +117,21 @@ export function faultHandler(ctx: MockContext): HttpHandler {
       countRequest(ctx.state, request.method, pathname)
       const latency = ctx.state.config.latency_ms
       if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency))
-      const rule = takeFault(ctx.state, request.method, pathname)
+      const rule = takeFault(ctx.state, {method: request.method, pathname, late: false})
       if (!rule) return undefined
       recordEvent(ctx.state, 'mock.fault_injected', 'info', {method: request.method, path: pathname, status: rule.status, malformed: rule.malformed})
       return faultResponse(ctx, rule, pathname)
     },
   )
+}
+
+/** The `after_handler` faults: called by every route once its handler has answered (http.ts route()). */
+export function lateFault(ctx: MockContext): (request: Request, pathname: string) => Response | undefined {
+  return (request, pathname) => {
+    if (isControlPath(ctx, new URL(request.url))) return undefined
+    const rule = takeFault(ctx.state, {method: request.method, pathname, late: true})
+    if (!rule) return undefined
+    recordEvent(ctx.state, 'mock.fault_injected', 'info', {method: request.method, path: pathname, status: rule.status, malformed: rule.malformed, after_handler: true})
+    return faultResponse(ctx, rule, pathname)
+  }
 }

@@ -19,6 +19,8 @@ export interface MockContext {
   signer: IdTokenSigner
   /** pathname -> methods served there, so a wrong method answers 405 rather than 404. */
   knownPaths: Map<string, Set<string>>
+  /** A queued `after_handler` fault for this request (faults.ts): the handler ran, its answer is lost. */
+  lateFault?: (request: Request, pathname: string) => Response | undefined
 }
 
 export const CONTROL_PREFIX = '/__mock/'
@@ -69,7 +71,11 @@ export function route(ctx: MockContext, method: Method, path: string, slash: 'op
     const url = new URL(request.url)
     return isForThisMock(ctx, url) && accepted.includes(url.pathname)
   }
-  const handle = ({request}: {request: Request}) => resolver({request, url: new URL(request.url)})
+  const handle = async ({request}: {request: Request}) => {
+    const url = new URL(request.url)
+    const response = await resolver({request, url})
+    return ctx.lateFault?.(request, url.pathname) ?? response
+  }
   return method === 'GET' ? http.get(matches, handle) : http.post(matches, handle)
 }
 
@@ -81,7 +87,11 @@ export function routePattern(ctx: MockContext, method: Method, pattern: RegExp, 
     return pattern.exec(url.pathname.slice(ctx.basePath.length))
   }
   const matches = ({request}: {request: Request}): boolean => request.method === method && matchOf(request) !== null
-  const handle = ({request}: {request: Request}) => resolver({request, url: new URL(request.url), match: matchOf(request)!})
+  const handle = async ({request}: {request: Request}) => {
+    const url = new URL(request.url)
+    const response = await resolver({request, url, match: matchOf(request)!})
+    return ctx.lateFault?.(request, url.pathname) ?? response
+  }
   return method === 'GET' ? http.get(matches, handle) : http.post(matches, handle)
 }
 

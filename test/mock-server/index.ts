@@ -6,7 +6,7 @@ import type {HttpHandler} from 'msw'
 
 import {authorizeHandlers} from './authorize.js'
 import {controlHandlers, createControl, type MockControl} from './control.js'
-import {faultHandler} from './faults.js'
+import {faultHandler, lateFault} from './faults.js'
 import {notFoundHandler, type MockContext} from './http.js'
 import {createIdTokenSigner} from './id-token.js'
 import {metadataHandlers} from './metadata.js'
@@ -54,6 +54,7 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
     signer: createIdTokenSigner(),
     knownPaths: new Map(),
   }
+  ctx.lateFault = lateFault(ctx)
   const control = createControl(ctx, options)
   const handlers = [
     // First: counting, latency and injected faults; it falls through to the routes below.

@@ -201,6 +201,8 @@ export interface FaultRule {
   malformed: boolean
   code: string | undefined
   message: string | undefined
+  /** The handler runs first; only its answer is replaced (a lost response). */
+  after_handler: boolean
 }
 
 export type GrantCounter = 'authorization_code' | 'refresh_token' | 'provisioning:authorization_code' | 'provisioning:refresh_token'

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {accountRequest, get, login, postForm, startMock, US_CLIENT, useMsw} from './helpers.js'
+import {accountRequest, get, login, postForm, provisioningToken, signupTokens, startMock, US_CLIENT, useMsw} from './helpers.js'
 
 useMsw()
 
@@ -132,5 +132,26 @@ describe('fault injection on the provisioning endpoints (the envelope of each fa
     const {counters} = mock.control.snapshot()
     expect(counters.requests['POST /api/agentic/provisioning/account_requests']).toBe(2)
     expect(counters.provisioning).toMatchObject({account_requests: 1, accounts_created: 1})
+  })
+})
+
+describe('after_handler faults: a response lost on the way back', () => {
+  it('account_requests: the account is created, the client sees a 502; the retry with the same id answers requires_auth', async () => {
+    const mock = startMock()
+    mock.control.configure({fail_next: {path: '/api/agentic/provisioning/account_requests', status: 502, after_handler: true}})
+    const request = {id: 'lost-1', email: 'lost@example.com', scopes: ['user:read'], code_challenge: 'a'.repeat(43)}
+    const lost = await accountRequest(mock, request)
+    expect(lost.status).toBe(502)
+    expect(mock.control.snapshot().counters.provisioning.accounts_created).toBe(1)
+    expect(await (await accountRequest(mock, request)).json()).toMatchObject({id: 'lost-1', type: 'requires_auth'})
+  })
+
+  it('the provisioning refresh: rotated on the server, the answer lost, the old refresh token dead (no grace)', async () => {
+    const mock = startMock()
+    const tokens = await signupTokens(mock, {email: 'r@example.com', scopes: ['user:read']})
+    mock.control.configure({fail_next: {path: '/api/agentic/oauth/token', malformed: true, after_handler: true}})
+    const lost = await provisioningToken(mock, {grant_type: 'refresh_token', refresh_token: tokens.refresh_token})
+    await expect(lost.json()).rejects.toThrow()
+    expect(await (await provisioningToken(mock, {grant_type: 'refresh_token', refresh_token: tokens.refresh_token})).json()).toMatchObject({error: 'invalid_grant'})
   })
 })
