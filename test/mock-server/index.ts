@@ -16,8 +16,9 @@ import {createState, type MockState} from './state.js'
 import {userApiHandlers} from './user-api.js'
 
 export {WIZARD_CLIENT_IDS, WIZARD_REDIRECT_URIS, DEFAULT_USER_EMAIL} from './state.js'
-export type {MockControl, AppInput, UserInput, ConfigInput, Snapshot} from './control.js'
-export type {MockState, MockEvent, OAuthApp, User, MockConfig} from './state.js'
+export type {MockControl, AppInput, UserInput, ConfigInput, Snapshot, BucketLimitInput} from './control.js'
+export type {MockState, MockEvent, OAuthApp, User, MockConfig, BucketName, BucketLimit} from './state.js'
+export type {FaultInput} from './faults.js'
 
 export interface MockServerOptions {
   /** The server's base URL; default `https://us.posthog.com`. Handlers only answer requests to it. */
