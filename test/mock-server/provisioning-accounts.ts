@@ -134,6 +134,13 @@ function validateAccountRequest(ctx: MockContext, params: Record<string, unknown
   }
 }
 
+/** `client_id` sent as HTTP Basic (RFC 6749 section 2.3.1), the secret part empty for a public partner. */
+function basicClientId(request: Request): string | undefined {
+  const basic = /^Basic\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')
+  if (!basic?.[1]) return undefined
+  return decodeURIComponent(Buffer.from(basic[1], 'base64').toString('utf8').split(':')[0] ?? '') || undefined
+}
+
 function isBlocklisted(ctx: MockContext, email: string): boolean {
   const lower = email.toLowerCase()
   return ctx.state.config.email_blocklist.some((entry) => (entry.startsWith('@') ? lower.endsWith(entry.toLowerCase()) : lower === entry.toLowerCase()))
@@ -154,7 +161,7 @@ export function handleAccountRequest(ctx: MockContext): (args: {request: Request
     state.counters.provisioning.account_requests += 1
     const body = await readBody(request)
     // 2. The partner (a bare client_id: public PKCE partner). Nothing is charged before it is known.
-    const app = body.ok ? findApp(state, stringParam(body.params, 'client_id')) : undefined
+    const app = body.ok ? findApp(state, stringParam(body.params, 'client_id') ?? basicClientId(request)) : undefined
     if (!body.ok) return provisioningError('invalid_request', body.reason, 400)
     if (!app || app.blocked || !app.provisioning.active) return provisioningError('unauthorized', NOT_REGISTERED, 401)
     // 3. The body.

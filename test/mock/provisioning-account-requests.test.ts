@@ -38,6 +38,13 @@ describe('account_requests: the partner (step 2)', () => {
     expect(await typedErrorOf(await accountRequest(mock, {email: 'a@example.com'}))).toMatchObject({status: 401, message: NOT_REGISTERED})
   })
 
+  it('client_id may come as HTTP Basic (empty secret)', async () => {
+    const mock = startMock()
+    const basic = `Basic ${Buffer.from(`${US_CLIENT}:`).toString('base64')}`
+    const response = await postJson(`${mock.issuer}/api/agentic/provisioning/account_requests`, {email: 'basic@example.com'}, {authorization: basic})
+    expect(response.status).toBe(200)
+  })
+
   it('the partner is checked before the body: an unknown client without an email is a 401', async () => {
     const mock = startMock()
     expect((await accountRequest(mock, {client_id: 'nobody'})).status).toBe(401)
