@@ -75,3 +75,80 @@ ${hiddenInputs({next, email})}
 </main>`,
   )
 }
+
+export interface ProvisioningConsentPage {
+  appName: string
+  userEmail: string
+  scopes: readonly string[]
+  state: string
+  teams: ReadonlyArray<{id: number; name: string}>
+  /** The no-script fallback form's target (absolute URL); it answers with the redirect itself. */
+  formAction: string
+  /** The real API the script calls: GET pending, POST confirm, POST deny (absolute URLs). */
+  pendingUrl: string
+  confirmUrl: string
+  denyUrl: string
+}
+
+/**
+ * The agentic consent page (`/agentic/authorize?state=`, server.md section 4 "Consent for existing users").
+ * With scripts on (a real browser), it calls `GET …/authorize/pending/`, then `POST …/authorize/confirm/`
+ * `{state, team_id}` and navigates to the `redirect_url` it gets back, as PostHog's page does. Without
+ * scripts (scripts/scripted-browser.mjs, a form parser), the same form posts to `formAction`, which
+ * redirects. Both paths end at the app's first redirect URI.
+ */
+export function renderProvisioningConsentPage(page: ProvisioningConsentPage): string {
+  const items = page.scopes.map((scope) => `    <li><code>${escapeHtml(scope)}</code></li>`).join('\n')
+  const options = page.teams.map((team) => `    <option value="${team.id}">${escapeHtml(team.name)}</option>`).join('\n')
+  const urls = JSON.stringify({pending: page.pendingUrl, confirm: page.confirmUrl, deny: page.denyUrl}).replace(/</g, '\\u003c')
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Authorize ${escapeHtml(page.appName)}</title></head>
+<body>
+<main>
+<h1>Authorize ${escapeHtml(page.appName)}</h1>
+<p>Signed in as <strong id="user">${escapeHtml(page.userEmail)}</strong>.</p>
+<p><strong>${escapeHtml(page.appName)}</strong> is asking for access to your account:</p>
+<ul id="scopes">
+${items}
+</ul>
+<form id="consent" method="post" action="${escapeHtml(page.formAction)}">
+  <input type="hidden" name="state" value="${escapeHtml(page.state)}">
+  <label for="team_id">Project</label>
+  <select name="team_id" id="team_id">
+${options}
+  </select>
+  <button type="submit" name="decision" value="allow" id="authorize">Authorize</button>
+  <button type="submit" name="decision" value="deny" id="deny">Deny</button>
+</form>
+<p id="status" role="status"></p>
+</main>
+<script>
+(() => {
+  const urls = ${urls};
+  const consent = document.getElementById('consent');
+  const status = document.getElementById('status');
+  const fail = (message) => { status.textContent = message; for (const button of consent.querySelectorAll('button')) button.disabled = true; };
+  const state = consent.elements.state.value;
+  fetch(urls.pending + '?state=' + encodeURIComponent(state), {credentials: 'same-origin'})
+    .then((response) => (response.ok ? response.json() : Promise.reject(new Error('This authorization link is invalid or expired.'))))
+    .catch((error) => fail(error.message));
+  consent.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const allow = !event.submitter || event.submitter.value === 'allow';
+    const body = allow ? {state, team_id: Number(consent.elements.team_id.value)} : {state};
+    try {
+      const response = await fetch(allow ? urls.confirm : urls.deny, {method: 'POST', credentials: 'same-origin', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)});
+      const answer = await response.json();
+      if (!response.ok || !answer.redirect_url) return fail(answer.detail || 'The authorization failed.');
+      window.location.assign(answer.redirect_url);
+    } catch (error) {
+      fail(error.message);
+    }
+  });
+})();
+</script>
+</body>
+</html>
+`
+}

@@ -7,9 +7,11 @@ import type {HttpHandler} from 'msw'
 
 import {addFault, type FaultInput} from './faults.js'
 import {json, readBody, route, type MockContext} from './http.js'
+import {emptyBucket} from './rate-limits.js'
 import {
   addUser,
-  DEFAULT_RATE_LIMIT,
+  BUCKET_NAMES,
+  DEFAULT_BUCKET_LIMITS,
   findApp,
   recordEvent,
   resetState,
@@ -17,8 +19,10 @@ import {
   type MockConfig,
   type MockEvent,
   type OAuthApp,
+  type BucketLimit,
+  type BucketName,
   type ProvisioningFlags,
-  type RateLimit,
+  type RegistrationThrottle,
   type StateOptions,
   type User,
 } from './state.js'
@@ -30,13 +34,22 @@ export interface AppInput {
   redirect_uris?: string[]
   first_party?: boolean
   provisioning?: Partial<ProvisioningFlags>
+  /** client_registration: "This client_id has been blocked"; account_requests: 401. */
+  blocked?: boolean
+  /** true: every code and token issued so far is refused ("Application sessions were revoked"). */
+  revoke_sessions?: boolean
 }
 
 export interface UserInput {
   email: string
   first_name?: string
   organization_name?: string
+  project_name?: string
+  email_verified?: boolean
 }
+
+/** A bucket's limits: `{burst, per_hour}`, `"unlimited"` (or -1), or null for the default. */
+export type BucketLimitInput = Partial<{burst: number; per_hour: number}> | 'unlimited' | -1 | null
 
 export interface ConfigInput {
   policy?: 'reject' | 'clamp'
@@ -45,7 +58,21 @@ export interface ConfigInput {
   signed_in?: boolean
   latency_ms?: number
   fail_next?: FaultInput | FaultInput[]
-  rate_limit?: Partial<RateLimit> | false
+  /** false: no bucket is charged and no throttle applies; true: back on. */
+  rate_limit?: boolean
+  /** Per-bucket limits for every partner (server.md section 4.3). */
+  rate_limits?: Partial<Record<BucketName, BucketLimitInput>>
+  /** Empties buckets now (every partner, or the one named): the next charged request gets the 429. */
+  empty_buckets?: BucketName | Array<BucketName | {bucket: BucketName; client_id?: string}>
+  registration_throttle?: Partial<RegistrationThrottle>
+  /** Access token lifetime in seconds for every token issued afterwards (OAuth and provisioning); null = default. */
+  access_token_ttl?: number | null
+  /** Scopes left out of every token issued afterwards, although requested and allowed. [] = none. */
+  mint_scopes_drop?: string[]
+  /** account_requests per caller IP per day (429 "Too many account requests from this caller"); null = off. */
+  account_requests_per_ip_per_day?: number | null
+  /** Emails or `@domain`s that account_requests refuses with 403. */
+  email_blocklist?: string[]
   empty_signup_scopes?: 'ceiling' | 'none'
   require_api_version?: boolean
 }
@@ -54,9 +81,14 @@ export interface Snapshot {
   issuer: string
   config: MockConfig
   apps: OAuthApp[]
-  users: Array<Pick<User, 'uuid' | 'email' | 'first_name' | 'organization'> & {teams: Array<{id: number; name: string}>}>
+  users: Array<Pick<User, 'uuid' | 'email' | 'first_name' | 'organization' | 'email_verified'> & {teams: Array<{id: number; name: string; api_key: string}>}>
   counters: Counters
   tokens: {access: number; refresh: number}
+  totals: {users: number; teams: number}
+  /** POST resources links: `<client_id> <project_id>` -> team. */
+  project_links: Record<string, {team_id: number; organization_id: string}>
+  /** Token buckets as last updated: `<client_id> <bucket>` -> tokens left. */
+  buckets: Record<string, number>
 }
 
 export interface MockControl {
@@ -91,6 +123,25 @@ function bool(value: unknown, field: string): boolean {
   return value
 }
 
+function count(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ControlError(`${field} must be a number >= 0`)
+  return value
+}
+
+function bucketName(value: unknown): BucketName {
+  if (!BUCKET_NAMES.includes(value as BucketName)) throw new ControlError(`unknown bucket ${String(value)}; one of ${BUCKET_NAMES.join(', ')}`)
+  return value as BucketName
+}
+
+function bucketLimit(name: BucketName, value: BucketLimitInput | undefined, current: BucketLimit): BucketLimit {
+  if (value === null || value === undefined) return structuredClone(DEFAULT_BUCKET_LIMITS[name])
+  if (value === 'unlimited' || value === -1) return 'unlimited'
+  if (typeof value !== 'object') throw new ControlError(`rate_limits.${name} must be {burst, per_hour}, "unlimited" or null`)
+  const base = current === 'unlimited' ? DEFAULT_BUCKET_LIMITS[name] : current
+  if (base === 'unlimited') return 'unlimited'
+  return {burst: count(value.burst ?? base.burst, `rate_limits.${name}.burst`), per_hour: count(value.per_hour ?? base.per_hour, `rate_limits.${name}.per_hour`)}
+}
+
 export function createControl(ctx: MockContext, options: StateOptions): MockControl {
   const {state} = ctx
   return {
@@ -104,10 +155,14 @@ export function createControl(ctx: MockContext, options: StateOptions): MockCont
           email: user.email,
           first_name: user.first_name,
           organization: user.organization,
-          teams: user.teams.map((team) => ({id: team.id, name: team.name})),
+          email_verified: user.email_verified,
+          teams: user.teams.map((team) => ({id: team.id, name: team.name, api_key: team.api_token})),
         })),
         counters: state.counters,
         tokens: {access: state.accessTokens.size, refresh: state.refreshTokens.size},
+        totals: {users: state.users.size, teams: [...state.users.values()].reduce((sum, user) => sum + user.teams.length, 0)},
+        project_links: Object.fromEntries(state.projectLinks),
+        buckets: Object.fromEntries([...state.buckets].map(([key, bucket]) => [key, bucket.tokens])),
       }),
 
     events: () => structuredClone(state.events),
@@ -120,18 +175,22 @@ export function createControl(ctx: MockContext, options: StateOptions): MockCont
         redirect_uris: [],
         scopes: [],
         first_party: false,
-        provisioning: {active: false, can_create_accounts: false, can_provision_resources: false},
+        provisioning: {active: false, can_create_accounts: false, can_provision_resources: false, issues_personal_api_key: false},
         registered_via: 'control',
+        blocked: false,
+        sessions_revoked_at: undefined,
       }
       if (input.name !== undefined) app.name = String(input.name)
       if (input.scopes !== undefined) app.scopes = stringList(input.scopes, 'scopes')
       if (input.redirect_uris !== undefined) app.redirect_uris = stringList(input.redirect_uris, 'redirect_uris')
       if (input.first_party !== undefined) app.first_party = bool(input.first_party, 'first_party')
       if (input.provisioning !== undefined) {
-        for (const flag of ['active', 'can_create_accounts', 'can_provision_resources'] as const) {
+        for (const flag of ['active', 'can_create_accounts', 'can_provision_resources', 'issues_personal_api_key'] as const) {
           if (input.provisioning[flag] !== undefined) app.provisioning[flag] = bool(input.provisioning[flag], `provisioning.${flag}`)
         }
       }
+      if (input.blocked !== undefined) app.blocked = bool(input.blocked, 'blocked')
+      if (input.revoke_sessions !== undefined && bool(input.revoke_sessions, 'revoke_sessions')) app.sessions_revoked_at = state.now()
       state.apps.set(app.client_id, app)
       recordEvent(state, 'mock.app_upserted', 'info', {client_id: app.client_id, scopes: app.scopes})
       return structuredClone(app)
@@ -171,7 +230,30 @@ export function createControl(ctx: MockContext, options: StateOptions): MockCont
         if (input.empty_signup_scopes !== 'ceiling' && input.empty_signup_scopes !== 'none') throw new ControlError('empty_signup_scopes must be "ceiling" or "none"')
         config.empty_signup_scopes = input.empty_signup_scopes
       }
-      if (input.rate_limit !== undefined) config.rate_limit = input.rate_limit === false ? false : {...DEFAULT_RATE_LIMIT, ...(config.rate_limit || {}), ...input.rate_limit}
+      if (input.rate_limit !== undefined) config.rate_limit = bool(input.rate_limit, 'rate_limit')
+      if (input.rate_limits !== undefined) {
+        for (const [name, value] of Object.entries(input.rate_limits)) config.rate_limits[bucketName(name)] = bucketLimit(name as BucketName, value, config.rate_limits[name as BucketName])
+      }
+      if (input.empty_buckets !== undefined) {
+        const entries = Array.isArray(input.empty_buckets) ? input.empty_buckets : [input.empty_buckets]
+        for (const entry of entries) {
+          const {bucket, client_id: clientId} = typeof entry === 'string' ? {bucket: entry, client_id: undefined} : entry
+          emptyBucket(state, {bucket: bucketName(bucket), clientIds: clientId ? [clientId] : [...state.apps.keys()]})
+        }
+      }
+      if (input.registration_throttle !== undefined) {
+        for (const field of ['per_client_id', 'per_ip'] as const) {
+          const value = input.registration_throttle[field]
+          if (value !== undefined) config.registration_throttle[field] = count(value, `registration_throttle.${field}`)
+        }
+      }
+      if (input.access_token_ttl !== undefined) config.access_token_ttl = input.access_token_ttl === null ? null : count(input.access_token_ttl, 'access_token_ttl')
+      if (input.account_requests_per_ip_per_day !== undefined) {
+        const cap = input.account_requests_per_ip_per_day
+        config.account_requests_per_ip_per_day = cap === null ? null : count(cap, 'account_requests_per_ip_per_day')
+      }
+      if (input.mint_scopes_drop !== undefined) config.mint_scopes_drop = stringList(input.mint_scopes_drop, 'mint_scopes_drop')
+      if (input.email_blocklist !== undefined) config.email_blocklist = stringList(input.email_blocklist, 'email_blocklist')
       if (input.fail_next !== undefined) {
         for (const fault of Array.isArray(input.fail_next) ? input.fail_next : [input.fail_next]) {
           try {

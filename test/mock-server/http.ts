@@ -19,6 +19,8 @@ export interface MockContext {
   signer: IdTokenSigner
   /** pathname -> methods served there, so a wrong method answers 405 rather than 404. */
   knownPaths: Map<string, Set<string>>
+  /** A queued `after_handler` fault for this request (faults.ts): the handler ran, its answer is lost. */
+  lateFault?: (request: Request, pathname: string) => Response | undefined
 }
 
 export const CONTROL_PREFIX = '/__mock/'
@@ -69,7 +71,27 @@ export function route(ctx: MockContext, method: Method, path: string, slash: 'op
     const url = new URL(request.url)
     return isForThisMock(ctx, url) && accepted.includes(url.pathname)
   }
-  const handle = ({request}: {request: Request}) => resolver({request, url: new URL(request.url)})
+  const handle = async ({request}: {request: Request}) => {
+    const url = new URL(request.url)
+    const response = await resolver({request, url})
+    return ctx.lateFault?.(request, url.pathname) ?? response
+  }
+  return method === 'GET' ? http.get(matches, handle) : http.post(matches, handle)
+}
+
+/** A route whose path has parameters (`/resources/{id}`): `pattern` is matched against the path below the base path. */
+export function routePattern(ctx: MockContext, method: Method, pattern: RegExp, resolver: (args: {request: Request; url: URL; match: RegExpExecArray}) => Response | Promise<Response>): HttpHandler {
+  const matchOf = (request: Request): RegExpExecArray | null => {
+    const url = new URL(request.url)
+    if (!isForThisMock(ctx, url)) return null
+    return pattern.exec(url.pathname.slice(ctx.basePath.length))
+  }
+  const matches = ({request}: {request: Request}): boolean => request.method === method && matchOf(request) !== null
+  const handle = async ({request}: {request: Request}) => {
+    const url = new URL(request.url)
+    const response = await resolver({request, url, match: matchOf(request)!})
+    return ctx.lateFault?.(request, url.pathname) ?? response
+  }
   return method === 'GET' ? http.get(matches, handle) : http.post(matches, handle)
 }
 
@@ -101,9 +123,14 @@ export function oauthError(error: string, description: string, status = 400, hea
   return json({error, error_description: description}, status, {'cache-control': 'no-store', ...challenge, ...headers})
 }
 
-/** Provisioning error format (server.md section 4). */
-export function provisioningError(code: string, message: string, status: number, headers: Record<string, string> = {}): Response {
-  return json({type: 'error', error: {code, message}}, status, headers)
+/** The typed provisioning envelope (account_requests, client_registration; server.md section 4.1). */
+export function provisioningError(code: string, message: string, status: number, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): Response {
+  return json({type: 'error', ...extra, error: {code, message}}, status, headers)
+}
+
+/** The status envelope of the Bearer endpoints: `id` is the resource id, or "" (server.md section 4.1). */
+export function statusError(code: string, message: string, status: number, id = '', headers: Record<string, string> = {}): Response {
+  return json({status: 'error', id, error: {code, message}}, status, headers)
 }
 
 export function html(body: string, status = 200): Response {

@@ -6,7 +6,7 @@ import type {HttpHandler} from 'msw'
 
 import {authorizeHandlers} from './authorize.js'
 import {controlHandlers, createControl, type MockControl} from './control.js'
-import {faultHandler} from './faults.js'
+import {faultHandler, lateFault} from './faults.js'
 import {notFoundHandler, type MockContext} from './http.js'
 import {createIdTokenSigner} from './id-token.js'
 import {metadataHandlers} from './metadata.js'
@@ -16,8 +16,9 @@ import {createState, type MockState} from './state.js'
 import {userApiHandlers} from './user-api.js'
 
 export {WIZARD_CLIENT_IDS, WIZARD_REDIRECT_URIS, DEFAULT_USER_EMAIL} from './state.js'
-export type {MockControl, AppInput, UserInput, ConfigInput, Snapshot} from './control.js'
-export type {MockState, MockEvent, OAuthApp, User, MockConfig} from './state.js'
+export type {MockControl, AppInput, UserInput, ConfigInput, Snapshot, BucketLimitInput} from './control.js'
+export type {MockState, MockEvent, OAuthApp, User, MockConfig, BucketName, BucketLimit} from './state.js'
+export type {FaultInput} from './faults.js'
 
 export interface MockServerOptions {
   /** The server's base URL; default `https://us.posthog.com`. Handlers only answer requests to it. */
@@ -54,6 +55,7 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
     signer: createIdTokenSigner(),
     knownPaths: new Map(),
   }
+  ctx.lateFault = lateFault(ctx)
   const control = createControl(ctx, options)
   const handlers = [
     // First: counting, latency and injected faults; it falls through to the routes below.

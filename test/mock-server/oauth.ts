@@ -187,7 +187,7 @@ function handleIntrospect(ctx: MockContext): (args: {request: Request}) => Promi
       token_type: 'Bearer',
       sub: user.uuid,
       username: user.email,
-      scoped_teams: user.teams.map((team) => team.id),
+      scoped_teams: check.token.scoped_teams ?? user.teams.map((team) => team.id),
       scoped_organizations: [user.organization.id],
     })
   }
@@ -227,8 +227,10 @@ function handleRegister(ctx: MockContext): (args: {request: Request}) => Promise
       redirect_uris: [...(redirectUris as string[])],
       scopes: ceiling,
       first_party: false,
-      provisioning: {active: false, can_create_accounts: false, can_provision_resources: false},
+      provisioning: {active: false, can_create_accounts: false, can_provision_resources: false, issues_personal_api_key: false},
       registered_via: 'dcr',
+      blocked: false,
+      sessions_revoked_at: undefined,
     }
     ctx.state.apps.set(app.client_id, app)
     recordEvent(ctx.state, 'oauth.register', 'info', {client_id: app.client_id, scopes: ceiling.length})

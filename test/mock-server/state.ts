@@ -28,6 +28,8 @@ export interface ProvisioningFlags {
   active: boolean
   can_create_accounts: boolean
   can_provision_resources: boolean
+  /** Grandfathered for Stripe: resource creation also returns a personal API key (`phx_`). */
+  issues_personal_api_key: boolean
 }
 
 export interface OAuthApp {
@@ -39,6 +41,10 @@ export interface OAuthApp {
   first_party: boolean
   provisioning: ProvisioningFlags
   registered_via: 'seed' | 'control' | 'dcr'
+  /** client_registration answers "This client_id has been blocked". */
+  blocked: boolean
+  /** Set by control: codes and tokens issued before it are refused ("Application sessions were revoked"). */
+  sessions_revoked_at: number | undefined
 }
 
 export interface Organization {
@@ -60,6 +66,8 @@ export interface User {
   organization: Organization
   teams: Team[]
   region: 'US' | 'EU' | undefined
+  /** Provisioned accounts start unverified (server.md section 4). */
+  email_verified: boolean
 }
 
 export type Surface = 'oauth' | 'provisioning'
@@ -74,6 +82,9 @@ export interface AuthCode {
   redirect_uri: string | undefined
   code_challenge: string | undefined
   nonce: string | undefined
+  /** Provisioning: the teams the token will be scoped to (the new project, or the team chosen on consent). */
+  scoped_teams: number[] | undefined
+  issued_at: number
   expires_at: number
   used: boolean
 }
@@ -86,6 +97,8 @@ interface IssuedToken {
   client_id: string
   user_email: string
   scopes: string[]
+  /** Provisioning tokens are scoped to teams; undefined (OAuth) means every team of the user. */
+  scoped_teams: number[] | undefined
   issued_at: number
   expires_at: number
 }
@@ -122,11 +135,33 @@ export interface MockEvent {
   [field: string]: unknown
 }
 
-export interface RateLimit {
-  burst: number
-  burst_window_seconds: number
-  sustained: number
-  sustained_window_seconds: number
+/** The partner token buckets of server.md section 4.3. */
+export const BUCKET_NAMES = ['account_requests', 'token_exchanges', 'token_refreshes', 'resource_creates', 'resource_reads', 'credential_rotations', 'resource_removals'] as const
+export type BucketName = (typeof BUCKET_NAMES)[number]
+
+/** Capacity = burst, continuous refill of per_hour tokens an hour; 'unlimited' = the admin override -1. */
+export type BucketLimit = {burst: number; per_hour: number} | 'unlimited'
+
+/** Public tier (PKCE partners, multiplier 1), server.md section 4.3. */
+export const DEFAULT_BUCKET_LIMITS: Record<BucketName, BucketLimit> = {
+  account_requests: {burst: 5, per_hour: 10},
+  token_exchanges: {burst: 10, per_hour: 20},
+  token_refreshes: {burst: 30, per_hour: 120},
+  resource_creates: {burst: 10, per_hour: 30},
+  resource_reads: {burst: 30, per_hour: 120},
+  credential_rotations: {burst: 30, per_hour: 120},
+  resource_removals: {burst: 30, per_hour: 120},
+}
+
+export interface Bucket {
+  tokens: number
+  updated_at: number
+}
+
+/** client_registration's fixed-window throttles (per hour). */
+export interface RegistrationThrottle {
+  per_client_id: number
+  per_ip: number
 }
 
 export interface MockConfig {
@@ -137,8 +172,19 @@ export interface MockConfig {
   /** false: /oauth/authorize sends the browser to the login page first. */
   signed_in: boolean
   latency_ms: number
-  /** Provisioning account_requests limits per partner (server.md section 4); false disables them. */
-  rate_limit: RateLimit | false
+  /** false: no bucket is charged and no throttle applies (like an unlimited override everywhere). */
+  rate_limit: boolean
+  /** Per-bucket limits, the same for every partner. */
+  rate_limits: Record<BucketName, BucketLimit>
+  registration_throttle: RegistrationThrottle
+  /** Seconds; null = the server's lifetimes (3600 s). Applies to tokens issued afterwards, both surfaces. */
+  access_token_ttl: number | null
+  /** Scopes left out of every token issued afterwards (a server that mints fewer scopes than asked). */
+  mint_scopes_drop: string[]
+  /** account_requests per caller IP per day (step 6); null = off (the production value is unverified). */
+  account_requests_per_ip_per_day: number | null
+  /** Emails (or `@domain`) refused by account_requests with 403 forbidden. */
+  email_blocklist: string[]
   /** 'ceiling' (today): empty signup scopes become the app's ceiling; 'none' (older servers): the code carries no scopes. */
   empty_signup_scopes: 'ceiling' | 'none'
   /** Older provisioning servers refused requests without `API-Version`. */
@@ -150,8 +196,13 @@ export interface FaultRule {
   method: string | undefined
   status: number
   remaining: number
-  retry_after: number | undefined
+  /** null: no Retry-After at all; undefined: the default (1 s on 429 and 503). */
+  retry_after: number | null | undefined
   malformed: boolean
+  code: string | undefined
+  message: string | undefined
+  /** The handler runs first; only its answer is replaced (a lost response). */
+  after_handler: boolean
 }
 
 export type GrantCounter = 'authorization_code' | 'refresh_token' | 'provisioning:authorization_code' | 'provisioning:refresh_token'
@@ -162,6 +213,15 @@ export interface Counters {
   grants: Record<GrantCounter, number>
   /** Revocations that ended a live token (unknown or dead tokens still get 200, but do not count). */
   revocations: number
+  /** Provisioning requests as the handlers saw them (after faults), failures included. */
+  provisioning: {
+    client_registrations: number
+    account_requests: number
+    accounts_created: number
+    token_requests: {authorization_code: number; refresh_token: number; other: number}
+    resources_created: number
+    rate_limited: number
+  }
 }
 
 export interface MockState {
@@ -173,8 +233,12 @@ export interface MockState {
   refreshTokens: Map<string, RefreshToken>
   revokedFamilies: Set<string>
   consents: Map<string, PendingConsent>
-  /** Request times (ms) per provisioning partner, for the account_requests rate limit. */
-  rateBuckets: Map<string, number[]>
+  /** Token buckets keyed `<client_id> <bucket>`. */
+  buckets: Map<string, Bucket>
+  /** client_registration fixed windows keyed `client:<id>` / `ip:<addr>`. */
+  throttleWindows: Map<string, {window_start: number; count: number}>
+  /** `project_id` links of POST resources, keyed `<client_id> <project_id>`. */
+  projectLinks: Map<string, {team_id: number; organization_id: string}>
   events: MockEvent[]
   counters: Counters
   config: MockConfig
@@ -194,8 +258,6 @@ export interface StateOptions {
   issParameter?: boolean
 }
 
-export const DEFAULT_RATE_LIMIT: RateLimit = {burst: 5, burst_window_seconds: 60, sustained: 10, sustained_window_seconds: 3600}
-
 export function defaultConfig(options: StateOptions): MockConfig {
   return {
     policy: options.policy ?? 'reject',
@@ -203,7 +265,13 @@ export function defaultConfig(options: StateOptions): MockConfig {
     iss_parameter: options.issParameter ?? false,
     signed_in: true,
     latency_ms: 0,
-    rate_limit: {...DEFAULT_RATE_LIMIT},
+    rate_limit: true,
+    rate_limits: structuredClone(DEFAULT_BUCKET_LIMITS),
+    registration_throttle: {per_client_id: 30, per_ip: 120},
+    access_token_ttl: null,
+    account_requests_per_ip_per_day: null,
+    mint_scopes_drop: [],
+    email_blocklist: [],
     empty_signup_scopes: 'ceiling',
     require_api_version: false,
   }
@@ -214,6 +282,14 @@ export function emptyCounters(): Counters {
     requests: {},
     grants: {authorization_code: 0, refresh_token: 0, 'provisioning:authorization_code': 0, 'provisioning:refresh_token': 0},
     revocations: 0,
+    provisioning: {
+      client_registrations: 0,
+      account_requests: 0,
+      accounts_created: 0,
+      token_requests: {authorization_code: 0, refresh_token: 0, other: 0},
+      resources_created: 0,
+      rate_limited: 0,
+    },
   }
 }
 
@@ -227,7 +303,9 @@ export function createState(options: StateOptions = {}): MockState {
     refreshTokens: new Map(),
     revokedFamilies: new Set(),
     consents: new Map(),
-    rateBuckets: new Map(),
+    buckets: new Map(),
+    throttleWindows: new Map(),
+    projectLinks: new Map(),
     events: [],
     counters: emptyCounters(),
     config: defaultConfig(options),
@@ -250,8 +328,10 @@ export function seedDefaults(state: MockState): void {
       redirect_uris: [...WIZARD_REDIRECT_URIS],
       scopes: [...WIZARD_APP_CEILING],
       first_party: false,
-      provisioning: {active: true, can_create_accounts: true, can_provision_resources: true},
+      provisioning: {active: true, can_create_accounts: true, can_provision_resources: true, issues_personal_api_key: false},
       registered_via: 'seed',
+      blocked: false,
+      sessions_revoked_at: undefined,
     })
   }
   addUser(state, {email: DEFAULT_USER_EMAIL, first_name: 'Dev', organization_name: 'Example Org'})
@@ -259,7 +339,7 @@ export function seedDefaults(state: MockState): void {
 
 /** Empties everything (configuration included) and seeds again; the clock offset is kept. */
 export function resetState(state: MockState, options: StateOptions): void {
-  for (const collection of [state.apps, state.users, state.codes, state.accessTokens, state.refreshTokens, state.consents, state.rateBuckets]) collection.clear()
+  for (const collection of [state.apps, state.users, state.codes, state.accessTokens, state.refreshTokens, state.consents, state.buckets, state.throttleWindows, state.projectLinks]) collection.clear()
   state.revokedFamilies.clear()
   state.events.length = 0
   state.faults.length = 0
@@ -281,14 +361,14 @@ export function findUser(state: MockState, email: string | undefined): User | un
 /** Creates a user with an organization and one team (project); an existing email is returned as is. */
 export function addUser(
   state: MockState,
-  input: {email: string; first_name?: string; organization_name?: string; project_name?: string; region?: 'US' | 'EU'},
+  input: {email: string; first_name?: string; organization_name?: string; project_name?: string; region?: 'US' | 'EU'; email_verified?: boolean},
 ): User {
   const existing = findUser(state, input.email)
   if (existing) return existing
   const email = input.email.trim()
   const firstName = input.first_name ?? email.split('@')[0] ?? email
   const organization: Organization = {id: randomUUID(), name: input.organization_name ?? `${firstName}'s organization`}
-  const user: User = {uuid: randomUUID(), email, first_name: firstName, organization, teams: [], region: input.region}
+  const user: User = {uuid: randomUUID(), email, first_name: firstName, organization, teams: [], region: input.region, email_verified: input.email_verified ?? true}
   addTeam(state, user, input.project_name ?? 'Default project')
   state.users.set(email.toLowerCase(), user)
   return user
@@ -318,4 +398,13 @@ export function countGrant(state: MockState, grant: GrantCounter): void {
 
 export function nowSeconds(state: MockState): number {
   return Math.floor(state.now() / 1000)
+}
+
+/** The team with this id, with its owner, wherever it lives (removed teams are gone). */
+export function findTeam(state: MockState, teamId: number): {team: Team; user: User} | undefined {
+  for (const user of state.users.values()) {
+    const team = user.teams.find((candidate) => candidate.id === teamId)
+    if (team) return {team, user}
+  }
+  return undefined
 }

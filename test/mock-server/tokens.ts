@@ -37,6 +37,11 @@ export function randomApiKey(): string {
   return `phc_${randomString(ALPHANUMERIC, 43)}`
 }
 
+/** A personal API key (`phx_`), returned only to apps with `issues_personal_api_key`. */
+export function randomPersonalApiKey(): string {
+  return `phx_${randomString(ALPHANUMERIC, 47)}`
+}
+
 /** Authorization codes and client ids are opaque alphanumerics, like django-oauth-toolkit's. */
 export function randomCode(): string {
   return randomString(ALPHANUMERIC, 30)
@@ -66,14 +71,16 @@ export function verifierMatches({verifier, challenge}: {verifier: string; challe
 
 export function createCode(
   state: MockState,
-  fields: Pick<AuthCode, 'surface' | 'client_id' | 'user_email' | 'scopes'> & Partial<Pick<AuthCode, 'redirect_uri' | 'code_challenge' | 'nonce'>>,
+  fields: Pick<AuthCode, 'surface' | 'client_id' | 'user_email' | 'scopes'> & Partial<Pick<AuthCode, 'redirect_uri' | 'code_challenge' | 'nonce' | 'scoped_teams'>>,
 ): AuthCode {
   const code: AuthCode = {
     code: randomCode(),
     redirect_uri: undefined,
     code_challenge: undefined,
     nonce: undefined,
+    scoped_teams: undefined,
     ...fields,
+    issued_at: state.now(),
     expires_at: state.now() + CODE_TTL_SECONDS * 1000,
     used: false,
   }
@@ -93,25 +100,39 @@ export interface TokenPair {
   refresh: RefreshToken
 }
 
-/** Mints an access + refresh token pair; without `family` it starts a new rotation family. */
+/**
+ * Mints an access + refresh token pair; without `family` it starts a new rotation family. The control
+ * settings apply here, to both surfaces: `access_token_ttl` (seconds) and `mint_scopes_drop` (scopes the
+ * server leaves out although they were asked for and allowed).
+ */
 export function issueTokenPair(
   state: MockState,
-  {surface, client_id, user_email, scopes, family}: {surface: Surface; client_id: string; user_email: string; scopes: string[]; family?: string},
+  {
+    surface,
+    client_id,
+    user_email,
+    scopes,
+    family,
+    scoped_teams,
+  }: {surface: Surface; client_id: string; user_email: string; scopes: string[]; family?: string; scoped_teams?: number[] | undefined},
 ): TokenPair {
   const now = state.now()
   const familyId = family ?? randomUUID()
-  const shared = {surface, family: familyId, client_id, user_email, issued_at: now}
+  const minted = scopes.filter((scope) => !state.config.mint_scopes_drop.includes(scope))
+  const ttl = state.config.access_token_ttl ?? ACCESS_TOKEN_TTL_SECONDS
+  const shared = {surface, family: familyId, client_id, user_email, issued_at: now, scoped_teams: scoped_teams ? [...scoped_teams] : undefined}
   const access: AccessToken = {
     ...shared,
     token: randomAccessToken(),
-    scopes: [...scopes],
-    expires_at: now + ACCESS_TOKEN_TTL_SECONDS * 1000,
+    scopes: [...minted],
+    expires_at: now + ttl * 1000,
     revoked_at: undefined,
   }
   const refresh: RefreshToken = {
     ...shared,
     token: randomRefreshToken(),
-    scopes: [...scopes],
+    scopes: [...minted],
+    scoped_teams: shared.scoped_teams ? [...shared.scoped_teams] : undefined,
     expires_at: now + REFRESH_TOKEN_TTL_SECONDS * 1000,
     access_token: access.token,
     rotated_at: undefined,
@@ -128,10 +149,22 @@ export function issueTokenPair(
  * period, on `/oauth/token`) and its access token ends, as django-oauth-toolkit's RefreshToken.revoke() does.
  */
 export function rotateRefreshToken(state: MockState, old: RefreshToken, scopes: string[]): TokenPair {
-  const pair = issueTokenPair(state, {surface: old.surface, client_id: old.client_id, user_email: old.user_email, scopes, family: old.family})
+  const pair = issueTokenPair(state, {surface: old.surface, client_id: old.client_id, user_email: old.user_email, scopes, family: old.family, scoped_teams: old.scoped_teams})
   old.rotated_at = state.now()
   old.replaced_by = pair.refresh.token
   revokeAccessToken(state, old.access_token)
+  return pair
+}
+
+/**
+ * Provisioning rotation (server.md section 4.2): NO grace period. The old refresh token is revoked and
+ * the old access token deleted at once, so it is unknown afterwards ("Invalid access token").
+ */
+export function rotateProvisioningRefreshToken(state: MockState, old: RefreshToken, scopes: string[]): TokenPair {
+  const pair = issueTokenPair(state, {surface: old.surface, client_id: old.client_id, user_email: old.user_email, scopes, family: old.family, scoped_teams: old.scoped_teams})
+  old.revoked_at = state.now()
+  old.replaced_by = pair.refresh.token
+  state.accessTokens.delete(old.access_token)
   return pair
 }
 

@@ -13,6 +13,7 @@ import {
   get,
   grantedScopes,
   login,
+  openConsent,
   pkce,
   postJson,
   provisioningToken,
@@ -101,7 +102,7 @@ describe('the CLI scope constant against the seeded wizard app', () => {
     const response = await accountRequest(mock, {email: 'dev@example.com', scopes: [...SIGNUP_SCOPES], code_challenge: challenge, code_challenge_method: 'S256'})
     const body = (await response.json()) as {type: string; requires_auth?: {url: string}; error?: {message: string}}
     expect(body.type, body.error?.message).toBe('requires_auth')
-    const code = redirectParams(await submitConsent(await get(body.requires_auth!.url), 'allow')).get('code')!
+    const code = redirectParams(await submitConsent(await openConsent(body.requires_auth!.url), 'allow')).get('code')!
     const tokens = (await (await provisioningToken(mock, {grant_type: 'authorization_code', code, code_verifier: verifier})).json()) as {access_token: string}
     expect(await grantedScopes(mock, tokens.access_token)).toEqual([...SIGNUP_SCOPES])
   })

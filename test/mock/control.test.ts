@@ -34,7 +34,14 @@ describe('seeded state', () => {
   it('holds one user, dev@example.com, with an organization and a team', () => {
     const mock = startMock()
     expect(mock.control.snapshot().users).toEqual([
-      {uuid: expect.any(String), email: 'dev@example.com', first_name: 'Dev', organization: {id: expect.any(String), name: 'Example Org'}, teams: [{id: 1, name: 'Default project'}]},
+      {
+        uuid: expect.any(String),
+        email: 'dev@example.com',
+        first_name: 'Dev',
+        organization: {id: expect.any(String), name: 'Example Org'},
+        email_verified: true,
+        teams: [{id: 1, name: 'Default project', api_key: expect.stringMatching(/^phc_/)}],
+      },
     ])
   })
 
@@ -141,5 +148,33 @@ describe('control over HTTP under /__mock/ (in-process too)', () => {
     expect(response.status).toBe(400)
     expect(await response.json()).toEqual({error: 'policy must be "reject" or "clamp"'})
     expect((await postJson(`${mock.issuer}/__mock/users`, {})).status).toBe(400)
+  })
+})
+
+describe('provisioning controls over HTTP', () => {
+  it('POST /__mock/apps toggles the flags, blocked and issues_personal_api_key; POST /__mock/users seeds an existing account', async () => {
+    const mock = startMock()
+    const app = (await (await postJson(`${mock.issuer}/__mock/apps`, {client_id: US_CLIENT, provisioning: {can_create_accounts: false, issues_personal_api_key: true}, blocked: true})).json()) as Record<string, unknown>
+    expect(app).toMatchObject({blocked: true, provisioning: {active: true, can_create_accounts: false, can_provision_resources: true, issues_personal_api_key: true}})
+    const user = (await (await postJson(`${mock.issuer}/__mock/users`, {email: 'seeded@example.com', organization_name: 'Seeded', project_name: 'Seeded project'})).json()) as {teams: Array<{name: string}>}
+    expect(user.teams.map((team) => team.name)).toEqual(['Seeded project'])
+    const state = (await (await get(`${mock.issuer}/__mock/state`)).json()) as {totals: {users: number; teams: number}; counters: {provisioning: Record<string, unknown>}}
+    expect(state.totals).toEqual({users: 2, teams: 2})
+    expect(state.counters.provisioning).toMatchObject({account_requests: 0, token_requests: {refresh_token: 0}})
+  })
+
+  it('POST /__mock/config refuses malformed provisioning settings', async () => {
+    const mock = startMock()
+    for (const body of [{access_token_ttl: 'soon'}, {mint_scopes_drop: 'user:read'}, {email_blocklist: [1]}, {rate_limit: {burst: 1}}, {registration_throttle: {per_ip: -1}}]) {
+      expect((await postJson(`${mock.issuer}/__mock/config`, body)).status, JSON.stringify(body)).toBe(400)
+    }
+  })
+
+  it('reset empties buckets, throttles and project links with the rest', async () => {
+    const mock = startMock()
+    mock.control.configure({empty_buckets: 'account_requests', access_token_ttl: 5})
+    mock.control.reset()
+    expect(mock.control.snapshot()).toMatchObject({buckets: {}, project_links: {}, config: {access_token_ttl: null, rate_limit: true}})
+    expect((await accountRequest(mock, {email: 'after-reset@example.com'})).status).toBe(200)
   })
 })

@@ -105,6 +105,13 @@ export function parseForm(html: string): {action: string; fields: Record<string,
   return {action: decodeEntities(form[1]!), fields, buttons}
 }
 
+/** Follows redirects by hand (same-origin or not) until a page that is not a redirect: the provisioning consent page. */
+export async function openConsent(url: string): Promise<Response> {
+  let response = await get(url)
+  for (let hops = 0; hops < 5 && response.status >= 300 && response.status < 400; hops++) response = await get(new URL(response.headers.get('location')!, url).href)
+  return response
+}
+
 /** Clicks Authorize (`allow`) or Deny on a consent page. */
 export async function submitConsent(page: Response, decision: 'allow' | 'deny', overrides: Record<string, string> = {}): Promise<Response> {
   const {action, fields} = parseForm(await page.text())
@@ -183,4 +190,57 @@ export async function signupTokens(mock: MockServer, {email, scopes}: {email: st
   const response = await provisioningToken(mock, {grant_type: 'authorization_code', code: body.oauth.code, code_verifier: verifier})
   if (response.status !== 200) throw new Error(`provisioning token failed with HTTP ${response.status}: ${await response.text()}`)
   return (await response.json()) as {access_token: string; refresh_token: string}
+}
+
+/** Installs extra MSW handlers for this test (e.g. a stand-in for the CLI's loopback callback). */
+export function useHandlers(...handlers: Parameters<typeof server.use>): void {
+  server.use(...handlers)
+}
+
+export const CLIENT_REGISTRATION = '/api/agentic/provisioning/client_registration'
+export const RESOURCES = '/api/agentic/provisioning/resources'
+
+/** The typed provisioning envelope `{type:"error", error:{code,message}}` (plus any top-level extras). */
+export async function typedErrorOf(response: Response): Promise<{status: number; code: string; message: string; body: Record<string, unknown>}> {
+  const body = (await response.json()) as {type: string; error: {code: string; message: string}}
+  if (body.type !== 'error') throw new Error(`not a typed error: ${JSON.stringify(body)}`)
+  return {status: response.status, code: body.error.code, message: body.error.message, body}
+}
+
+/** The status envelope of the Bearer endpoints `{status:"error", id, error:{code,message}}`. */
+export async function statusErrorOf(response: Response): Promise<{status: number; id: string; code: string; message: string}> {
+  const body = (await response.json()) as {status: string; id: string; error: {code: string; message: string}}
+  if (body.status !== 'error') throw new Error(`not a status error: ${JSON.stringify(body)}`)
+  return {status: response.status, id: body.id, code: body.error.code, message: body.error.message}
+}
+
+/** The RateLimit-* headers, or null when the response charged no bucket. */
+export function rateLimitOf(response: Response): {limit: number; remaining: number; reset: number} | null {
+  const limit = response.headers.get('ratelimit-limit')
+  if (limit === null) return null
+  return {limit: Number(limit), remaining: Number(response.headers.get('ratelimit-remaining')), reset: Number(response.headers.get('ratelimit-reset'))}
+}
+
+/** Existing-account signup up to the consent URL (dev@example.com is seeded). */
+export async function requireAuth(mock: MockServer, {email = DEFAULT_EMAIL, scopes = ['user:read', 'project:read']}: {email?: string; scopes?: string[]} = {}) {
+  const {verifier, challenge} = pkce()
+  const response = await accountRequest(mock, {id: 'req-1', email, scopes, code_challenge: challenge, code_challenge_method: 'S256'})
+  const body = (await response.json()) as {id: string; type: string; requires_auth: {url: string}}
+  return {response, body, verifier, state: new URL(body.requires_auth.url).searchParams.get('state')!}
+}
+
+const DEFAULT_EMAIL = 'dev@example.com'
+
+/** New-email signup up to the code (not exchanged). */
+export async function directMint(mock: MockServer, {email = 'new@example.com', scopes}: {email?: string; scopes?: string[]} = {}) {
+  const {verifier, challenge} = pkce()
+  const response = await accountRequest(mock, {id: 'req-new', email, scopes, code_challenge: challenge, code_challenge_method: 'S256'})
+  const body = (await response.json()) as {oauth: {code: string}}
+  return {code: body.oauth.code, verifier}
+}
+
+export function resourcesRequest(mock: MockServer, token: string | undefined, {path = '', body = {}, method = 'POST'}: {path?: string; body?: unknown; method?: 'GET' | 'POST'} = {}): Promise<Response> {
+  const url = `${mock.issuer}${RESOURCES}${path}`
+  const headers = token ? bearer(token) : {}
+  return method === 'GET' ? get(url, headers) : postJson(url, body, headers)
 }
