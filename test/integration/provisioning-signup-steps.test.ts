@@ -18,7 +18,7 @@ import {readGrantedScopes} from '../../src/provisioning/introspection.js'
 import {exchangeProvisioningCode, refreshProvisioningToken} from '../../src/provisioning/token.js'
 import {WIZARD_APP_CEILING} from '../mock-server/scope-data.js'
 import {createMockServer, WIZARD_CLIENT_IDS, type MockServerOptions} from '../mock-server/index.js'
-import {get, redirectParams, submitConsent} from '../mock/helpers.js'
+import {get, openConsent, redirectParams, submitConsent} from '../mock/helpers.js'
 
 const server = setupServer()
 beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
@@ -259,7 +259,7 @@ describe('the provisioning token endpoint', () => {
     const {deps, issuer, signup} = setup()
     const account = await signup({email: 'dev@example.com'})
     if (account.type !== 'requires_auth') throw new Error('expected requires_auth')
-    const redirect = await submitConsent(await get(account.url), 'allow')
+    const redirect = await submitConsent(await openConsent(account.url), 'allow')
     const callback = redirectParams(redirect)
     expect(callback.get('state')).toBe(account.state)
     const grant = await exchangeProvisioningCode(deps, {issuer, code: callback.get('code')!, verifier: account.pkce.verifier})
