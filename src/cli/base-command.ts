@@ -2,6 +2,7 @@ import {Command, Errors, Flags} from '@oclif/core'
 
 import {asOnrampError, ExitCode, OnrampError, UsageError} from '../errors.js'
 import {redact} from '../redact.js'
+import {terminalSafe} from '../terminal-text.js'
 
 /**
  * Every onramp command: `--json` (oclif's JSON flag) and `--verbose`, and one place that turns any
@@ -33,7 +34,7 @@ function isOclifUsageError(error: unknown): error is Error {
 }
 
 export function renderError(error: OnrampError): string {
-  const lines = [`Error: ${redact(error.message)}`]
+  const lines = [`Error: ${terminalSafe(redact(error.message))}`]
   if (error.nextCommand) lines.push(`Next: run \`${error.nextCommand}\``)
   return lines.join('\n') + '\n'
 }

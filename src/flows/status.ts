@@ -5,6 +5,7 @@ import {regionOfIssuer, resolveServer, type ServerSelection} from '../server.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
 import {selectSessions} from './select-sessions.js'
 import {envToken} from '../session/store.js'
+import {terminalSafe} from '../terminal-text.js'
 
 export interface SessionStatus {
   issuer: string
@@ -66,7 +67,7 @@ function stateOf(session: Session, now: Date): SessionStatus['state'] {
 
 export function renderStatus(result: StatusResult): string {
   const blocks = result.sessions.map((session) => {
-    const who = session.user?.email ?? session.user?.name ?? 'unknown user'
+    const who = terminalSafe(session.user?.email ?? session.user?.name ?? 'unknown user')
     const lines = [
       `${session.host}${session.region ? ` (${session.region.toUpperCase()})` : ''}`,
       `  Logged in as ${who}`,

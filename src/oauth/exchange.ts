@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client'
 
+import {rememberSecret} from '../redact.js'
 import {mapOAuthError} from './errors.js'
 
 export type TokenResponse = Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>
@@ -15,8 +16,11 @@ export async function exchangeCode(
 ): Promise<TokenResponse> {
   const currentUrl = new URL(redirectUri)
   for (const [key, value] of callback) currentUrl.searchParams.append(key, value)
+  rememberSecret(callback.get('code'))
   try {
-    return await oidc.authorizationCodeGrant(config, currentUrl, {pkceCodeVerifier: codeVerifier, expectedState: state})
+    const tokens = await oidc.authorizationCodeGrant(config, currentUrl, {pkceCodeVerifier: codeVerifier, expectedState: state})
+    for (const secret of [tokens.access_token, tokens.refresh_token, tokens.id_token]) rememberSecret(secret)
+    return tokens
   } catch (error) {
     throw mapOAuthError(error, {step: 'token', issuer: config.serverMetadata().issuer, clientId: config.clientMetadata().client_id})
   }

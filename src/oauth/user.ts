@@ -2,6 +2,7 @@ import * as oidc from 'openid-client'
 
 import type {Fetch} from '../http.js'
 import type {Logger} from '../log.js'
+import {terminalSafe} from '../terminal-text.js'
 
 export interface SessionUser {
   email?: string
@@ -55,7 +56,9 @@ function compact(fields: Record<string, unknown>): SessionUser {
   const user: SessionUser = {}
   for (const key of ['email', 'name', 'id'] as const) {
     const value = fields[key]
-    if (typeof value === 'string' && value) user[key] = value
+    // Shown in login and status output: a server's escape sequences must not reach the terminal.
+    const safe = typeof value === 'string' ? terminalSafe(value).trim() : ''
+    if (safe) user[key] = safe
   }
   return user
 }

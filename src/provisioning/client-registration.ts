@@ -1,5 +1,6 @@
 import {NetworkError} from '../errors.js'
 import {describeFetchError, type Fetch} from '../http.js'
+import {terminalSafe} from '../terminal-text.js'
 
 /** Sent on every provisioning call: older servers require it (server.md section 4). */
 export const PROVISIONING_API_VERSION = '0.1d'
@@ -34,7 +35,7 @@ export async function readProvisioningCeiling(http: Fetch, {issuer, clientId}: {
     | {scopes?: unknown; provisioning?: Record<string, boolean>; error?: {code?: string; message?: string}}
     | undefined
   if (!response.ok || !body || !Array.isArray(body.scopes)) {
-    const message = body?.error?.message ?? `HTTP ${response.status}`
+    const message = typeof body?.error?.message === 'string' ? terminalSafe(body.error.message) : `HTTP ${response.status}`
     return {kind: 'not-offered', reason: `client registration failed: ${message}`}
   }
   return {kind: 'ceiling', scopes: body.scopes.filter((scope): scope is string => typeof scope === 'string'), provisioning: body.provisioning ?? {}}

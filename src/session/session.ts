@@ -1,3 +1,5 @@
+import {rememberSecret} from '../redact.js'
+
 /** The stored session (client.md "Sessions, storage and refresh"), keyed by issuer + client id. */
 export interface Session {
   issuer: string
@@ -86,6 +88,9 @@ export function parseSession(value: unknown): Session {
   const user = parseUser(value.user)
   const obtained_at = text('obtained_at')
   date('obtained_at', obtained_at)
+  // Every stored session passes here: from now on redact() hides these values whatever their shape.
+  rememberSecret(access_token)
+  rememberSecret(refresh_token)
 
   return {issuer, client_id, region, access_token, refresh_token, expires_at, scope: [...scope], user, obtained_at}
 }
