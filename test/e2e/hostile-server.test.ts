@@ -94,3 +94,32 @@ describe('a token endpoint that quotes the refresh token and sends escape sequen
     expect(logText()).toContain('[REDACTED]')
   })
 })
+
+describe('a token endpoint that is briefly unavailable', () => {
+  it('retries a refresh answered 503 temporarily_unavailable with Retry-After: 1 once, and succeeds', async () => {
+    const posts: string[] = []
+    server = await hostileIssuer((_request, response, body) => {
+      posts.push(body)
+      if (posts.length === 1) {
+        response.writeHead(503, {'content-type': 'application/json', 'retry-after': '1'})
+        response.end(JSON.stringify({error: 'temporarily_unavailable'}))
+        return
+      }
+      response.writeHead(200, {'content-type': 'application/json', 'cache-control': 'no-store'})
+      response.end(JSON.stringify({access_token: 'fresh-access-token-123456', token_type: 'Bearer', expires_in: 3600, refresh_token: 'fresh-refresh-token-123456'}))
+    })
+    storeExpiredSession(server.url)
+    const result = await runCli(['token'], {env: {...home.env, ONRAMP_HOST: server.url}})
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.trim()).toBe('fresh-access-token-123456')
+    expect(posts).toHaveLength(2)
+  })
+})
+
+describe('login --timeout', () => {
+  it('refuses a wait beyond a day (exit 2) instead of timing out at once', async () => {
+    const result = await runCli(['login', '--timeout', '9999999999', '--json'], {env: {...home.env}})
+    expect(result.code).toBe(2)
+    expect(result.stdout + result.stderr).toMatch(/86400/)
+  })
+})
