@@ -62,10 +62,10 @@ export async function listenLoopback(options: LoopbackOptions): Promise<Callback
   }
 
   // Filled in once bound: the Host a browser following our redirect URI sends (RFC 9110 7.2).
-  let expectedHost = ''
+  let expectedHosts: string[] = []
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     // DNS rebinding or another page posting to our port carries another Host: never let it near the state check.
-    if ((request.headers.host ?? '').toLowerCase() !== expectedHost) {
+    if (!expectedHosts.includes((request.headers.host ?? '').toLowerCase())) {
       options.logger?.event('oauth.callback_rejected', {reason: 'wrong_host', host: request.headers.host ?? null}, 'warn')
       respond(response, 400, 'Bad request', 'This is the onramp login listener; it answers only its own redirect address.')
       return
@@ -85,7 +85,8 @@ export async function listenLoopback(options: LoopbackOptions): Promise<Callback
 
   const servers = await bindFirstFree(handler, options)
   const port = (servers[0]?.address() as {port: number}).port
-  expectedHost = `${options.host}:${port}`
+  // A browser leaves out the default port (--port 80).
+  expectedHosts = port === 80 ? [`${options.host}:80`, options.host] : [`${options.host}:${port}`]
   const close = async () => {
     await Promise.all(
       servers.map(
