@@ -86,6 +86,7 @@ export function createHttp(options: HttpOptions): Fetch {
           }
           return limitBody(response, {url: request.url, maxBytes: maxBodyBytes, deadline})
         } catch (error) {
+          if (error instanceof ResponseTooLargeError) throw error // the same answer again would be as large
           logger?.event('http.error', {method, url: stripQuery(request.url), error: describeFetchError(error), attempt}, 'debug')
           if (deadline.signal.aborted || !idempotent || attempt >= attempts) throw deadline.signal.aborted ? deadline.signal.reason : error
           await sleep(retryDelay(null, attempt))

@@ -156,12 +156,14 @@ describe('createHttp size limit', () => {
     }
   })
 
-  it('refuses a declared Content-Length over the limit before reading anything', async () => {
-    const fetch = async () => new Response('x'.repeat(2048), {status: 200, headers: {'content-length': '2048'}})
-    await expect(createHttp({userAgent: 'u', maxBodyBytes: 1024, fetch})('https://x.test/')).rejects.toMatchObject({
+  it('refuses a declared Content-Length over the limit before reading anything, and does not ask again', async () => {
+    let calls = 0
+    const fetch = async () => (calls++, new Response('x'.repeat(2048), {status: 200, headers: {'content-length': '2048'}}))
+    await expect(createHttp({userAgent: 'u', maxBodyBytes: 1024, fetch, sleep: async () => {}})('https://x.test/')).rejects.toMatchObject({
       code: 'response_too_large',
       exit: ExitCode.network,
     })
+    expect(calls).toBe(1)
   })
 
   it('passes bodies under the limit through whole', async () => {
