@@ -123,3 +123,23 @@ describe('login --timeout', () => {
     expect(result.stdout + result.stderr).toMatch(/86400/)
   })
 })
+
+describe('a token endpoint that sends headers and then one byte a second', () => {
+  it('fails the refresh with exit 6 once the request deadline passes, instead of hanging with the lock held', async () => {
+    const drips: NodeJS.Timeout[] = []
+    server = await hostileIssuer((_request, response) => {
+      response.writeHead(200, {'content-type': 'application/json'})
+      response.write('{')
+      drips.push(setInterval(() => response.write(' '), 1000))
+    })
+    try {
+      storeExpiredSession(server.url)
+      // The deadline is 15 s; a run that hangs is killed at 45 s and fails here with code null.
+      const result = await runCli(['token', '--json'], {env: {...home.env, ONRAMP_HOST: server.url}, timeoutMs: 45_000})
+      expect(result.code, result.stderr).toBe(6)
+      expect((JSON.parse(result.stdout) as {error: {message: string}}).error.message).toMatch(/timed out/)
+    } finally {
+      drips.forEach(clearInterval)
+    }
+  }, 60_000)
+})
