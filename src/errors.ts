@@ -22,7 +22,6 @@ export interface OnrampErrorOptions {
   cause?: unknown
 }
 
-/** The base of every error onramp shows; throw the subclass of the exit code you mean. */
 export class OnrampError extends Error {
   readonly code: string
   readonly exit: ExitCode
@@ -96,7 +95,44 @@ export class StorageUnavailableError extends OnrampError {
 /** Anything thrown that is not ours becomes exit 1, keeping the original as `cause`. */
 export function asOnrampError(error: unknown): OnrampError {
   if (error instanceof OnrampError) return error
+  const system = systemError(error)
+  if (system) return system
   const message = error instanceof Error ? error.message : String(error)
   return new UnexpectedError(`Unexpected error: ${message}`, {cause: error})
 }
 
+/**
+ * A file-system or socket error from Node (EACCES on an unwritable config or state folder, a full
+ * disk...), said as what happened, where, and what to do, instead of "Unexpected error: EACCES".
+ * Exit 1: onramp cannot fix the machine, the message says how the user can.
+ */
+function systemError(error: unknown): OnrampError | undefined {
+  const {code, path: target, syscall, port} = (error ?? {}) as NodeJS.ErrnoException & {port?: number}
+  if (code === 'EADDRINUSE' && port !== undefined) {
+    return new UnexpectedError(`Port ${port} is already in use. Close the program using it, or pass --port with a free port.`, {code: 'port_in_use', cause: error})
+  }
+  if (!target) return undefined
+  const where = `${syscall ? `${syscall} ` : ''}${target}`
+  const elsewhere = 'or point XDG_CONFIG_HOME, XDG_STATE_HOME and XDG_CACHE_HOME at folders you own'
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new UnexpectedError(
+        `onramp cannot ${where}: permission denied. Make that folder yours and writable (e.g. chown -R "$USER" and chmod 700 on it), ${elsewhere}.`,
+        {code: 'permission_denied', cause: error},
+      )
+    case 'EROFS':
+      return new UnexpectedError(`onramp cannot ${where}: it is on a read-only file system. Run onramp where that folder is writable, ${elsewhere}.`, {
+        code: 'read_only_file_system',
+        cause: error,
+      })
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new UnexpectedError(`onramp cannot ${where}: the disk (or your quota) is full. Free some space and run the command again.`, {code: 'disk_full', cause: error})
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return new UnexpectedError(`onramp cannot ${where}: a file stands where onramp needs a folder. Move it aside, ${elsewhere}.`, {code: 'path_blocked', cause: error})
+    default:
+      return undefined
+  }
+}

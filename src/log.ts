@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import {redact, redactValue} from './redact.js'
+import {terminalSafe} from './terminal-text.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
@@ -69,7 +70,7 @@ function humanLine(level: LogLevel, name: string, fields: Record<string, unknown
   const parts = Object.entries(fields)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
-  return `[${level}] ${[name, ...parts].join(' ')}\n`
+  return `[${level}] ${terminalSafe([name, ...parts].join(' '))}\n`
 }
 
 function tighten(file: string): void {

@@ -1,7 +1,8 @@
 /**
  * Keeps secrets out of logs, errors and --verbose output (client.md "Security rules"). Redaction is
- * by shape (token prefixes, Bearer headers, JWTs) and by field name, so it also catches secrets in
- * text we did not build ourselves, such as a server's error body.
+ * by shape (token prefixes, Bearer headers, JWTs), by field name, and by the literal values of the
+ * tokens this process holds (rememberSecret), so it also catches secrets in text we did not build
+ * ourselves, such as a server's error_description quoting an opaque refresh token.
  */
 
 /** The one marker used everywhere, so a reader (or a grep) recognises a redacted value. */
@@ -52,9 +53,35 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/(?<![A-Za-z0-9])(ph[arxsc]_)[A-Za-z0-9]{8,}/g, `$1${REDACTED}`],
 ]
 
-/** Returns `text` with every token-looking value replaced by REDACTED. */
+/**
+ * The exact token values this process holds, whatever their shape: remembered where tokens enter
+ * (token responses, sessions read from a store, ONRAMP_TOKEN) and replaced by every redact() call.
+ * Process-wide on purpose: the error printer and the logger cannot be handed every token.
+ */
+const secrets = new Set<string>()
+let secretsLongestFirst: string[] = []
+
+/** Shorter values would match ordinary words; real tokens are far longer. */
+const MIN_SECRET_LENGTH = 8
+
+/** Adds a token's literal value (and its JSON- and URL-escaped forms) to what redact() hides. */
+export function rememberSecret(value: string | null | undefined): void {
+  if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) return
+  const before = secrets.size
+  for (const form of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]) secrets.add(form)
+  if (secrets.size !== before) secretsLongestFirst = [...secrets].sort((a, b) => b.length - a.length)
+}
+
+/** For tests: forget every remembered value. */
+export function forgetSecrets(): void {
+  secrets.clear()
+  secretsLongestFirst = []
+}
+
+/** Returns `text` with every remembered secret and every token-looking value replaced by REDACTED. */
 export function redact(text: string): string {
   let result = text
+  for (const secret of secretsLongestFirst) if (result.includes(secret)) result = result.split(secret).join(REDACTED)
   for (const [pattern, replacement] of RULES) result = result.replace(pattern, replacement)
   return result
 }

@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client'
 
 import type {Fetch} from '../http.js'
+import {rememberSecret} from '../redact.js'
 import {isLoopbackUrl} from '../select-server.js'
 import type {Discovered} from './discovery.js'
 import {mapOAuthError, oauthErrorOf, type OAuthStep} from './errors.js'
@@ -83,6 +84,7 @@ export function createOAuthClient({discovered, clientId, http}: {discovered: Dis
     async exchangeCode({redirectUri, callback, codeVerifier, state}) {
       const currentUrl = new URL(redirectUri)
       for (const [key, value] of callback) currentUrl.searchParams.append(key, value)
+      rememberSecret(callback.get('code'))
       try {
         return tokenSet(await oidc.authorizationCodeGrant(config, currentUrl, {pkceCodeVerifier: codeVerifier, expectedState: state}))
       } catch (error) {
@@ -90,6 +92,7 @@ export function createOAuthClient({discovered, clientId, http}: {discovered: Dis
       }
     },
     async refresh(refreshToken) {
+      rememberSecret(refreshToken)
       try {
         return tokenSet(await oidc.refreshTokenGrant(config, refreshToken))
       } catch (error) {
@@ -113,7 +116,9 @@ export function createOAuthClient({discovered, clientId, http}: {discovered: Dis
   }
 }
 
+/** Every token the process holds is redacted from its output, whatever its shape. */
 function tokenSet(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenSet {
+  for (const secret of [response.access_token, response.refresh_token, response.id_token]) rememberSecret(secret)
   return {
     access_token: response.access_token,
     refresh_token: response.refresh_token ?? null,

@@ -7,9 +7,10 @@ import * as oidc from 'openid-client'
 
 import {NetworkError, OnrampError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {isNetworkFailure, serverUnreachable, type Fetch} from '../http.js'
+import {isNetworkFailure, onrampErrorIn, parseRetryAfter, serverUnreachable, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {isLoopbackUrl} from '../select-server.js'
+import {terminalSafe} from '../terminal-text.js'
 
 /**
  * Authorization server metadata discovery: RFC 8414 section 3 first, OpenID Connect Discovery 1.0 as
@@ -52,6 +53,7 @@ export async function discover(deps: DiscoveryDeps, issuer: string): Promise<Dis
   const cached = readCache(deps, issuer)
   if (cached) {
     deps.logger.event('discovery.cache_hit', {issuer, expires_at: cached.expires_at}, 'debug')
+    checkEndpointSchemes(issuer, cached.metadata)
     return {issuer, metadata: cached.metadata, fromCache: true}
   }
   let ttlMs = DEFAULT_TTL_MS
@@ -61,6 +63,7 @@ export async function discover(deps: DiscoveryDeps, issuer: string): Promise<Dis
     return response
   }
   const metadata = await discoverWithFallback(recordingFetch, issuer)
+  checkEndpointSchemes(issuer, metadata)
   await writeCache(deps, {issuer, metadata, ttlMs})
   return {issuer, metadata, fromCache: false}
 }
@@ -77,19 +80,67 @@ async function discoverWithFallback(fetch: Fetch, issuer: string): Promise<Serve
       const config = await oidc.discovery(new URL(issuer), DISCOVERY_CLIENT_ID, undefined, oidc.None(), options(algorithm))
       return config.serverMetadata() as ServerMetadata
     } catch (error) {
-      // A network failure will not be cured by the other well-known path.
-      if (isNetworkFailure(error)) throw discoveryError(issuer, error)
+      // A network failure, a busy server or our own limit will not be cured by the other well-known path.
+      const status = httpStatusOf(error)
+      if (isNetworkFailure(error) || onrampErrorIn(error) || (status !== undefined && (status >= 500 || status === 429))) throw discoveryError(issuer, error)
       firstError ??= error
     }
   }
   throw discoveryError(issuer, firstError)
 }
 
+/** The metadata keys naming places onramp sends requests (or the browser, or keys from): RFC 8414 section 2, OIDC Discovery 3. */
+const ENDPOINT_KEYS = [
+  'authorization_endpoint',
+  'token_endpoint',
+  'revocation_endpoint',
+  'userinfo_endpoint',
+  'registration_endpoint',
+  'introspection_endpoint',
+  'jwks_uri',
+  'pushed_authorization_request_endpoint',
+  'device_authorization_endpoint',
+  'end_session_endpoint',
+] as const
+
+/**
+ * Plain http:// only for loopback endpoints (client.md "Security rules"): a loopback issuer must not be
+ * able to send the refresh token to `http://tokens.evil.example`. Checked before any request to them,
+ * on fresh and cached metadata alike.
+ */
+export function checkEndpointSchemes(issuer: string, metadata: ServerMetadata): void {
+  for (const key of ENDPOINT_KEYS) {
+    const value = (metadata as Record<string, unknown>)[key]
+    if (value === undefined || value === null) continue
+    let url: URL | undefined
+    try {
+      url = new URL(String(value))
+    } catch {
+      url = undefined
+    }
+    const allowed = url !== undefined && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url.href)))
+    if (!allowed) {
+      throw new UsageError(
+        `The metadata of ${issuer} names ${key} ${terminalSafe(String(value))}, which is not an https:// URL (plain http:// is allowed only for loopback hosts), so onramp sends nothing there. ` +
+          `Check --host; if it is right, the server's admins must publish https:// endpoints.`,
+        {code: 'insecure_endpoint'},
+      )
+    }
+  }
+}
+
 function discoveryError(issuer: string, error: unknown): OnrampError {
+  const ours = onrampErrorIn(error)
+  if (ours) return ours
   if (isNetworkFailure(error)) return serverUnreachable(issuer, error)
-  const detail = error instanceof Error ? error.message : String(error)
+  const detail = terminalSafe(error instanceof Error ? error.message : String(error))
   const cause = (error as {cause?: unknown})?.cause
   const status = cause instanceof Response ? cause.status : undefined
+  if (status === 429 && cause instanceof Response) {
+    const waitMs = parseRetryAfter(cause.headers.get('retry-after'))
+    const wait = waitMs === undefined ? 'wait a minute' : `wait ${Math.max(1, Math.ceil(waitMs / 1000))} s`
+    return new NetworkError(`${issuer} is rate-limiting requests (HTTP 429 on its metadata); ${wait} and try again.`, {code: 'rate_limited', cause: error})
+  }
   if (status !== undefined && status >= 500) {
     return new NetworkError(`${issuer} is unavailable (HTTP ${status}); try again in a minute.`, {code: 'server_unavailable', cause: error})
   }
@@ -105,12 +156,21 @@ function discoveryError(issuer: string, error: unknown): OnrampError {
   )
 }
 
-/** Cache-Control max-age (RFC 9111 5.2.2.1); `no-store`/`no-cache` mean zero. */
+/** The longest a metadata document is trusted without asking again, whatever max-age says. */
+export const MAX_CACHE_LIFETIME_MS = 24 * 60 * 60 * 1000
+
+/** Cache-Control max-age (RFC 9111 5.2.2.1), at most a day; `no-store`/`no-cache` mean zero. */
 export function cacheLifetime(cacheControl: string | null): number | undefined {
   if (!cacheControl) return undefined
   if (/\b(no-store|no-cache)\b/i.test(cacheControl)) return 0
   const match = /\bmax-age=(\d+)/i.exec(cacheControl)
-  return match ? Number(match[1]) * 1000 : undefined
+  // A huge max-age would overflow the expiry date (RangeError after the exchange): clamp it.
+  return match ? Math.min(Number(match[1]) * 1000, MAX_CACHE_LIFETIME_MS) : undefined
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  const cause = (error as {cause?: unknown})?.cause
+  return cause instanceof Response ? cause.status : undefined
 }
 
 function cacheFile(cacheDir: string, issuer: string): string {

@@ -1,13 +1,15 @@
 import {timingSafeEqual} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 
-import {OnrampError} from '../errors.js'
+import {OnrampError, UsageError} from '../errors.js'
 import type {Logger} from '../log.js'
 
 /**
  * The loopback redirect listener of RFC 8252 section 7.3: bound before the browser opens, on 127.0.0.1
- * (and ::1 when the redirect host is `localhost`), answering only the exact callback path. A callback
- * with the wrong `state` gets an error page and the login keeps waiting; the first good one ends it.
+ * (and ::1 on the same port when the redirect host is `localhost`: both or neither, so no other process
+ * can hold the address the browser picks), answering only the exact callback path on the redirect's own
+ * Host. A callback with the wrong `state` gets an error page and the login keeps waiting; the first good
+ * one ends it.
  */
 export interface LoopbackOptions {
   host: 'localhost' | '127.0.0.1'
@@ -59,7 +61,15 @@ export async function listenLoopback(options: LoopbackOptions): Promise<Callback
     return undefined
   }
 
+  // Filled in once bound: the Host a browser following our redirect URI sends (RFC 9110 7.2).
+  let expectedHosts: string[] = []
   const handler = (request: IncomingMessage, response: ServerResponse) => {
+    // DNS rebinding or another page posting to our port carries another Host: never let it near the state check.
+    if (!expectedHosts.includes((request.headers.host ?? '').toLowerCase())) {
+      options.logger?.event('oauth.callback_rejected', {reason: 'wrong_host', host: request.headers.host ?? null}, 'warn')
+      respond(response, 400, 'Bad request', 'This is the onramp login listener; it answers only its own redirect address.')
+      return
+    }
     const url = new URL(request.url ?? '/', 'http://loopback')
     if (request.method !== 'GET' || url.pathname !== options.path) {
       respond(response, 404, 'Not found', 'This is the onramp login listener; nothing lives here.')
@@ -75,6 +85,8 @@ export async function listenLoopback(options: LoopbackOptions): Promise<Callback
 
   const servers = await bindFirstFree(handler, options)
   const port = (servers[0]?.address() as {port: number}).port
+  // A browser leaves out the default port (--port 80).
+  expectedHosts = port === 80 ? [`${options.host}:80`, options.host] : [`${options.host}:${port}`]
   const close = async () => {
     await Promise.all(
       servers.map(
@@ -104,25 +116,26 @@ export async function listenLoopback(options: LoopbackOptions): Promise<Callback
   }
 }
 
+/** How many random ports to try for `localhost` with port 0 before giving up (each must be free on both addresses). */
+const RANDOM_PORT_TRIES = 5
+
 async function bindFirstFree(handler: (request: IncomingMessage, response: ServerResponse) => void, options: LoopbackOptions): Promise<Server[]> {
   const busy: number[] = []
-  for (const port of options.ports) {
-    try {
-      const v4 = await bind(handler, '127.0.0.1', port)
-      const servers = [v4]
-      if (options.host === 'localhost') {
-        // `localhost` may resolve to ::1 in the browser: listen there too, on the same port, when IPv6 exists.
-        const actual = (v4.address() as {port: number}).port
-        await bind(handler, '::1', actual).then(
-          (v6) => servers.push(v6),
-          () => {},
-        )
-      }
-      return servers
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
-      busy.push(port)
-    }
+  const denied: number[] = []
+  const candidates = options.ports.flatMap((port) => (port === 0 && options.host === 'localhost' ? Array<number>(RANDOM_PORT_TRIES).fill(0) : [port]))
+  for (const port of candidates) {
+    const outcome = await bindBoth(handler, options.host, port)
+    if (Array.isArray(outcome)) return outcome
+    const list = outcome.reason === 'denied' ? denied : busy
+    if (!list.includes(outcome.port)) list.push(outcome.port)
+  }
+  if (denied.length > 0) {
+    const ports = denied.join(', ')
+    throw new UsageError(
+      `onramp may not listen on port ${ports} (permission denied${denied.some((port) => port < 1024) ? ': ports below 1024 need administrator rights' : ''}), so the login callback cannot be received. ` +
+        `Pass --port with a free port from 1024 to 65535, or leave --port out.`,
+      {code: 'port_denied'},
+    )
   }
   const list = busy.join(', ')
   throw new OnrampError(
@@ -131,6 +144,45 @@ async function bindFirstFree(handler: (request: IncomingMessage, response: Serve
       : `Ports ${list} are all in use, so the login callback cannot be received. Close what uses them or pass --port with a free port.`,
     {code: 'port_in_use', exit: 1},
   )
+}
+
+/**
+ * 127.0.0.1, and for `localhost` also ::1 on the same port: the browser may resolve `localhost` to
+ * either, so a port another process holds on ::1 would hand it the code and state. Both or neither;
+ * only a machine without IPv6 (nothing can listen on ::1 there) gets 127.0.0.1 alone.
+ */
+async function bindBoth(
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+  host: LoopbackOptions['host'],
+  port: number,
+): Promise<Server[] | {reason: 'busy' | 'denied'; port: number}> {
+  let v4: Server
+  try {
+    v4 = await bind(handler, '127.0.0.1', port)
+  } catch (error) {
+    return refusedPort(error, '127.0.0.1', port)
+  }
+  if (host !== 'localhost') return [v4]
+  const actual = (v4.address() as {port: number}).port
+  try {
+    return [v4, await bind(handler, '::1', actual)]
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') return [v4]
+    await new Promise((resolve) => v4.close(resolve))
+    return refusedPort(error, '[::1]', actual)
+  }
+}
+
+function refusedPort(error: unknown, address: string, port: number): {reason: 'busy' | 'denied'; port: number} {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') return {reason: 'busy', port}
+  if (code === 'EACCES' || code === 'EPERM') return {reason: 'denied', port}
+  throw new OnrampError(`Could not listen on ${address}:${port} for the login callback (${code ?? String(error)}). Pass --port with another port, or leave --port out.`, {
+    code: 'loopback_failed',
+    exit: 1,
+    cause: error,
+  })
 }
 
 function bind(handler: (request: IncomingMessage, response: ServerResponse) => void, host: string, port: number): Promise<Server> {

@@ -1,6 +1,7 @@
 import type {Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import type {OAuthClient} from './client.js'
+import {terminalSafe} from '../terminal-text.js'
 
 export interface SessionUser {
   email?: string
@@ -31,7 +32,8 @@ export async function findUser(
     }
     if (fromIdToken) return fromIdToken
     if (granted.includes('user:read')) {
-      const response = await http(`${client.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`, accept: 'application/json'}})
+      const response = await getSameOrigin({http, logger}, `${client.issuer}/api/users/@me/`, {authorization: `Bearer ${accessToken}`, accept: 'application/json'})
+      if (!response) return null
       if (!response.ok) {
         logger.event('user.lookup_failed', {status: response.status}, 'debug')
         return null
@@ -45,6 +47,36 @@ export async function findUser(
   return null
 }
 
+/** Enough for a trailing-slash or login-path hop; a loop or a long chain is not a user. */
+const MAX_REDIRECTS = 3
+
+/**
+ * A GET carrying the access token that follows redirects only within the same origin (scheme, host
+ * and port): fetch's own following would hand the Bearer header to another host or send it over
+ * plain http after an https->http hop. Undefined (logged) when the server redirects elsewhere.
+ */
+async function getSameOrigin({http, logger}: {http: Fetch; logger: Logger}, url: string, headers: Record<string, string>): Promise<Response | undefined> {
+  const origin = new URL(url).origin
+  let current = url
+  for (let hop = 0; ; hop++) {
+    const response = await http(current, {headers, redirect: 'manual'})
+    const location = response.headers.get('location')
+    if (response.status < 300 || response.status >= 400 || !location) return response
+    response.body?.cancel().catch(() => {})
+    const next = new URL(location, current)
+    if (next.origin !== origin || hop >= MAX_REDIRECTS) {
+      logger.event('user.lookup_redirect_refused', {from: stripQuery(current), to: stripQuery(next.href), reason: next.origin !== origin ? 'cross_origin' : 'too_many'}, 'debug')
+      return undefined
+    }
+    current = next.href
+  }
+}
+
+function stripQuery(url: string): string {
+  const parsed = new URL(url)
+  return `${parsed.origin}${parsed.pathname}`
+}
+
 function userFromClaims(claims: Record<string, unknown>): SessionUser {
   return compact({email: claims.email, name: claims.name ?? claims.preferred_username, id: claims.sub})
 }
@@ -53,7 +85,9 @@ function compact(fields: Record<string, unknown>): SessionUser {
   const user: SessionUser = {}
   for (const key of ['email', 'name', 'id'] as const) {
     const value = fields[key]
-    if (typeof value === 'string' && value) user[key] = value
+    // Shown in login and status output: a server's escape sequences must not reach the terminal.
+    const safe = typeof value === 'string' ? terminalSafe(value).trim() : ''
+    if (safe) user[key] = safe
   }
   return user
 }

@@ -3,6 +3,7 @@
  * refresh. Form-encoded with no client_id: public partners need no client authentication there, PKCE
  * is the proof, and refresh tokens are single-use (server.md 4.2 "Auth"; the wizard sends none, 4.4).
  */
+import {rememberSecret} from '../redact.js'
 import {callProvisioning, provisioningUrl, type ProvisioningDeps} from './api.js'
 import {malformedResponse, type ProvisioningStep} from './errors.js'
 
@@ -39,6 +40,7 @@ export async function exchangeProvisioningCode(
     clientId?: string
   },
 ): Promise<ProvisioningGrant> {
+  rememberSecret(code)
   const {body, status} = await callProvisioning(deps, {
     step: 'token_exchange',
     issuer,
@@ -80,6 +82,9 @@ function readTokens(body: Record<string, unknown>, where: {step: ProvisioningSte
   if (lifetime !== null && !(Number.isFinite(lifetime) && lifetime > 0)) {
     throw malformedResponse({...where, contentType: 'application/json', expected: 'a positive expires_in'})
   }
+  // Every token the process holds is redacted from its output, whatever its shape.
+  rememberSecret(access_token)
+  rememberSecret(refresh_token)
   return {access_token, refresh_token, expires_in: lifetime}
 }
 

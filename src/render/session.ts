@@ -1,8 +1,9 @@
 import type {SessionView} from '../flows/session-view.js'
+import {terminalSafe} from '../terminal-text.js'
 
 /** Who a session belongs to, for a person. */
 export function who(session: Pick<SessionView, 'user'>): string {
-  return session.user?.email ?? session.user?.name ?? 'an unknown user (the server did not say)'
+  return terminalSafe(session.user?.email ?? session.user?.name ?? 'an unknown user (the server did not say)')
 }
 
 /** Where a session lives, and for a plaintext file the command that moves it into the keychain. */

@@ -1,3 +1,5 @@
+import {rememberSecret} from '../redact.js'
+
 /** The stored session (client.md "Sessions, storage and refresh"), keyed by issuer + client id. */
 export interface Session {
   issuer: string
@@ -87,6 +89,9 @@ export function parseSession(value: unknown): Session {
   const user = parseUser(value.user)
   const obtained_at = text('obtained_at')
   date('obtained_at', obtained_at)
+  // Every stored session passes here: from now on redact() hides these values whatever their shape.
+  rememberSecret(access_token)
+  rememberSecret(refresh_token)
 
   const kind = value.kind ?? 'oauth' // sessions written before signup existed are OAuth sessions
   if (kind !== 'oauth' && kind !== 'provisioning') throw new InvalidSessionError('kind', '"oauth", "provisioning" or absent')
@@ -111,9 +116,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** `expires_in` (RFC 6749 section 5.1, seconds from now) as the ISO time stored in a session. */
+/** The longest access-token lifetime believed; a larger `expires_in` is clamped to it. */
+const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 60 * 60
+
+/**
+ * `expires_in` (RFC 6749 section 5.1, seconds from now) as the ISO time stored in a session. A server's
+ * out-of-range value must not crash after the exchange (RangeError: Invalid time value): negative means
+ * already expired, beyond ten years is clamped, and anything not a finite number is unknown.
+ */
 export function expiresAt(now: Date, expiresIn: number | undefined): string | null {
-  return expiresIn === undefined ? null : new Date(now.getTime() + expiresIn * 1000).toISOString()
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn)) return null
+  const seconds = Math.min(Math.max(expiresIn, 0), MAX_EXPIRES_IN_SECONDS)
+  return new Date(now.getTime() + seconds * 1000).toISOString()
 }
 
 /** Refresh when the access token expires within this many seconds (client.md "onramp token"). */

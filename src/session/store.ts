@@ -2,6 +2,7 @@ import path from 'node:path'
 
 import {StorageUnavailableError, UsageError} from '../errors.js'
 import type {Paths} from '../paths.js'
+import {rememberSecret} from '../redact.js'
 import {createFileStore} from './file-store.js'
 import type {Session, SessionKey} from './session.js'
 
@@ -89,5 +90,6 @@ export function storageMode(env: NodeJS.ProcessEnv): StorageMode {
 /** ONRAMP_TOKEN when set and not blank: used as-is by `token` and `status`, never stored or refreshed. */
 export function envToken(env: NodeJS.ProcessEnv): string | undefined {
   const token = env.ONRAMP_TOKEN?.trim()
+  rememberSecret(token)
   return token ? token : undefined
 }

@@ -71,7 +71,7 @@ describe('5xx', () => {
 
   it('client_registration 5xx throws exit 6 (scopes --check reports it), as before', async () => {
     const {mock, deps, issuer} = setup()
-    mock.control.configure({fail_next: {path: '/api/agentic/provisioning/client_registration', status: 503}})
+    mock.control.configure({fail_next: {path: '/api/agentic/provisioning/client_registration', status: 503, count: 2}})
     await expect(readAppCeiling(deps, {issuer, clientId: CLIENT_ID})).rejects.toBeInstanceOf(NetworkError)
   })
 })

@@ -1,4 +1,4 @@
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -100,5 +100,74 @@ describe('discover', () => {
   it('maps an unreachable host to exit 6', async () => {
     server.use(http.get(`${ISSUER}/*`, () => HttpResponse.error()))
     await expect(discover(deps(), ISSUER)).rejects.toMatchObject({exit: ExitCode.network, code: 'server_unreachable'})
+  })
+
+  it('reports a 429 on the metadata as exit 6 with the wait, without trying the other well-known path', async () => {
+    server.use(http.get(`${ISSUER}/*`, () => new HttpResponse('slow down', {status: 429, headers: {'retry-after': '120'}})))
+    const error = await discover(deps(), ISSUER).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.network, code: 'rate_limited'})
+    expect((error as Error).message).toMatch(/wait 120 s/)
+    expect((error as Error).message).not.toMatch(/--host/)
+    expect(requests).toEqual(['/.well-known/oauth-authorization-server'])
+  })
+
+  it('stops at a metadata document larger than the body limit with a clear error', async () => {
+    const huge = {...metadata(), padding: 'x'.repeat(2 * 1024 * 1024)}
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(huge)))
+    await expect(discover(deps(), ISSUER)).rejects.toMatchObject({exit: ExitCode.network, code: 'response_too_large'})
+  })
+
+  it('caches for at most a day whatever max-age says, instead of overflowing the expiry date', async () => {
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata(), {headers: {'cache-control': 'max-age=99999999999999999999'}})))
+    expect((await discover(deps(), ISSUER)).fromCache).toBe(false)
+    now = new Date(now.getTime() + 24 * 3600_000 - 1000)
+    expect((await discover(deps(), ISSUER)).fromCache).toBe(true)
+    now = new Date(now.getTime() + 2000)
+    expect((await discover(deps(), ISSUER)).fromCache).toBe(false)
+    expect(cacheLifetime('max-age=31536000000')).toBe(24 * 3600_000)
+  })
+})
+
+describe('plain http:// only for loopback endpoints', () => {
+  const LOOPBACK = 'http://127.0.0.1:47111'
+  const loopbackMetadata = () => ({
+    issuer: LOOPBACK,
+    authorization_endpoint: `${LOOPBACK}/authorize`,
+    token_endpoint: `${LOOPBACK}/token`,
+    revocation_endpoint: 'http://localhost:47111/revoke',
+    response_types_supported: ['code'],
+  })
+
+  it('allows http:// endpoints on loopback hosts', async () => {
+    server.use(http.get(`${LOOPBACK}/.well-known/oauth-authorization-server`, () => HttpResponse.json(loopbackMetadata())))
+    expect((await discover(deps(), LOOPBACK)).metadata.token_endpoint).toBe(`${LOOPBACK}/token`)
+  })
+
+  it.each(['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'userinfo_endpoint', 'registration_endpoint', 'introspection_endpoint', 'jwks_uri'])(
+    'refuses a loopback issuer whose metadata names a non-loopback http:// %s, naming it (exit 2)',
+    async (key) => {
+      server.use(http.get(`${LOOPBACK}/.well-known/oauth-authorization-server`, () => HttpResponse.json({...loopbackMetadata(), [key]: 'http://tokens.evil.example/x'})))
+      const error = await discover(deps(), LOOPBACK).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({exit: ExitCode.usage, code: 'insecure_endpoint'})
+      expect((error as Error).message).toContain(`${key} http://tokens.evil.example/x`)
+    },
+  )
+
+  it('refuses a plain-http registration endpoint on an https issuer too', async () => {
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json({...metadata(), registration_endpoint: 'http://auth.example.test/register'})))
+    await expect(discover(deps(), ISSUER)).rejects.toMatchObject({code: 'insecure_endpoint'})
+  })
+
+  it('checks cached metadata the same way', async () => {
+    server.use(http.get(`${LOOPBACK}/.well-known/oauth-authorization-server`, () => HttpResponse.json(loopbackMetadata())))
+    await discover(deps(), LOOPBACK)
+    const cacheDir = path.join(dir, 'discovery')
+    for (const name of readdirSync(cacheDir)) {
+      const file = path.join(cacheDir, name)
+      const entry = JSON.parse(readFileSync(file, 'utf8')) as {metadata: Record<string, unknown>}
+      entry.metadata.token_endpoint = 'http://tokens.evil.example/token'
+      writeFileSync(file, JSON.stringify(entry))
+    }
+    await expect(discover(deps(), LOOPBACK)).rejects.toMatchObject({code: 'insecure_endpoint'})
   })
 })

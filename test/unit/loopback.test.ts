@@ -1,6 +1,11 @@
+import {spawnSync} from 'node:child_process'
+import {request as httpRequest, createServer as createHttpServer} from 'node:http'
 import {createServer} from 'node:net'
+import path from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
+
+import {ROOT} from '../support/cli.js'
 
 import {listenLoopback, type CallbackListener} from '../../src/oauth/loopback.js'
 
@@ -14,6 +19,18 @@ async function listen(overrides: Partial<Parameters<typeof listenLoopback>[0]> =
   const listener = await listenLoopback({host: '127.0.0.1', ports: [0], path: '/callback', expectedState: STATE, expectedIssuer: 'https://issuer.test', ...overrides})
   open.push(listener)
   return listener
+}
+
+/** A GET with a chosen Host header and address (fetch cannot set Host). */
+function get(address: string, port: number, pathAndQuery: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({host: address, port, path: pathAndQuery, headers: {host}}, (response) => {
+      response.resume()
+      resolve(response.statusCode ?? 0)
+    })
+    request.on('error', reject)
+    request.end()
+  })
 }
 
 describe('listenLoopback', () => {
@@ -75,10 +92,77 @@ describe('listenLoopback', () => {
     }
   })
 
-  it('uses localhost in the redirect URI when asked to', async () => {
+  it('uses localhost in the redirect URI when asked to, and answers it on 127.0.0.1 and ::1', async () => {
     const listener = await listen({host: 'localhost'})
     expect(listener.redirectUri).toBe(`http://localhost:${listener.port}/callback`)
-    const response = await fetch(`http://127.0.0.1:${listener.port}/callback?state=${STATE}&code=c`)
-    expect(response.status).toBe(200)
+    expect(await get('::1', listener.port, `/callback?state=wrong&code=c`, `localhost:${listener.port}`)).toBe(400)
+    expect(await get('127.0.0.1', listener.port, `/callback?state=${STATE}&code=c`, `localhost:${listener.port}`)).toBe(200)
+    expect((await listener.result).get('code')).toBe('c')
+  })
+
+  it('answers only requests whose Host is the redirect\'s own host and port, and keeps waiting', async () => {
+    const listener = await listen()
+    const callback = `/callback?state=${STATE}&code=rebound`
+    expect(await get('127.0.0.1', listener.port, callback, 'evil.example')).toBe(400)
+    expect(await get('127.0.0.1', listener.port, callback, `evil.example:${listener.port}`)).toBe(400)
+    expect(await get('127.0.0.1', listener.port, callback, `localhost:${listener.port}`)).toBe(400)
+    expect(await get('127.0.0.1', listener.port, callback, `127.0.0.1:${listener.port + 1}`)).toBe(400)
+    expect(await get('127.0.0.1', listener.port, `/callback?state=${STATE}&code=good`, `127.0.0.1:${listener.port}`)).toBe(200)
+    expect((await listener.result).get('code')).toBe('good')
+  })
+
+  it('skips a localhost port that another process holds on [::1], which never receives anything', async () => {
+    let received = 0
+    const squatter = createHttpServer((_request, response) => {
+      received++
+      response.end()
+    })
+    squatter.on('connection', () => received++)
+    await new Promise<void>((resolve) => squatter.listen(0, '::1', resolve))
+    const held = (squatter.address() as {port: number}).port
+    try {
+      const listener = await listen({host: 'localhost', ports: [held, 0]})
+      expect(listener.port).not.toBe(held)
+      expect(await get('::1', listener.port, `/callback?state=${STATE}&code=c`, `localhost:${listener.port}`)).toBe(200)
+      expect((await listener.result).get('code')).toBe('c')
+      await expect(listen({host: 'localhost', ports: [held]})).rejects.toMatchObject({code: 'port_in_use', message: expect.stringContaining(String(held))})
+      expect(received).toBe(0)
+    } finally {
+      squatter.close()
+    }
+  })
+
+  it('leaves the 127.0.0.1 half free again when it skips a port held on [::1]', async () => {
+    const squatter = createServer()
+    await new Promise<void>((resolve) => squatter.listen(0, '::1', resolve))
+    const held = (squatter.address() as {port: number}).port
+    try {
+      await expect(listen({host: 'localhost', ports: [held]})).rejects.toMatchObject({code: 'port_in_use'})
+      // The same port on 127.0.0.1 alone binds: the skipped attempt did not keep it.
+      const listener = await listen({host: '127.0.0.1', ports: [held]})
+      expect(listener.port).toBe(held)
+    } finally {
+      squatter.close()
+    }
+  })
+
+  it('says which port it may not use, and what to do, when listening is not permitted (--port 80 as a normal user)', () => {
+    const script = `
+      import {listenLoopback} from ${JSON.stringify(path.join(ROOT, 'src/oauth/loopback.ts'))}
+      listenLoopback({host: '127.0.0.1', ports: [80], path: '/callback', expectedState: 's', expectedIssuer: 'https://i.test'})
+        .then((listener) => { console.log(JSON.stringify({bound: listener.port})); return listener.close() })
+        .catch((error) => console.log(JSON.stringify({code: error.code, exit: error.exit, message: error.message})))
+    `
+    const isRoot = process.getuid?.() === 0
+    // Root may bind port 80: run the check as nobody, like a normal user.
+    const child = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['--eval', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: {...process.env, TSX_DISABLE_CACHE: '1'},
+      ...(isRoot ? {uid: 65534, gid: 65534} : {}),
+    })
+    const answer = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>
+    expect(answer, child.stderr).toMatchObject({code: 'port_denied', exit: 2})
+    expect(answer.message).toMatch(/port 80 .*permission denied.*--port/)
   })
 })

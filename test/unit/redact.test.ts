@@ -1,6 +1,8 @@
-import {describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it} from 'vitest'
 
-import {REDACTED, redact, redactValue} from '../../src/redact.js'
+import {forgetSecrets, REDACTED, redact, redactValue, rememberSecret} from '../../src/redact.js'
+import {parseSession} from '../../src/session/session.js'
+import {envToken} from '../../src/session/store.js'
 
 // Real-looking values: 44 characters after the prefix, like PostHog's.
 const BODY = 'Zk3q9XvB2mN7pL0sR4tY8wA1cE5gH6jK9oQ2uV3xZ7bD'
@@ -106,5 +108,36 @@ describe('redactValue', () => {
     expect(redactValue(cyclic)).toEqual({a: 1, self: '[Circular]'})
     const shared = {x: 1}
     expect(redactValue({one: shared, two: shared})).toEqual({one: {x: 1}, two: {x: 1}})
+  })
+})
+
+describe('redact: the literal tokens this process holds', () => {
+  afterEach(() => forgetSecrets())
+
+  it('hides a remembered opaque value wherever it appears, whatever its shape', () => {
+    const opaque = 'Rt.8f3k-22~opaque/refresh+value'
+    expect(redact(`refresh token ${opaque} was revoked`)).toContain(opaque)
+    rememberSecret(opaque)
+    expect(redact(`refresh token ${opaque} was revoked`)).toBe(`refresh token ${REDACTED} was revoked`)
+    expect(redact(`?hint=${encodeURIComponent(opaque)}`)).not.toContain(encodeURIComponent(opaque))
+    expect(redactValue({message: `quoted "${opaque}"`, nested: [opaque]})).toEqual({message: `quoted "${REDACTED}"`, nested: [REDACTED]})
+    expect(JSON.stringify(redactValue(new Error(`bad ${opaque}`)))).not.toContain(opaque)
+  })
+
+  it('ignores values too short to be tokens, so ordinary words survive', () => {
+    rememberSecret('abc')
+    rememberSecret(undefined)
+    rememberSecret(null)
+    expect(redact('abc abc')).toBe('abc abc')
+  })
+
+  it('hides tokens of sessions read from a store and ONRAMP_TOKEN once they are read', () => {
+    const refresh = 'opaque-refresh-0123456789'
+    parseSession({
+      issuer: 'https://h.test', client_id: 'c', region: null, access_token: 'opaque-access-0123456789', refresh_token: refresh,
+      expires_at: null, scope: [], user: null, obtained_at: '2026-01-01T00:00:00Z',
+    })
+    envToken({ONRAMP_TOKEN: 'env-token-0123456789'})
+    expect(redact(`${refresh} opaque-access-0123456789 env-token-0123456789`)).toBe(`${REDACTED} ${REDACTED} ${REDACTED}`)
   })
 })
