@@ -83,14 +83,19 @@ describe('file store', () => {
     expect(mode(dir)).toBe(0o700)
   })
 
-  it('tightens looser modes on the file and the folder', async () => {
-    const store = createFileStore({path: file})
+  it.skipIf(process.platform === 'win32')('tightens a 0644 credentials file to 0600 and says so; a folder others may only read is tightened too', async () => {
+    const warnings: string[] = []
+    const store = createFileStore({path: file, warn: (message) => warnings.push(message)})
     await store.save(session('https://us.posthog.com'))
+    expect(warnings).toEqual([])
     fs.chmodSync(file, 0o644)
     fs.chmodSync(dir, 0o755)
     await store.list()
     expect(mode(file)).toBe(0o600)
     expect(mode(dir)).toBe(0o700)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain(file)
+    expect(warnings[0]).toMatch(/0644.*now 0600/)
   })
 
   it('replaces the file atomically, leaving no temp or lock files behind', async () => {
@@ -154,7 +159,7 @@ describe('file store', () => {
 
     it('an unreadable path (a directory)', async () => {
       fs.mkdirSync(file, {recursive: true})
-      await expectCorrupt(createFileStore({path: file}).save(session('https://us.posthog.com')))
+      await expectCorrupt(createFileStore({path: file}).save(session('https://us.posthog.com')), 'untrusted_path')
       expect(fs.statSync(file).isDirectory()).toBe(true)
     })
 
