@@ -92,8 +92,10 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
       }
       // Before the refresh token is spent: a store that cannot take the new pair would lose the session.
       await assertStoreUsable(store)
-      const refresher = options.refreshers?.[kindOf(current)] ?? (kindOf(current) === 'oauth' ? oauthRefresher : undefined)
-      if (!refresher) throw new SessionExpiredError(`onramp cannot refresh a ${kindOf(current)} session for ${current.issuer}.`)
+      // The caller's copy knows the kind even where a store does not keep it yet.
+      const kind = (current as {kind?: SessionKind}).kind ?? kindOf(session)
+      const refresher = options.refreshers?.[kind] ?? (kind === 'oauth' ? oauthRefresher : undefined)
+      if (!refresher) throw new SessionExpiredError(`onramp cannot refresh a ${kind} session for ${current.issuer}.`)
       return refreshOnce(deps, {store, refresher, current, minValidSeconds, retried: false})
     },
     {staleMs: 120_000, timeoutMs: 90_000},
