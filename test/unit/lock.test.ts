@@ -160,9 +160,8 @@ describe('withLock', () => {
     child.kill('SIGKILL')
     await exited
     expect(fs.existsSync(lockPath)).toBe(true) // the killed holder could not clean up
-    const started = Date.now()
+    // Well inside the default staleMs: only the dead-pid check can let this through in time.
     await expect(withLock(lockPath, async () => 'recovered', {timeoutMs: 3000})).resolves.toBe('recovered')
-    expect(Date.now() - started).toBeLessThan(3000)
   })
 
   it.skipIf(process.platform === 'win32')('refuses a locks folder others can write', async () => {
