@@ -61,7 +61,7 @@ describe('onramp token under load, file store', () => {
   it('32 processes at once with an expired token: one refresh, all exit 0 with the same token', async () => {
     const expired = await loginWithExpiredToken()
     const before = await refreshes()
-    const runs = await Promise.all(Array.from({length: 32}, () => runCli(['token'], {env: env(), timeoutMs: 120_000})))
+    const runs = await Promise.all(Array.from({length: 32}, () => runCli(['token'], {env: env(), timeoutMs: 240_000})))
     for (const run of runs) expect(run.code, run.stderr).toBe(0)
     const tokens = new Set(runs.map((run) => run.stdout))
     expect(tokens.size).toBe(1)
@@ -72,7 +72,7 @@ describe('onramp token under load, file store', () => {
     expect(await works(printed!)).toBe(true)
     const locks = path.join(home.env.XDG_STATE_HOME!, 'onramp', 'locks')
     expect(existsSync(locks) ? readdirSync(locks) : []).toEqual([])
-  }, 180_000)
+  }, 300_000)
 
   it('a process killed mid-refresh leaves a state the next run recovers from within seconds', async () => {
     await loginWithExpiredToken()
