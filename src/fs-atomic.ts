@@ -2,6 +2,7 @@ import {randomBytes} from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
+// Hand-written rather than write-file-atomic: that one realpath()s the target and writes through a symlink, which onramp must refuse.
 /**
  * Temp file in the same folder (rename is only atomic within one filesystem), created 0600 so the
  * secret is never readable by others even for an instant, flushed to disk before it replaces the old file.

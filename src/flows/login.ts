@@ -12,6 +12,7 @@ import {planScopes} from '../scopes/plan.js'
 import type {Plan} from '../scopes/preflight.js'
 import {CALLBACK_PATH, resolveServer, type Server, type ServerSelection} from '../select-server.js'
 import {describeStore} from '../session/store.js'
+import {assertStoreUsable} from '../session/usable.js'
 import {acceptGrant} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
 
@@ -37,8 +38,10 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
   const server = resolveServer(options)
   const discovered = await discover(deps, server.issuer)
   const plan = await planScopes(deps, {surface: 'login', discovered, clientId: server.clientId, override: options.scopes})
-  // Opened before the browser: a keychain that must exist but does not (exit 7) fails first.
+  // Opened and checked before the browser: a keychain that must exist but does not (exit 7), or a
+  // corrupt or unwritable store, fails before anyone consents to a grant that could not be kept.
   const store = await deps.sessions()
+  await assertStoreUsable(store)
 
   const remembered = server.clientId ? undefined : rememberedClient({configDir: deps.paths.config, issuer: server.issuer})
   if (!server.clientId && !remembered && !discovered.metadata.registration_endpoint) {

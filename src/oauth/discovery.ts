@@ -1,12 +1,12 @@
 import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
-import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import * as oidc from 'openid-client'
 
 import {NetworkError, OnrampError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {assertPrivateDir, assertPrivateFile, ensurePrivateDir, UntrustedPathError} from '../fs-trust.js'
 import {isNetworkFailure, onrampErrorIn, parseRetryAfter, serverUnreachable, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {isLoopbackUrl} from '../select-server.js'
@@ -179,8 +179,13 @@ function cacheFile(cacheDir: string, issuer: string): string {
 }
 
 function readCache(deps: DiscoveryDeps, issuer: string): CacheEntry | undefined {
+  const file = cacheFile(deps.paths.cache, issuer)
+  // A cache others can write could point token_endpoint at them: refused, never used (fs-trust.ts).
+  assertPrivateDir(deps.paths.cache)
+  assertPrivateDir(path.dirname(file))
+  if (!assertPrivateFile(file)) return undefined
   try {
-    const entry = JSON.parse(readFileSync(cacheFile(deps.paths.cache, issuer), 'utf8')) as CacheEntry
+    const entry = JSON.parse(readFileSync(file, 'utf8')) as CacheEntry
     if (entry.issuer !== issuer || typeof entry.metadata !== 'object') return undefined
     if (Date.parse(entry.expires_at) <= deps.now().getTime()) return undefined
     return entry
@@ -195,9 +200,11 @@ async function writeCache(deps: DiscoveryDeps, {issuer, metadata, ttlMs}: {issue
   const now = deps.now()
   const entry: CacheEntry = {issuer, fetched_at: now.toISOString(), expires_at: new Date(now.getTime() + ttlMs).toISOString(), metadata}
   try {
-    await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
+    ensurePrivateDir(deps.paths.cache)
+    ensurePrivateDir(path.dirname(file))
     await writeFileAtomic(file, JSON.stringify(entry, null, 2))
   } catch (error) {
+    if (error instanceof UntrustedPathError) throw error
     deps.logger.event('discovery.cache_write_failed', {issuer, error: String(error)}, 'debug')
   }
 }

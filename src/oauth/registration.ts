@@ -1,11 +1,11 @@
 import {readFileSync} from 'node:fs'
-import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Fetch} from '../http.js'
 import type {Discovered} from './discovery.js'
 import {UnexpectedError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
 import {mapOAuthError, mapOAuthErrorInfo} from './errors.js'
 
 /**
@@ -33,11 +33,14 @@ export async function rememberClient(configDir: string, client: RegisteredClient
   const file = clientsFile(configDir)
   const data = readClients(configDir)
   data.clients[client.issuer] = client
-  await mkdir(path.dirname(file), {recursive: true, mode: 0o700})
+  ensurePrivateDir(path.dirname(file))
   await writeFileAtomic(file, JSON.stringify(data, null, 2) + '\n')
 }
 
 function readClients(configDir: string): ClientsFile {
+  // A remembered client others could write would steer the redirect URI: refused (fs-trust.ts).
+  assertPrivateDir(configDir)
+  if (!assertPrivateFile(clientsFile(configDir))) return {version: 1, clients: {}}
   try {
     const data = JSON.parse(readFileSync(clientsFile(configDir), 'utf8')) as ClientsFile
     if (data && typeof data.clients === 'object') return data

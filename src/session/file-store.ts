@@ -1,17 +1,16 @@
+import {randomBytes} from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import {ExitCode, OnrampError} from '../errors.js'
+import {ExitCode, OnrampError, StorageUnavailableError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
 import {withLock, type LockOptions} from './lock.js'
 import {InvalidSessionError, parseSession, sessionKey, type Session, type SessionKey} from './session.js'
 import type {SessionStore} from './store.js'
 
 /** The format this version reads and writes. */
 export const CREDENTIALS_VERSION = 1
-
-const FILE_MODE = 0o600
-const DIR_MODE = 0o700
 
 /** `{"version":1,"sessions":{"<sessionKey>": Session}}`, kept as read so unknown data survives a rewrite. */
 interface CredentialsFile {
@@ -23,6 +22,8 @@ export interface FileStoreOptions {
   /** Usually `<config dir>/credentials.json`. */
   path: string
   lock?: LockOptions
+  /** Says that a credentials file readable by others was tightened to 0600 (default: stderr). */
+  warn?: (message: string) => void
 }
 
 /**
@@ -31,18 +32,19 @@ export interface FileStoreOptions {
  * crash never leaves half a file. Reads take no lock: the rename makes every read see a whole file.
  * A file we cannot read or understand is never rewritten: it may hold the user's only refresh tokens.
  */
-export function createFileStore({path: file, lock}: FileStoreOptions): SessionStore {
+export function createFileStore({path: file, lock, warn = (message) => process.stderr.write(`Warning: ${message}\n`)}: FileStoreOptions): SessionStore {
   const dir = path.dirname(file)
   const lockPath = `${file}.lock`
 
-  // Reads create nothing (status on a fresh machine leaves no trace); both tighten loose modes.
+  // Reads create nothing (status on a fresh machine leaves no trace); both check the folder and the file are ours.
   const load = async (): Promise<CredentialsFile> => {
-    await tighten(dir, DIR_MODE)
+    assertPrivateDir(dir)
+    if (!assertPrivateFile(file, {onLoosened: warn})) return {version: CREDENTIALS_VERSION, sessions: {}}
     return readCredentials(file)
   }
 
   const update = async <T>(change: (data: CredentialsFile) => {result: T; write: boolean}): Promise<T> => {
-    await fs.mkdir(dir, {recursive: true, mode: DIR_MODE})
+    ensurePrivateDir(dir)
     return withLock(
       lockPath,
       async () => {
@@ -74,6 +76,23 @@ export function createFileStore({path: file, lock}: FileStoreOptions): SessionSt
         return {result: undefined, write: true}
       })
     },
+    async replace(session, {ifRefreshToken}) {
+      const clean = parseSession(session)
+      return update((data) => {
+        const id = sessionKey(clean)
+        if (!Object.hasOwn(data.sessions, id)) return {result: 'missing' as const, write: false}
+        // Compared raw: an entry we cannot parse is not the one the refresh started from.
+        const stored = data.sessions[id] as {refresh_token?: unknown} | null
+        if (stored?.refresh_token !== ifRefreshToken) return {result: 'changed' as const, write: false}
+        data.sessions[id] = clean
+        return {result: 'saved' as const, write: true}
+      })
+    },
+    async checkWritable() {
+      await load() // corrupt, foreign or symlinked: stop now, before a browser or a refresh
+      ensurePrivateDir(dir)
+      await probeWrite(dir)
+    },
     async delete(key: SessionKey) {
       const id = sessionKey(key)
       return update((data) => {
@@ -94,7 +113,6 @@ async function readCredentials(file: string): Promise<CredentialsFile> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {version: CREDENTIALS_VERSION, sessions: {}}
     throw corrupt(file, `it cannot be read: ${(error as Error).message}`, error)
   }
-  await tighten(file, FILE_MODE)
   let data: unknown
   try {
     data = JSON.parse(text)
@@ -133,15 +151,26 @@ function corrupt(file: string, reason: string, cause?: unknown): OnrampError {
 }
 
 /**
- * Removes group/other permissions a user or an old tool left behind. Best effort (a missing path or
- * a file owned by someone else is not worth failing a read for); POSIX only, Windows uses ACLs.
+ * Creates and removes a file beside credentials.json: a full disk, a read-only mount or a folder we
+ * may not write shows up here, before a refresh token is spent or a browser opens.
  */
-async function tighten(target: string, mode: number): Promise<void> {
-  if (process.platform === 'win32') return
+async function probeWrite(dir: string): Promise<void> {
+  const probe = path.join(dir, `.write-probe.${process.pid}.${randomBytes(4).toString('hex')}`)
   try {
-    const current = (await fs.stat(target)).mode & 0o777
-    if ((current & 0o077) !== 0) await fs.chmod(target, mode)
-  } catch {
-    // see above
+    const handle = await fs.open(probe, 'wx', 0o600)
+    try {
+      await handle.writeFile('probe')
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    await fs.rm(probe, {force: true}).catch(() => undefined)
+    throw new StorageUnavailableError(
+      `Sessions cannot be saved in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). ` +
+        'Free disk space or fix the folder\'s permissions (it must be yours and writable), or set ONRAMP_STORAGE to another backend.',
+      {code: 'storage_unwritable', cause: error},
+    )
   }
+  await fs.rm(probe, {force: true})
 }

@@ -4,12 +4,18 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {ExitCode, OnrampError} from '../errors.js'
+import {ensurePrivateDir} from '../fs-trust.js'
+
+// Hand-written rather than proper-lockfile: that one has no owner record (a lock is a bare folder), so a
+// SIGKILLed holder is only recovered after its mtime goes stale, never at once by a dead-pid check.
 
 export interface LockOptions {
   /** Give up (exit 1, `lock_timeout`) after waiting this long. */
   timeoutMs?: number
-  /** A lock older than this is abandoned whoever holds it: no store operation or refresh takes a minute. */
+  /** A lock older than this (by its claimed date or its mtime) is abandoned whoever holds it. */
   staleMs?: number
+  /** A lock with no readable owner (left empty by a crash between create and write) is abandoned after this. */
+  unreadableStaleMs?: number
   pollMs?: number
 }
 
@@ -27,8 +33,8 @@ interface LockOwner {
  * read-modify-write and for refreshes (one refresh per credential identity at a time, client.md).
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const {timeoutMs = 30_000, staleMs = 60_000, pollMs = 50} = options
-  await fs.mkdir(path.dirname(lockPath), {recursive: true, mode: 0o700})
+  const {timeoutMs = 30_000, staleMs = 60_000, unreadableStaleMs = 2_000, pollMs = 50} = options
+  ensurePrivateDir(path.dirname(lockPath)) // a lock in a folder others can write could be held or faked by them
   const owner: LockOwner = {pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: randomBytes(16).toString('hex')}
   const deadline = Date.now() + timeoutMs
   let holder: LockOwner | undefined
@@ -37,7 +43,7 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
     if (await tryCreate(lockPath, owner)) break
     const seen = await readOwner(lockPath)
     holder = seen.owner
-    if (seen.exists && (await isStale(lockPath, seen, staleMs))) {
+    if (seen.exists && (await isStale(lockPath, seen, {staleMs, unreadableStaleMs}))) {
       await breakStale(lockPath, seen.raw)
       continue
     }
@@ -77,9 +83,13 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   }
   try {
     await handle.writeFile(JSON.stringify(owner))
-  } finally {
-    await handle.close()
+  } catch (error) {
+    // An empty lock would block everyone until judged stale: remove what could not be written.
+    await handle.close().catch(() => undefined)
+    await fs.rm(lockPath, {force: true}).catch(() => undefined)
+    throw error
   }
+  await handle.close()
   return true
 }
 
@@ -111,12 +121,16 @@ function parseOwner(raw: string): LockOwner | undefined {
   return undefined
 }
 
-async function isStale(lockPath: string, seen: Seen, staleMs: number): Promise<boolean> {
-  const created = seen.owner ? Date.parse(seen.owner.created) : NaN
-  const since = Number.isNaN(created) ? await mtime(lockPath) : created
-  if (since !== undefined && Date.now() - since > staleMs) return true
+async function isStale(lockPath: string, seen: Seen, {staleMs, unreadableStaleMs}: {staleMs: number; unreadableStaleMs: number}): Promise<boolean> {
+  const modified = await mtime(lockPath)
+  if (modified === undefined) return false // gone meanwhile: the next attempt creates it
+  // The file's own mtime bounds its age whatever date it claims (a date in the future is never "fresh forever").
+  if (Date.now() - modified > (seen.owner ? staleMs : unreadableStaleMs)) return true
+  if (!seen.owner) return false // being written right now, or left empty: judged by mtime alone
+  const created = Date.parse(seen.owner.created)
+  if (!Number.isNaN(created) && Date.now() - created > staleMs) return true
   // A pid only means something on the machine that wrote it (a shared home over NFS has several).
-  if (seen.owner && seen.owner.host === os.hostname()) return !isAlive(seen.owner.pid)
+  if (seen.owner.host === os.hostname()) return !isAlive(seen.owner.pid)
   return false
 }
 

@@ -26,6 +26,10 @@ export interface SessionStore {
   save(session: Session): Promise<void>
   /** True when a session was there to delete. */
   delete(key: SessionKey): Promise<boolean>
+  /** Saves only if the stored session still holds `ifRefreshToken` (a refresh must not resurrect or overwrite). */
+  replace?(session: Session, options: {ifRefreshToken: string | null}): Promise<'saved' | 'missing' | 'changed'>
+  /** Throws (exit 1 corrupt/untrusted, exit 7 unwritable) when a session could not be saved now. */
+  checkWritable?(): Promise<void>
 }
 
 export const STORAGE_MODES = ['auto', 'keychain', 'file'] as const
@@ -57,7 +61,7 @@ export interface OpenSessionStoreOptions {
  */
 export async function openSessionStore({env, paths, warn, keychain = openKeychainStore}: OpenSessionStoreOptions): Promise<SessionStore> {
   const mode = storageMode(env)
-  const file = () => createFileStore({path: path.join(paths.config, 'credentials.json')})
+  const file = () => createFileStore({path: path.join(paths.config, 'credentials.json'), warn})
   if (mode === 'file') return file()
   if (!keychain) {
     if (mode === 'auto') return file()

@@ -1,4 +1,4 @@
-import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -169,5 +169,38 @@ describe('plain http:// only for loopback endpoints', () => {
       writeFileSync(file, JSON.stringify(entry))
     }
     await expect(discover(deps(), LOOPBACK)).rejects.toMatchObject({code: 'insecure_endpoint'})
+  })
+})
+
+describe.skipIf(process.platform === 'win32')('discovery cache trust', () => {
+  it('refuses a cache planted in a folder others can write, instead of using its token_endpoint', async () => {
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata(), {headers: {'cache-control': 'max-age=600'}})))
+    await discover(deps(), ISSUER)
+    const folder = path.join(dir, 'discovery')
+    const [name] = readdirSync(folder)
+    const file = path.join(folder, name!)
+    // Another user rewrites the cached metadata: possible because the folder is world-writable.
+    const planted = JSON.parse(readFileSync(file, 'utf8')) as {metadata: {token_endpoint: string}}
+    planted.metadata.token_endpoint = 'https://tokens.evil.example/token'
+    writeFileSync(file, JSON.stringify(planted))
+    chmodSync(folder, 0o777)
+    const error = await discover(deps(), ISSUER).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({code: 'untrusted_path', exit: ExitCode.unexpected})
+    expect((error as Error).message).toContain(folder)
+    expect(statSync(folder).mode & 0o777).toBe(0o777) // refused, not silently chmod-ed
+    // Once the folder is ours alone again, the cache is used.
+    chmodSync(folder, 0o700)
+    expect((await discover(deps(), ISSUER)).metadata.token_endpoint).toBe('https://tokens.evil.example/token')
+  })
+
+  it('refuses a symlinked cache file', async () => {
+    server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata(), {headers: {'cache-control': 'max-age=600'}})))
+    await discover(deps(), ISSUER)
+    const folder = path.join(dir, 'discovery')
+    const [name] = readdirSync(folder)
+    const file = path.join(folder, name!)
+    renameSync(file, path.join(dir, 'elsewhere.json'))
+    symlinkSync(path.join(dir, 'elsewhere.json'), file)
+    await expect(discover(deps(), ISSUER)).rejects.toMatchObject({code: 'untrusted_path'})
   })
 })

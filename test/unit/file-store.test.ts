@@ -1,3 +1,4 @@
+import {spawnSync} from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -84,14 +85,19 @@ describe('file store', () => {
     expect(mode(dir)).toBe(0o700)
   })
 
-  it('tightens looser modes on the file and the folder', async () => {
-    const store = createFileStore({path: file})
+  it.skipIf(process.platform === 'win32')('tightens a 0644 credentials file to 0600 and says so; a folder others may only read is tightened too', async () => {
+    const warnings: string[] = []
+    const store = createFileStore({path: file, warn: (message) => warnings.push(message)})
     await store.save(session('https://us.posthog.com'))
+    expect(warnings).toEqual([])
     fs.chmodSync(file, 0o644)
     fs.chmodSync(dir, 0o755)
     await store.list()
     expect(mode(file)).toBe(0o600)
     expect(mode(dir)).toBe(0o700)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain(file)
+    expect(warnings[0]).toMatch(/0644.*now 0600/)
   })
 
   it('replaces the file atomically, leaving no temp or lock files behind', async () => {
@@ -155,7 +161,7 @@ describe('file store', () => {
 
     it('an unreadable path (a directory)', async () => {
       fs.mkdirSync(file, {recursive: true})
-      await expectCorrupt(createFileStore({path: file}).save(session('https://us.posthog.com')))
+      await expectCorrupt(createFileStore({path: file}).save(session('https://us.posthog.com')), 'untrusted_path')
       expect(fs.statSync(file).isDirectory()).toBe(true)
     })
 
@@ -167,6 +173,107 @@ describe('file store', () => {
       const error = await expectCorrupt(store.save(session('https://us.posthog.com')), 'credentials_unsupported_version')
       expect(error.message).toMatch(/version 2/)
       expect(fs.readFileSync(file, 'utf8')).toBe(content)
+    })
+  })
+
+  describe.skipIf(process.platform === 'win32')('trusts only what is yours', () => {
+    it('refuses a symlinked credentials file, never reading or replacing through it', async () => {
+      const elsewhere = path.join(home, 'elsewhere.json')
+      fs.writeFileSync(elsewhere, JSON.stringify({version: 1, sessions: {}}), {mode: 0o600})
+      fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+      fs.symlinkSync(elsewhere, file)
+      const store = createFileStore({path: file})
+      await expectCorrupt(store.list(), 'untrusted_path')
+      await expectCorrupt(store.save(session('https://us.posthog.com')), 'untrusted_path')
+      expect(fs.lstatSync(file).isSymbolicLink()).toBe(true)
+      expect(fs.readFileSync(elsewhere, 'utf8')).toBe(JSON.stringify({version: 1, sessions: {}}))
+    })
+
+    it('refuses a credentials folder others can write, leaving its mode alone', async () => {
+      fs.mkdirSync(dir, {recursive: true})
+      fs.chmodSync(dir, 0o777)
+      const store = createFileStore({path: file})
+      const error = await store.save(session('https://us.posthog.com')).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({code: 'untrusted_path'})
+      expect((error as Error).message).toContain(dir)
+      await expect(store.list()).rejects.toMatchObject({code: 'untrusted_path'})
+      expect(mode(dir)).toBe(0o777)
+      expect(fs.existsSync(file)).toBe(false)
+    })
+
+    it.skipIf(process.getuid?.() !== 0)('refuses a credentials file owned by another user', async () => {
+      fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+      fs.writeFileSync(file, JSON.stringify({version: 1, sessions: {}}), {mode: 0o600})
+      fs.chownSync(file, 12345, 12345)
+      await expectCorrupt(createFileStore({path: file}).list(), 'untrusted_path')
+    })
+  })
+
+  describe('checkWritable (login asks before the browser opens)', () => {
+    it('passes for a fresh machine and for a good file, leaving nothing behind', async () => {
+      const store = createFileStore({path: file})
+      await store.checkWritable!()
+      expect(fs.readdirSync(dir)).toEqual([])
+      await store.save(session('https://us.posthog.com'))
+      await store.checkWritable!()
+      expect(fs.readdirSync(dir)).toEqual(['credentials.json'])
+    })
+
+    it('stops on a corrupt file', async () => {
+      fs.mkdirSync(dir, {recursive: true})
+      fs.writeFileSync(file, '{"version":1,', {mode: 0o600})
+      await expectCorrupt(createFileStore({path: file}).checkWritable!())
+    })
+
+    // Root writes anywhere, so the folder is made unwritable for an unprivileged user who owns it.
+    it.skipIf(process.platform === 'win32')('stops with exit 7 when the folder cannot be written', () => {
+      fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+      const script = `import('./src/session/file-store.ts').then(({createFileStore}) => createFileStore({path: ${JSON.stringify(file)}}).checkWritable()).then(() => console.log('ok'), (e) => console.log(JSON.stringify({code: e.code, exit: e.exit, message: e.message})))`
+      let uid: number | undefined
+      if (process.getuid!() === 0) {
+        uid = 65534
+        fs.chmodSync(home, 0o755)
+        fs.chmodSync(path.dirname(dir), 0o755)
+        fs.chownSync(dir, uid, uid)
+      }
+      fs.chmodSync(dir, 0o500)
+      const env = {...process.env}
+      delete env.NODE_ENV
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+        env: {...env, TSX_TSCONFIG_PATH: 'tsconfig.json', HOME: home},
+        encoding: 'utf8',
+        ...(uid === undefined ? {} : {uid, gid: uid}),
+      })
+      fs.chmodSync(dir, 0o700)
+      expect(child.stderr).toBe('')
+      const result = JSON.parse(child.stdout) as {code: string; exit: number; message: string}
+      expect(result).toMatchObject({code: 'storage_unwritable', exit: 7})
+      expect(result.message).toContain(dir)
+    })
+  })
+
+  describe('replace (a refresh saves only over the session it started from)', () => {
+    it('saves when the stored refresh token is the expected one', async () => {
+      const store = createFileStore({path: file})
+      await store.save(session('https://us.posthog.com'))
+      const rotated = session('https://us.posthog.com', {refresh_token: 'phr_rotated'})
+      await expect(store.replace!(rotated, {ifRefreshToken: session('x').refresh_token})).resolves.toBe('saved')
+      await expect(store.get(rotated)).resolves.toEqual(rotated)
+    })
+
+    it('never resurrects a deleted session', async () => {
+      const store = createFileStore({path: file})
+      await expect(store.replace!(session('https://us.posthog.com'), {ifRefreshToken: 'phr_spent'})).resolves.toBe('missing')
+      await expect(store.list()).resolves.toEqual([])
+    })
+
+    it('never overwrites a newer session', async () => {
+      const store = createFileStore({path: file})
+      const newer = session('https://us.posthog.com', {refresh_token: 'phr_newer_login'})
+      await store.save(newer)
+      await expect(store.replace!(session('https://us.posthog.com', {refresh_token: 'phr_from_refresh'}), {ifRefreshToken: 'phr_spent'})).resolves.toBe('changed')
+      await expect(store.get(newer)).resolves.toEqual(newer)
     })
   })
 

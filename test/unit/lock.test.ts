@@ -1,9 +1,10 @@
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import fs from 'node:fs'
+import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {OnrampError} from '../../src/errors.js'
 import {lockPathFor, withLock} from '../../src/session/lock.js'
@@ -13,7 +14,10 @@ let dir: string
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-lock-'))
 })
-afterEach(() => fs.rmSync(dir, {recursive: true, force: true}))
+afterEach(() => {
+  vi.restoreAllMocks()
+  fs.rmSync(dir, {recursive: true, force: true})
+})
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -99,13 +103,72 @@ describe('withLock', () => {
     await expect(withLock(lockPath, async () => 'got it', {timeoutMs: 2000, staleMs: 60_000})).resolves.toBe('got it')
   })
 
-  it('breaks an empty lock file only once it is old', async () => {
+  it('waits on an empty lock file briefly (its owner may be writing), then breaks it within seconds', async () => {
     const lockPath = path.join(dir, 'a.lock')
-    fs.writeFileSync(lockPath, '')
+    fs.writeFileSync(lockPath, '') // as left by a process killed between create and write
     await expect(withLock(lockPath, async () => 1, {timeoutMs: 150, pollMs: 10})).rejects.toThrow(OnrampError)
+    await expect(withLock(lockPath, async () => 2, {timeoutMs: 5000, pollMs: 50})).resolves.toBe(2)
+  })
+
+  it('removes its lock file when writing the owner fails, so nobody waits on an empty lock', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    const realOpen = fsp.open
+    vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const handle = await realOpen(...args)
+      if (args[0] === lockPath) {
+        handle.writeFile = async () => {
+          throw Object.assign(new Error('ENOSPC: no space left on device'), {code: 'ENOSPC'})
+        }
+      }
+      return handle
+    })
+    await expect(withLock(lockPath, async () => 1)).rejects.toThrow('ENOSPC')
+    expect(fs.existsSync(lockPath)).toBe(false)
+  })
+
+  it('bounds the age of a lock claiming a future date by its mtime', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    fs.writeFileSync(lockPath, JSON.stringify({pid: process.ppid, host: os.hostname(), created: '2999-01-01T00:00:00.000Z', nonce: 'future'}))
+    await expect(withLock(lockPath, async () => 1, {timeoutMs: 150, pollMs: 10, staleMs: 60_000})).rejects.toThrow(OnrampError)
     const past = new Date(Date.now() - 120_000)
     fs.utimesSync(lockPath, past, past)
-    await expect(withLock(lockPath, async () => 2, {timeoutMs: 1000, pollMs: 10})).resolves.toBe(2)
+    await expect(withLock(lockPath, async () => 'got it', {timeoutMs: 1000, pollMs: 10, staleMs: 60_000})).resolves.toBe('got it')
+  })
+
+  it('recovers within seconds from a holder killed with SIGKILL', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    const env = {...process.env}
+    delete env.NODE_ENV
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'fixtures', 'session-child.ts'), 'hold', lockPath], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    let out = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        if (out.includes('ready\n') && !out.includes('sent')) {
+          out += 'sent'
+          child.stdin.write('go\n')
+        }
+        if (out.includes('locked\n')) resolve()
+      })
+      child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)))
+    })
+    const exited = new Promise((resolve) => child.on('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+    expect(fs.existsSync(lockPath)).toBe(true) // the killed holder could not clean up
+    // Well inside the default staleMs: only the dead-pid check can let this through in time.
+    await expect(withLock(lockPath, async () => 'recovered', {timeoutMs: 3000})).resolves.toBe('recovered')
+  })
+
+  it.skipIf(process.platform === 'win32')('refuses a locks folder others can write', async () => {
+    const locks = path.join(dir, 'locks')
+    fs.mkdirSync(locks)
+    fs.chmodSync(locks, 0o777)
+    await expect(withLock(path.join(locks, 'a.lock'), async () => 1)).rejects.toMatchObject({code: 'untrusted_path'})
   })
 
   it('times out with lock_timeout naming the lock file, leaving a live lock alone', async () => {

@@ -1,0 +1,116 @@
+import fs from 'node:fs'
+
+import {ExitCode, OnrampError} from './errors.js'
+
+/**
+ * "Trust only what is yours" (client.md "Sessions, storage and refresh"): onramp reads back
+ * credentials, remembered clients, the discovery cache and locks, so a folder another user can write
+ * could point `token_endpoint` elsewhere or swap a session. Every such folder is created 0700 and
+ * checked; a symlink, a foreign owner or a folder others can write is refused with the path and the
+ * fix, never followed, chmod-ed or trusted. POSIX only: Windows has ACLs and no uid/mode bits.
+ *
+ * Synchronous on purpose: a few lstat calls, and the discovery cache and remembered clients are read
+ * synchronously today.
+ */
+export class UntrustedPathError extends OnrampError {
+  readonly path: string
+  constructor(target: string, problem: string, fix: string) {
+    super(`Refusing to use ${target}: ${problem}. onramp keeps tokens and server settings there, so it must be yours alone. ${fix}`, {
+      code: 'untrusted_path',
+      exit: ExitCode.unexpected,
+    })
+    this.path = target
+  }
+}
+
+const POSIX = process.platform !== 'win32'
+const PRIVATE_DIR_MODE = 0o700
+const PRIVATE_FILE_MODE = 0o600
+
+/** Creates `dir` (and missing parents) 0700 if needed, then checks it (assertPrivateDir). */
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, {recursive: true, mode: PRIVATE_DIR_MODE})
+  assertPrivateDir(dir)
+}
+
+/**
+ * Refuses a folder that is a symlink, not a folder, owned by someone else, or writable by group or
+ * others. A missing folder passes (nothing to trust yet). A folder of ours that others can only read
+ * is tightened to 0700 silently: nothing could have been planted through read access.
+ */
+export function assertPrivateDir(dir: string): void {
+  if (!POSIX) return
+  const stat = lstat(dir)
+  if (!stat) return
+  if (stat.isSymbolicLink()) {
+    throw new UntrustedPathError(dir, 'it is a symbolic link', `Replace it with a real folder: rm "${dir}" && mkdir -m 700 "${dir}".`)
+  }
+  if (!stat.isDirectory()) throw new UntrustedPathError(dir, 'it is not a folder', `Move it aside (mv "${dir}" "${dir}.bak"); onramp recreates it.`)
+  if (!isOurs(stat)) {
+    throw new UntrustedPathError(dir, `it belongs to user id ${stat.uid}, not to you (${process.getuid!()})`, `Move it aside (sudo mv "${dir}" "${dir}.bak"); onramp recreates it.`)
+  }
+  if ((stat.mode & 0o022) !== 0) {
+    throw new UntrustedPathError(
+      dir,
+      `other users can write into it (mode ${octal(stat.mode)})`,
+      `If you trust its contents run chmod 700 "${dir}"; otherwise move it aside (mv "${dir}" "${dir}.bak") and onramp recreates it.`,
+    )
+  }
+  if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, PRIVATE_DIR_MODE)
+}
+
+export interface PrivateFileOptions {
+  /**
+   * For files holding secrets (credentials.json): a file of ours open to others is tightened to 0600
+   * and this says so (the tokens in it may have been read). Without it, a file others can write is
+   * refused and one they can only read is tightened silently.
+   */
+  onLoosened?: (message: string) => void
+}
+
+/**
+ * Refuses a file that is a symlink, not a regular file or owned by someone else (see options for loose
+ * modes). Returns false when it does not exist. Call after assertPrivateDir on its folder.
+ */
+export function assertPrivateFile(file: string, options: PrivateFileOptions = {}): boolean {
+  if (!POSIX) return fs.existsSync(file)
+  const stat = lstat(file)
+  if (!stat) return false
+  if (stat.isSymbolicLink()) {
+    throw new UntrustedPathError(file, 'it is a symbolic link', `onramp never follows links for its own files: remove the link (rm "${file}") and log in again, or copy the real file in its place.`)
+  }
+  if (!stat.isFile()) throw new UntrustedPathError(file, 'it is not a regular file', `Move it aside (mv "${file}" "${file}.bak").`)
+  if (!isOurs(stat)) {
+    throw new UntrustedPathError(file, `it belongs to user id ${stat.uid}, not to you (${process.getuid!()})`, `Move it aside (sudo mv "${file}" "${file}.bak") and log in again.`)
+  }
+  if ((stat.mode & 0o077) === 0) return true
+  if (options.onLoosened) {
+    fs.chmodSync(file, PRIVATE_FILE_MODE)
+    options.onLoosened(
+      `${file} was open to other users (mode ${octal(stat.mode)}); it is now 0600. If others share this machine, run onramp logout and onramp login to replace the tokens it held.`,
+    )
+    return true
+  }
+  if ((stat.mode & 0o022) !== 0) {
+    throw new UntrustedPathError(file, `other users can write it (mode ${octal(stat.mode)})`, `Delete it (rm "${file}"); onramp writes it again.`)
+  }
+  fs.chmodSync(file, PRIVATE_FILE_MODE) // readable by others only, and holding no secret: nothing planted, just tighten
+  return true
+}
+
+function lstat(target: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(target)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+}
+
+function isOurs(stat: fs.Stats): boolean {
+  return stat.uid === process.getuid!()
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8)}`
+}

@@ -1,0 +1,104 @@
+import {spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+
+import {BIN, cliEnv, isolatedHome, ROOT, runCli} from '../support/cli.js'
+import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+
+const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
+const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
+const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
+
+let mock: MockProcess
+let home: ReturnType<typeof isolatedHome>
+let followDir: string
+
+interface MockState {
+  counters: {grants: Record<string, number>}
+}
+
+beforeAll(async () => {
+  mock = await startMockProcess()
+})
+afterAll(async () => {
+  await mock.stop()
+})
+beforeEach(async () => {
+  home = isolatedHome()
+  followDir = mkdtempSync(path.join(tmpdir(), 'onramp-follow-'))
+  await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
+  await mock.control('config', {latency_ms: 0})
+})
+afterEach(() => {
+  home.cleanup()
+  rmSync(followDir, {recursive: true, force: true})
+})
+
+const env = () => ({...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, BROWSER: SCRIPTED_BROWSER, FOLLOW_LOG: path.join(followDir, 'follow.log')})
+const credentialsFile = () => path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json')
+const refreshes = async () => (await mock.control<MockState>('state')).counters.grants.refresh_token ?? 0
+
+/** Logs in through the built binary, then moves the stored expiry into the past (the CLI's clock). */
+async function loginWithExpiredToken(): Promise<string> {
+  const login = await runCli(['login', '--json'], {env: env()})
+  expect(login.code, login.stderr).toBe(0)
+  const data = JSON.parse(readFileSync(credentialsFile(), 'utf8')) as {sessions: Record<string, {access_token: string; expires_at: string}>}
+  const [session] = Object.values(data.sessions)
+  session!.expires_at = new Date(Date.now() - 1000).toISOString()
+  writeFileSync(credentialsFile(), JSON.stringify(data, null, 2), {mode: 0o600})
+  return session!.access_token
+}
+
+async function works(accessToken: string): Promise<boolean> {
+  const me = await fetch(`${mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`}})
+  return me.status === 200
+}
+
+describe('onramp token under load, file store', () => {
+  it('32 processes at once with an expired token: one refresh, all exit 0 with the same token', async () => {
+    const expired = await loginWithExpiredToken()
+    const before = await refreshes()
+    const runs = await Promise.all(Array.from({length: 32}, () => runCli(['token'], {env: env(), timeoutMs: 240_000})))
+    for (const run of runs) expect(run.code, run.stderr).toBe(0)
+    const tokens = new Set(runs.map((run) => run.stdout))
+    expect(tokens.size).toBe(1)
+    const [printed] = [...tokens].map((text) => text.trim())
+    expect(printed).toMatch(/^pha_/)
+    expect(printed).not.toBe(expired)
+    expect(await refreshes()).toBe(before + 1)
+    expect(await works(printed!)).toBe(true)
+    const locks = path.join(home.env.XDG_STATE_HOME!, 'onramp', 'locks')
+    expect(existsSync(locks) ? readdirSync(locks) : []).toEqual([])
+  }, 300_000)
+
+  it('a process killed mid-refresh leaves a state the next run recovers from within seconds', async () => {
+    await loginWithExpiredToken()
+    await mock.control('config', {latency_ms: 4000}) // the refresh request hangs while we kill its sender
+    const locks = path.join(home.env.XDG_STATE_HOME!, 'onramp', 'locks')
+    const child = spawn(process.execPath, [BIN, 'token'], {cwd: ROOT, env: cliEnv(env()), stdio: 'ignore'})
+    const deadline = Date.now() + 20_000
+    while (!(existsSync(locks) && readdirSync(locks).some((name) => name.endsWith('.lock')))) {
+      if (Date.now() > deadline) throw new Error('the refresh never took its lock')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000)) // inside the refresh request now
+    const exited = new Promise((resolve) => child.on('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+    expect(readdirSync(locks).some((name) => name.endsWith('.lock'))).toBe(true) // left behind by the killed holder
+    await mock.control('config', {latency_ms: 0})
+
+    // Killed (code null) unless it gets past the dead holder's lock long before the 90 s lock timeout.
+    const next = await runCli(['token'], {env: env(), timeoutMs: 20_000})
+    expect(next.code, next.stderr).toBe(0)
+    expect(await works(next.stdout.trim())).toBe(true)
+    // And the run after that uses what was stored, without another refresh.
+    const count = await refreshes()
+    const again = await runCli(['token'], {env: env()})
+    expect(again.stdout).toBe(next.stdout)
+    expect(await refreshes()).toBe(count)
+  }, 120_000)
+})
