@@ -9,14 +9,12 @@ export interface Paths {
   cache: string
   /** onramp.log and lock files: state that survives restarts but is not configuration. */
   state: string
-  data: string
 }
 
 const LAYOUT = [
   ['config', 'XDG_CONFIG_HOME', ['.config']],
   ['cache', 'XDG_CACHE_HOME', ['.cache']],
   ['state', 'XDG_STATE_HOME', ['.local', 'state']],
-  ['data', 'XDG_DATA_HOME', ['.local', 'share']],
 ] as const
 
 /**

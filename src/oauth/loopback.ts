@@ -1,7 +1,7 @@
 import {timingSafeEqual} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 
-import {OnrampError, UsageError} from '../errors.js'
+import {UnexpectedError, UsageError} from '../errors.js'
 import type {Logger} from '../log.js'
 
 /**
@@ -24,7 +24,6 @@ export interface LoopbackOptions {
 
 export interface CallbackListener {
   redirectUri: string
-  port: number
   /** The callback's query once a request with the right state arrives (it may carry `error`). */
   result: Promise<URLSearchParams>
   /** Offers a pasted redirect URL (--no-browser); returns why it was refused, or undefined when accepted. */
@@ -50,9 +49,9 @@ export async function listenLoopback(options: LoopbackOptions): Promise<Callback
     if (iss !== null && iss !== options.expectedIssuer) {
       options.logger?.event('oauth.callback_rejected', {reason: 'issuer_mismatch', iss, expected: options.expectedIssuer}, 'warn')
       settle.reject(
-        new OnrampError(
+        new UnexpectedError(
           `The authorization response came from issuer ${iss}, not ${options.expectedIssuer} (RFC 9207 mix-up protection); nothing was stored. Run onramp login again.`,
-          {code: 'issuer_mismatch', exit: 1},
+          {code: 'issuer_mismatch'},
         ),
       )
       return 'the response came from a different issuer'
@@ -100,7 +99,6 @@ export async function listenLoopback(options: LoopbackOptions): Promise<Callback
   }
   return {
     redirectUri: `http://${options.host}:${port}${options.path}`,
-    port,
     result,
     submit(pastedUrl) {
       let parsed: URL
@@ -138,11 +136,11 @@ async function bindFirstFree(handler: (request: IncomingMessage, response: Serve
     )
   }
   const list = busy.join(', ')
-  throw new OnrampError(
+  throw new UnexpectedError(
     busy.length === 1
       ? `Port ${list} is already in use, so the login callback cannot be received. Close the program using it or pass --port with a free port.`
       : `Ports ${list} are all in use, so the login callback cannot be received. Close what uses them or pass --port with a free port.`,
-    {code: 'port_in_use', exit: 1},
+    {code: 'port_in_use'},
   )
 }
 
@@ -178,9 +176,8 @@ function refusedPort(error: unknown, address: string, port: number): {reason: 'b
   const code = (error as NodeJS.ErrnoException).code
   if (code === 'EADDRINUSE') return {reason: 'busy', port}
   if (code === 'EACCES' || code === 'EPERM') return {reason: 'denied', port}
-  throw new OnrampError(`Could not listen on ${address}:${port} for the login callback (${code ?? String(error)}). Pass --port with another port, or leave --port out.`, {
+  throw new UnexpectedError(`Could not listen on ${address}:${port} for the login callback (${code ?? String(error)}). Pass --port with another port, or leave --port out.`, {
     code: 'loopback_failed',
-    exit: 1,
     cause: error,
   })
 }

@@ -72,7 +72,7 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
   if (!session.refresh_token) {
     throw new SessionExpiredError(`The access token for ${session.issuer} expires within ${minValidSeconds} s and there is no refresh token.`)
   }
-  const lockPath = lockPathFor(path.join(deps.paths.state, 'locks'), sessionKey(session))
+  const lockPath = lockPathFor({dir: path.join(deps.paths.state, 'locks'), identity: sessionKey(session)})
   // staleMs beyond the worst case of discovery retries plus the refresh request, so a slow refresh keeps its lock.
   return withLock(
     lockPath,

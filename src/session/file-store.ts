@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import {ExitCode, OnrampError, StorageUnavailableError} from '../errors.js'
+import {StorageUnavailableError, UnexpectedError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
 import {withLock, type LockOptions} from './lock.js'
@@ -123,10 +123,10 @@ async function readCredentials(file: string): Promise<CredentialsFile> {
   const {version, sessions} = data as Record<string, unknown>
   if (typeof version !== 'number') throw corrupt(file, 'it has no "version"')
   if (version !== CREDENTIALS_VERSION) {
-    throw new OnrampError(
+    throw new UnexpectedError(
       `The credentials file ${file} has format version ${version}, which this onramp (format ${CREDENTIALS_VERSION}) cannot read; ` +
         'it was probably written by a newer onramp. It was left unchanged: upgrade onramp, or move the file aside and run onramp login.',
-      {code: 'credentials_unsupported_version', exit: ExitCode.unexpected},
+      {code: 'credentials_unsupported_version'},
     )
   }
   if (typeof sessions !== 'object' || sessions === null || Array.isArray(sessions)) throw corrupt(file, '"sessions" is not an object')
@@ -142,11 +142,11 @@ function parseEntry(file: string, key: string, value: unknown): Session {
   }
 }
 
-function corrupt(file: string, reason: string, cause?: unknown): OnrampError {
-  return new OnrampError(
+function corrupt(file: string, reason: string, cause?: unknown): UnexpectedError {
+  return new UnexpectedError(
     `The credentials file ${file} is unusable: ${reason}. onramp has not changed it, so no session is lost. ` +
       `Inspect it, then move it aside (mv "${file}" "${file}.bak") and run onramp login again.`,
-    {code: 'credentials_corrupt', exit: ExitCode.unexpected, ...(cause === undefined ? {} : {cause})},
+    {code: 'credentials_corrupt', ...(cause === undefined ? {} : {cause})},
   )
 }
 

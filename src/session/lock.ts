@@ -3,7 +3,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import {ExitCode, OnrampError} from '../errors.js'
+import {UnexpectedError} from '../errors.js'
 import {ensurePrivateDir} from '../fs-trust.js'
 
 // Hand-written rather than proper-lockfile: that one has no owner record (a lock is a bare folder), so a
@@ -49,10 +49,10 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
     }
     if (Date.now() >= deadline) {
       const by = holder ? ` (held by process ${holder.pid} on ${holder.host} since ${holder.created})` : ''
-      throw new OnrampError(
+      throw new UnexpectedError(
         `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${lockPath}${by}. ` +
           `If no other onramp command is running, delete that file and try again.`,
-        {code: 'lock_timeout', exit: ExitCode.unexpected},
+        {code: 'lock_timeout'},
       )
     }
     await sleep(pollMs)
@@ -68,7 +68,7 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
  * A lock file name for an identity (e.g. sessionKey: issuer + client id). Hashed so any issuer URL
  * becomes a short, filesystem-safe name and the identity itself is not written into a file name.
  */
-export function lockPathFor(dir: string, identity: string): string {
+export function lockPathFor({dir, identity}: {dir: string; identity: string}): string {
   const digest = createHash('sha256').update(identity).digest('hex').slice(0, 32)
   return path.join(dir, `${digest}.lock`)
 }

@@ -194,10 +194,10 @@ describe('withLock', () => {
 
 describe('lockPathFor', () => {
   it('derives a stable, safe file name in the folder from the identity', () => {
-    const a = lockPathFor('/state/locks', 'https://us.posthog.com#client')
-    expect(a).toBe(lockPathFor('/state/locks', 'https://us.posthog.com#client'))
+    const a = lockPathFor({dir: '/state/locks', identity: 'https://us.posthog.com#client'})
+    expect(a).toBe(lockPathFor({dir: '/state/locks', identity: 'https://us.posthog.com#client'}))
     expect(path.dirname(a)).toBe('/state/locks')
     expect(path.basename(a)).toMatch(/^[0-9a-f]{32}\.lock$/)
-    expect(lockPathFor('/state/locks', 'https://eu.posthog.com#client')).not.toBe(a)
+    expect(lockPathFor({dir: '/state/locks', identity: 'https://eu.posthog.com#client'})).not.toBe(a)
   })
 })

@@ -9,6 +9,8 @@ import {ROOT} from '../support/cli.js'
 
 import {listenLoopback, type CallbackListener} from '../../src/oauth/loopback.js'
 
+const portOf = (listener: {redirectUri: string}): number => Number(new URL(listener.redirectUri).port)
+
 const STATE = 'x'.repeat(43)
 const open: CallbackListener[] = []
 afterEach(async () => {
@@ -36,8 +38,8 @@ function get(address: string, port: number, pathAndQuery: string, host: string):
 describe('listenLoopback', () => {
   it('answers only the exact callback path', async () => {
     const listener = await listen()
-    expect((await fetch(`http://127.0.0.1:${listener.port}/other?state=${STATE}&code=c`)).status).toBe(404)
-    expect((await fetch(`http://127.0.0.1:${listener.port}/callback/x?state=${STATE}&code=c`)).status).toBe(404)
+    expect((await fetch(`http://127.0.0.1:${portOf(listener)}/other?state=${STATE}&code=c`)).status).toBe(404)
+    expect((await fetch(`http://127.0.0.1:${portOf(listener)}/callback/x?state=${STATE}&code=c`)).status).toBe(404)
   })
 
   it('refuses a wrong state with an error page and keeps waiting, then takes the right one', async () => {
@@ -85,7 +87,7 @@ describe('listenLoopback', () => {
     const busy = (blocker.address() as {port: number}).port
     try {
       const listener = await listen({ports: [busy, 0]})
-      expect(listener.port).not.toBe(busy)
+      expect(portOf(listener)).not.toBe(busy)
       await expect(listen({ports: [busy]})).rejects.toMatchObject({code: 'port_in_use', message: expect.stringContaining(String(busy))})
     } finally {
       blocker.close()
@@ -94,20 +96,20 @@ describe('listenLoopback', () => {
 
   it('uses localhost in the redirect URI when asked to, and answers it on 127.0.0.1 and ::1', async () => {
     const listener = await listen({host: 'localhost'})
-    expect(listener.redirectUri).toBe(`http://localhost:${listener.port}/callback`)
-    expect(await get('::1', listener.port, `/callback?state=wrong&code=c`, `localhost:${listener.port}`)).toBe(400)
-    expect(await get('127.0.0.1', listener.port, `/callback?state=${STATE}&code=c`, `localhost:${listener.port}`)).toBe(200)
+    expect(listener.redirectUri).toBe(`http://localhost:${portOf(listener)}/callback`)
+    expect(await get('::1', portOf(listener), `/callback?state=wrong&code=c`, `localhost:${portOf(listener)}`)).toBe(400)
+    expect(await get('127.0.0.1', portOf(listener), `/callback?state=${STATE}&code=c`, `localhost:${portOf(listener)}`)).toBe(200)
     expect((await listener.result).get('code')).toBe('c')
   })
 
   it('answers only requests whose Host is the redirect\'s own host and port, and keeps waiting', async () => {
     const listener = await listen()
     const callback = `/callback?state=${STATE}&code=rebound`
-    expect(await get('127.0.0.1', listener.port, callback, 'evil.example')).toBe(400)
-    expect(await get('127.0.0.1', listener.port, callback, `evil.example:${listener.port}`)).toBe(400)
-    expect(await get('127.0.0.1', listener.port, callback, `localhost:${listener.port}`)).toBe(400)
-    expect(await get('127.0.0.1', listener.port, callback, `127.0.0.1:${listener.port + 1}`)).toBe(400)
-    expect(await get('127.0.0.1', listener.port, `/callback?state=${STATE}&code=good`, `127.0.0.1:${listener.port}`)).toBe(200)
+    expect(await get('127.0.0.1', portOf(listener), callback, 'evil.example')).toBe(400)
+    expect(await get('127.0.0.1', portOf(listener), callback, `evil.example:${portOf(listener)}`)).toBe(400)
+    expect(await get('127.0.0.1', portOf(listener), callback, `localhost:${portOf(listener)}`)).toBe(400)
+    expect(await get('127.0.0.1', portOf(listener), callback, `127.0.0.1:${portOf(listener) + 1}`)).toBe(400)
+    expect(await get('127.0.0.1', portOf(listener), `/callback?state=${STATE}&code=good`, `127.0.0.1:${portOf(listener)}`)).toBe(200)
     expect((await listener.result).get('code')).toBe('good')
   })
 
@@ -122,8 +124,8 @@ describe('listenLoopback', () => {
     const held = (squatter.address() as {port: number}).port
     try {
       const listener = await listen({host: 'localhost', ports: [held, 0]})
-      expect(listener.port).not.toBe(held)
-      expect(await get('::1', listener.port, `/callback?state=${STATE}&code=c`, `localhost:${listener.port}`)).toBe(200)
+      expect(portOf(listener)).not.toBe(held)
+      expect(await get('::1', portOf(listener), `/callback?state=${STATE}&code=c`, `localhost:${portOf(listener)}`)).toBe(200)
       expect((await listener.result).get('code')).toBe('c')
       await expect(listen({host: 'localhost', ports: [held]})).rejects.toMatchObject({code: 'port_in_use', message: expect.stringContaining(String(held))})
       expect(received).toBe(0)
@@ -140,7 +142,7 @@ describe('listenLoopback', () => {
       await expect(listen({host: 'localhost', ports: [held]})).rejects.toMatchObject({code: 'port_in_use'})
       // The same port on 127.0.0.1 alone binds: the skipped attempt did not keep it.
       const listener = await listen({host: '127.0.0.1', ports: [held]})
-      expect(listener.port).toBe(held)
+      expect(portOf(listener)).toBe(held)
     } finally {
       squatter.close()
     }
@@ -150,7 +152,7 @@ describe('listenLoopback', () => {
     const script = `
       import {listenLoopback} from ${JSON.stringify(path.join(ROOT, 'src/oauth/loopback.ts'))}
       listenLoopback({host: '127.0.0.1', ports: [80], path: '/callback', expectedState: 's', expectedIssuer: 'https://i.test'})
-        .then((listener) => { console.log(JSON.stringify({bound: listener.port})); return listener.close() })
+        .then((listener) => { console.log(JSON.stringify({bound: portOf(listener)})); return listener.close() })
         .catch((error) => console.log(JSON.stringify({code: error.code, exit: error.exit, message: error.message})))
     `
     const isRoot = process.getuid?.() === 0

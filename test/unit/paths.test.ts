@@ -17,7 +17,6 @@ describe('resolvePaths', () => {
       config: path.join('/x/config', 'onramp'),
       cache: path.join('/x/cache', 'onramp'),
       state: path.join('/x/state', 'onramp'),
-      data: path.join('/x/data', 'onramp'),
     })
   })
 
@@ -26,7 +25,6 @@ describe('resolvePaths', () => {
       config: path.join('/home/ada', '.config', 'onramp'),
       cache: path.join('/home/ada', '.cache', 'onramp'),
       state: path.join('/home/ada', '.local', 'state', 'onramp'),
-      data: path.join('/home/ada', '.local', 'share', 'onramp'),
     })
   })
 
