@@ -1,18 +1,29 @@
-// `npm run demo`: the main job on the embedded default. Starts the mock PostHog server on a free
-// loopback port, logs in against it with a scripted browser that clicks Authorize on the consent
-// page, then shows status, token and logout. Uses a throwaway HOME: real sessions are not touched.
+// `npm run demo`: onramp's whole job on the embedded mock PostHog server, nothing external. Each step is
+// printed as `$ onramp ...` with its real output; the step that shows scope drift being stopped before
+// anything is requested expects exit 4. Uses a throwaway HOME (the keychain when one is reachable, else
+// the file store, and says which), cleans up, and exits 0 only when every step did what it should.
 import {spawn, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
+const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
+const NARROWED_CEILING = ['@default', 'wizard_session:read', 'wizard_session:write'] // llm_gateway:read taken away
 
-const env = {...process.env}
-delete env.NODE_ENV
-const mock = spawn(process.execPath, ['--import', 'tsx', 'test/mock-server/serve.ts', '--port', '0'], {cwd: root, env, stdio: ['ignore', 'pipe', 'inherit']})
+if (!existsSync(path.join(root, 'dist', 'commands'))) {
+  console.error('dist/ is missing: run `npm run build` first (npm run demo does).')
+  process.exit(1)
+}
+
+const baseEnv = {...process.env}
+delete baseEnv.NODE_ENV
+for (const name of ['ONRAMP_HOST', 'ONRAMP_REGION', 'ONRAMP_CLIENT_ID', 'ONRAMP_TOKEN', 'ONRAMP_STORAGE', 'BROWSER']) delete baseEnv[name]
+
+const mock = spawn(process.execPath, ['--import', 'tsx', 'test/mock-server/serve.ts', '--port', '0'], {cwd: root, env: baseEnv, stdio: ['ignore', 'pipe', 'inherit']})
 const issuer = await new Promise((resolve, reject) => {
   let out = ''
   mock.stdout.on('data', (chunk) => {
@@ -24,43 +35,106 @@ const issuer = await new Promise((resolve, reject) => {
 })
 
 const home = mkdtempSync(path.join(tmpdir(), 'onramp-demo-'))
-const cliEnv = {
-  ...env,
+const env = {
+  ...baseEnv,
   HOME: home,
   XDG_CONFIG_HOME: path.join(home, 'config'),
   XDG_CACHE_HOME: path.join(home, 'cache'),
   XDG_STATE_HOME: path.join(home, 'state'),
-  ONRAMP_STORAGE: 'file',
   ONRAMP_HOST: issuer,
   ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID,
   BROWSER: `${process.execPath} ${path.join(root, 'scripts', 'scripted-browser.mjs')}`,
+  FOLLOW_LOG: path.join(home, 'browser.log'),
 }
-let failed = false
-function onramp(args, {capture = false} = {}) {
+// The keychain when a Secret Service (or the OS keychain) answers, else the 0600 file: said, not guessed.
+const storage = process.env.ONRAMP_STORAGE ?? (keychainReachable() ? 'keychain' : 'file')
+env.ONRAMP_STORAGE = storage
+
+const failures = []
+function onramp(args, {expect = 0, show = (text) => text, check} = {}) {
   console.log(`\n$ onramp ${args.join(' ')}`)
-  const result = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), ...args], {
-    cwd: root,
-    env: cliEnv,
-    stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
-    encoding: 'utf8',
-  })
-  if (result.status !== 0) {
-    failed = true
-    console.error(`(exit ${result.status})`)
+  const result = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), ...args], {cwd: root, env, encoding: 'utf8', timeout: 60_000})
+  const out = show(result.stdout ?? '')
+  if (out.trim()) process.stdout.write(indent(out))
+  if (result.stderr?.trim()) process.stdout.write(indent(result.stderr))
+  const problem = result.status !== expect ? `exit ${result.status}, expected ${expect}` : check?.(result)
+  if (problem) {
+    failures.push(`onramp ${args.join(' ')}: ${problem}`)
+    console.log(`  !! ${problem}`)
+  } else if (expect !== 0) {
+    console.log(`  (exit ${expect}, as expected)`)
   }
-  return result.stdout
+  return result
 }
 
+async function admin(say, body) {
+  console.log(`\n# ${say}`)
+  console.log(`#   (the mock's control API: POST /__mock/apps ${JSON.stringify(body)})`)
+  const response = await fetch(`${issuer}/__mock/apps`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)})
+  if (!response.ok) failures.push(`${say}: HTTP ${response.status}`)
+}
+
+async function mockState() {
+  return (await fetch(`${issuer}/__mock/state`)).json()
+}
+
+const mask = (text) => text.replace(/\b(ph[arxc]_)[A-Za-z0-9]{8,}/g, (_, prefix) => `${prefix}…(masked)`)
+const indent = (text) => text.replace(/^/gm, '  ').replace(/\s*$/, '\n')
+
 try {
-  console.log(`Mock PostHog server: ${issuer} (the built-in wizard app ${WIZARD_CLIENT_ID})`)
+  console.log(`onramp demo against the embedded mock PostHog server at ${issuer}`)
+  console.log(`Sessions are stored in: ${storage === 'keychain' ? 'the OS keychain (secrets) + a 0600 metadata file' : 'a 0600 file (no OS keychain reachable here)'}; HOME=${home}`)
+
   onramp(['scopes', '--check'])
-  onramp(['login'])
+  const email = `demo-${randomBytes(4).toString('hex')}@example.com`
+  onramp(['signup', '--non-interactive', '--email', email], {show: mask})
   onramp(['status'])
-  const token = (onramp(['token'], {capture: true}) ?? '').trim()
-  console.log(token ? `${token.slice(0, 4)}… (${token.length} characters; printed alone on stdout for scripts)` : '(no token)')
-  onramp(['logout'])
+  onramp(['token'], {show: (text) => `${mask(text.trim())}   (stdout holds the token alone: TOKEN=$(onramp token))\n`, check: (r) => (/^pha_\w+\n$/.test(r.stdout) ? undefined : 'no token on stdout')})
+
+  await admin("The server's admins narrow the wizard app's ceiling: llm_gateway:read is no longer allowed", {client_id: WIZARD_CLIENT_ID, scopes: NARROWED_CEILING})
+  const stopsBefore = (await mockState()).counters?.requests ?? {}
+  onramp(['scopes', '--check'], {expect: 4, check: (r) => (/llm_gateway:read/.test(r.stdout) ? undefined : 'the missing scope is not named')})
+  onramp(['login'], {
+    expect: 4,
+    check: (r) =>
+      !/llm_gateway:read/.test(r.stderr) ? 'the missing scope is not named'
+      : !/server's admins/.test(r.stderr) ? 'does not say who can fix it'
+      : /oauth\/authorize/.test(r.stderr) ? 'a browser step started'
+      : undefined,
+  })
+  const authorizeCalls = (state) => Object.entries(state).filter(([key]) => key.includes('/oauth/authorize')).reduce((sum, [, n]) => sum + n, 0)
+  if (authorizeCalls((await mockState()).counters?.requests ?? {}) !== authorizeCalls(stopsBefore)) failures.push('login reached /oauth/authorize despite the narrowed ceiling')
+  else console.log('  Stopped before any browser opened: the server saw no authorization request.')
+
+  await admin('The admins restore the ceiling', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
+  onramp(['login'], {check: (r) => (/Logged in/.test(r.stdout) ? undefined : 'no login summary')})
+  onramp(['projects', 'create', '--id', `demo-${randomBytes(3).toString('hex')}`, '--name', 'Demo run'], {show: mask})
+  const refreshesBefore = (await mockState()).counters?.grants?.refresh_token ?? 0
+  onramp(['token', '--min-valid', '7200'], {
+    show: (text) => `${mask(text.trim())}   (refreshed: it would not have lasted 2 h)\n`,
+  })
+  const refreshesAfter = (await mockState()).counters?.grants?.refresh_token ?? 0
+  if (refreshesAfter !== refreshesBefore + 1) failures.push(`expected one refresh at the server, saw ${refreshesAfter - refreshesBefore}`)
+  else console.log('  The server saw exactly one refresh; the rotated refresh token was stored.')
+  onramp(['logout', '--all'])
 } finally {
   mock.kill()
   rmSync(home, {recursive: true, force: true})
 }
-process.exitCode = failed ? 1 : 0
+
+if (failures.length > 0) {
+  console.log(`\nDemo FAILED:\n${failures.map((failure) => `  - ${failure}`).join('\n')}`)
+  process.exitCode = 1
+} else {
+  console.log('\nDemo OK: every step did what it should.')
+}
+
+/** A Secret Service / keychain round trip in a child process, so a hung D-Bus cannot hang the demo. */
+function keychainReachable() {
+  const probe = `
+    const {AsyncEntry} = require('@napi-rs/keyring')
+    const entry = new AsyncEntry('onramp-demo-probe', 'probe', {linux: {store: 'secret-service'}})
+    entry.setPassword('x').then(() => entry.deleteCredential()).then(() => process.exit(0), () => process.exit(1))`
+  const result = spawnSync(process.execPath, ['-e', probe], {cwd: root, env: baseEnv, timeout: 5000, stdio: 'ignore'})
+  return result.status === 0
+}
