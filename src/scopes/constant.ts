@@ -2,7 +2,9 @@
  * THE scope constant: the one list of scopes onramp asks for, on which surface, and why.
  * Every other scope list in the code derives from it (LOGIN_SCOPES, SIGNUP_SCOPES, the required subsets),
  * so login and signup cannot drift apart and a change here fails the pinned tests loudly.
- * Facts behind the entries: ../shared/spec/scopes.json (`wizard_client_reference`).
+ * The entries follow what PostHog's own wizard requests (user:read project:read llm_gateway:read dashboard:write
+ * insight:write query:read notebook:write event_definition:write for signup; health_issue:read, wizard_session:*
+ * and organization:read on login only), each with what breaks without it.
  */
 
 /** Where a scope is requested: `login` (PKCE in the browser) or `signup` (agentic provisioning). */
@@ -115,7 +117,7 @@ export function requiredScopesFor(surface: Surface): readonly string[] {
   return surface === 'login' ? REQUIRED_LOGIN_SCOPES : REQUIRED_SIGNUP_SCOPES
 }
 
-// What servers never advertise (copied from ../shared/spec/scopes.json). RFC 8414 calls
+// What PostHog never advertises in scopes_supported (privileged llm_gateway:*, and the hidden objects). RFC 8414 calls
 // scopes_supported advisory; PostHog grants these through an app's ceiling but never lists them.
 
 /** Admin-granted only: never in scopes_supported. */
