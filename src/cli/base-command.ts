@@ -2,6 +2,7 @@ import {Command, Errors, Flags} from '@oclif/core'
 
 import {asOnrampError, ExitCode, OnrampError, UsageError} from '../errors.js'
 import {redact} from '../redact.js'
+import {envOptionError} from './flags.js'
 
 /**
  * Every onramp command: `--json` (oclif's JSON flag) and `--verbose`, and one place that turns any
@@ -17,14 +18,22 @@ export abstract class OnrampCommand extends Command {
   protected override async catch(thrown: Error & {exitCode?: number}): Promise<void> {
     // oclif's own exit (this.exit) and parse errors keep their meaning.
     if (thrown instanceof Errors.ExitError) throw thrown
-    const error = isOclifUsageError(thrown) ? new UsageError(thrown.message) : asOnrampError(thrown)
-    if (this.jsonEnabled()) {
-      const json = error.toJSON()
-      process.stdout.write(JSON.stringify({error: {...json, message: redact(json.message)}}, null, 2) + '\n')
-    } else {
-      process.stderr.write(renderError(error))
-    }
+    // oclif names the flag even when the bad value came from its environment variable (ONRAMP_REGION=xx).
+    const error = isOclifUsageError(thrown)
+      ? (envOptionError({flags: this.ctor.flags ?? {}, argv: this.argv}) ?? new UsageError(thrown.message))
+      : asOnrampError(thrown)
+    writeError(error, {json: this.jsonEnabled()})
     process.exitCode = error.exit
+  }
+}
+
+/** One JSON error document on stdout under --json, else `Error:`/`Next:` on stderr (also used by hooks). */
+export function writeError(error: OnrampError, options: {json: boolean}): void {
+  if (options.json) {
+    const json = error.toJSON()
+    process.stdout.write(JSON.stringify({error: {...json, message: redact(json.message)}}, null, 2) + '\n')
+  } else {
+    process.stderr.write(renderError(error))
   }
 }
 
