@@ -28,6 +28,19 @@ describe('onramp help [COMMAND] (built binary)', () => {
     expect(viaHelp.stdout).toBe(viaFlag.stdout)
   })
 
+  it('takes -h as --help, before or after the command', async () => {
+    const [short, long, shortRoot, longRoot] = await Promise.all([
+      runCli(['status', '-h']),
+      runCli(['status', '--help']),
+      runCli(['-h']),
+      runCli(['--help']),
+    ])
+    expect(short.code).toBe(0)
+    expect(short.stdout).toContain('USAGE')
+    expect(short.stdout).toBe(long.stdout)
+    expect(shortRoot.stdout).toBe(longRoot.stdout)
+  })
+
   it('suggests `onramp help <closest>` for a misspelt command (exit 2)', async () => {
     const result = await runCli(['help', 'tokn'])
     expect(result.code).toBe(2)
