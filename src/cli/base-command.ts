@@ -2,12 +2,14 @@ import {Command, Errors, Flags} from '@oclif/core'
 
 import type {Deps} from '../deps.js'
 import {asOnrampError, OnrampError, UsageError} from '../errors.js'
-import {renderError} from '../render/error.js'
 import {redact} from '../redact.js'
+import {renderError} from '../render/error.js'
+import {envOptionError} from './flags.js'
 
 /**
  * Every onramp command: `--json` (oclif's JSON flag) and `--verbose`, `Deps` built once here, and one
- * place that turns any error into client.md's exit codes, printed as `{error:{code,message,exit,next_command?}}`
+ * place that turns any error into an exit code (0 ok, 1 unexpected, 2 usage, 3 not logged in, 4 scope,
+ * 5 session expired, 6 network, 7 secure storage), printed as `{error:{code,message,exit,next_command?}}`
  * under --json.
  */
 export abstract class OnrampCommand extends Command {
@@ -26,17 +28,23 @@ export abstract class OnrampCommand extends Command {
   protected override async catch(thrown: Error & {exitCode?: number}): Promise<void> {
     // oclif's own exit (this.exit) keeps its meaning.
     if (thrown instanceof Errors.ExitError) throw thrown
-    const error = isOclifUsageError(thrown) ? new UsageError(thrown.message, {code: 'usage'}) : asOnrampError(thrown)
-    if (this.jsonEnabled()) process.stdout.write(errorDocument(error))
-    else process.stderr.write(renderError(error))
+    // oclif names the flag even when the bad value came from its environment variable (ONRAMP_REGION=xx).
+    const error = isOclifUsageError(thrown)
+      ? (envOptionError({flags: this.ctor.flags ?? {}, argv: this.argv}) ?? new UsageError(thrown.message))
+      : asOnrampError(thrown)
+    writeError(error, {json: this.jsonEnabled()})
     process.exitCode = error.exit
   }
 }
 
-/** The `--json` error document: `{"error":{"code","message","exit","next_command"?}}`, redacted. */
-export function errorDocument(error: OnrampError): string {
-  const json = error.toJSON()
-  return JSON.stringify({error: {...json, message: redact(json.message)}}, null, 2) + '\n'
+/** One JSON error document on stdout under --json, else `Error:`/`Next:` on stderr (also used by hooks). */
+export function writeError(error: OnrampError, options: {json: boolean}): void {
+  if (options.json) {
+    const json = error.toJSON()
+    process.stdout.write(JSON.stringify({error: {...json, message: redact(json.message)}}, null, 2) + '\n')
+  } else {
+    process.stderr.write(renderError(error))
+  }
 }
 
 function isOclifUsageError(error: unknown): error is Error {
