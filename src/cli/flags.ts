@@ -1,21 +1,21 @@
 import {Flags} from '@oclif/core'
 
-/** Flags that select the server, shared by every command that talks to one (client.md "Selecting the server"). */
+import {BASE_FLAG_SPECS, SERVER_FLAG_SPECS} from './flag-spec.js'
+
+const {region, host, 'client-id': clientId} = SERVER_FLAG_SPECS
+const {verbose} = BASE_FLAG_SPECS
+
+/**
+ * Flags that select the server, shared by every command that talks to one (client.md "Selecting the server").
+ * Built from the plain-data specs in flag-spec.ts, which the fast path (src/fast/) parses too.
+ */
 export const serverFlags = {
-  region: Flags.option({
-    options: ['us', 'eu'] as const,
-    description: 'PostHog Cloud region (default us).',
-    env: 'ONRAMP_REGION',
-    helpGroup: 'SERVER',
-  })(),
-  host: Flags.string({
-    description: 'Any OAuth issuer / base URL; overrides --region. http:// only for loopback hosts.',
-    env: 'ONRAMP_HOST',
-    helpGroup: 'SERVER',
-  }),
-  'client-id': Flags.string({
-    description: 'OAuth client id (defaults to the PostHog wizard app on the built-in regions).',
-    env: 'ONRAMP_CLIENT_ID',
-    helpGroup: 'SERVER',
-  }),
+  region: Flags.option({options: region.options, description: region.description, env: region.env, helpGroup: region.helpGroup})(),
+  host: Flags.string({description: host.description, env: host.env, helpGroup: host.helpGroup}),
+  'client-id': Flags.string({description: clientId.description, env: clientId.env, helpGroup: clientId.helpGroup}),
+}
+
+/** OnrampCommand.baseFlags. */
+export const baseFlags = {
+  verbose: Flags.boolean({description: verbose.description, default: false, helpGroup: verbose.helpGroup}),
 }
