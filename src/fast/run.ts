@@ -77,14 +77,19 @@ function hasUserTheme(env: NodeJS.ProcessEnv): boolean {
   }
 }
 
-/** oclif's `--version`: its config.userAgent, `wsl` as the platform under WSL (its getPlatform). */
+/**
+ * oclif's `--version`: its config.userAgent, with `wsl` as the platform under WSL (oclif's getPlatform asks
+ * wsl-utils, which re-exports is-wsl; is-wsl alone is cheaper and answers false at once off Linux).
+ */
 async function printVersion(pjson: PackageJson): Promise<boolean> {
   let platform: string = os.platform()
-  try {
-    const {isWsl} = (await import('wsl-utils')) as {isWsl: boolean}
-    if (isWsl) platform = 'wsl'
-  } catch {
-    return false
+  if (platform === 'linux') {
+    try {
+      const {default: isWsl} = (await import('is-wsl')) as {default: boolean}
+      if (isWsl) platform = 'wsl'
+    } catch {
+      return false
+    }
   }
   const arch = os.arch() === 'ia32' ? 'x86' : os.arch()
   process.stdout.write(`${pjson.name}/${pjson.version} ${platform}-${arch} node-${process.version}\n`)
