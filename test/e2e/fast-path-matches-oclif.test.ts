@@ -1,6 +1,7 @@
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -15,12 +16,12 @@ import {isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
  * answered, so a fast path that silently always declined would fail the "answered without oclif" cases.
  */
 const probeDir = mkdtempSync(path.join(tmpdir(), 'onramp-probe-'))
-const PROBE = path.join(ROOT, 'test', 'fixtures', 'oclif-probe.cjs')
+const PROBE = pathToFileURL(path.join(ROOT, 'test', 'fixtures', 'oclif-probe.mjs')).href
 let probes = 0
 
 async function runWithProbe(args: string[], env: Record<string, string | undefined>): Promise<CliResult & {oclifLoaded: boolean}> {
   const file = path.join(probeDir, `probe-${probes++}.json`)
-  const result = await runCli(args, {env: {...env, NODE_OPTIONS: `--require=${PROBE}`, ONRAMP_TEST_PROBE_FILE: file}})
+  const result = await runCli(args, {env: {...env, NODE_OPTIONS: `--import=${PROBE}`, ONRAMP_TEST_PROBE_FILE: file}})
   const {oclifLoaded} = JSON.parse(readFileSync(file, 'utf8')) as {oclifLoaded: boolean}
   return {...result, oclifLoaded}
 }
