@@ -1,7 +1,8 @@
 /**
  * The flags of the hot commands as plain data: the ONE definition that both the oclif flags
- * (src/cli/flags.ts, base-command.ts) and the fast path's parser (src/fast/parse.ts) derive from,
- * so the two cannot drift. No imports: the fast path loads this without @oclif/core.
+ * (src/cli/flags.ts) and the fast path's parser (src/fast/parse.ts) derive from, so the two cannot
+ * drift; test/unit/fast-path-flags-match-oclif.test.ts checks every oclif flag of the hot commands
+ * against these (OnrampCommand's --verbose included). No imports: the fast path loads this without oclif.
  * Only what both sides understand can be said here: a boolean (default false, no `--no-`, no env)
  * or a single-valued string (optionally limited to `options`, optionally read from `env`).
  */
@@ -40,7 +41,7 @@ export const SERVER_FLAG_SPECS = {
   },
 } as const satisfies FlagSpecs
 
-/** On every onramp command (OnrampCommand.baseFlags). `--json` is oclif's own (enableJsonFlag). */
+/** On every onramp command: OnrampCommand.baseFlags (checked by the test above). `--json` is oclif's own (enableJsonFlag). */
 export const BASE_FLAG_SPECS = {
   verbose: {kind: 'boolean', description: 'Echo the debug log (redacted) to stderr.', helpGroup: 'GLOBAL'},
 } as const satisfies FlagSpecs

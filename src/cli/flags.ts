@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {BASE_FLAG_SPECS, SERVER_FLAG_SPECS} from './flag-spec.js'
+import {SERVER_FLAG_SPECS} from './flag-spec.js'
 
 const {region, host, 'client-id': clientId} = SERVER_FLAG_SPECS
-const {verbose} = BASE_FLAG_SPECS
 
 /**
  * Flags that select the server, shared by every command that talks to one (client.md "Selecting the server").
@@ -13,9 +12,4 @@ export const serverFlags = {
   region: Flags.option({options: region.options, description: region.description, env: region.env, helpGroup: region.helpGroup})(),
   host: Flags.string({description: host.description, env: host.env, helpGroup: host.helpGroup}),
   'client-id': Flags.string({description: clientId.description, env: clientId.env, helpGroup: clientId.helpGroup}),
-}
-
-/** OnrampCommand.baseFlags. */
-export const baseFlags = {
-  verbose: Flags.boolean({description: verbose.description, default: false, helpGroup: verbose.helpGroup}),
 }

@@ -36,7 +36,7 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (json && result) process.stdout.write(JSON.stringify(result, null, 2) + '\n')
   } catch (error) {
     // OnrampCommand.catch, minus the oclif errors that cannot happen here.
-    const [{asOnrampError}, {reportError}] = await Promise.all([import('../errors.js'), import('../cli/report-error.js')])
+    const [{asOnrampError}, {reportError}] = await Promise.all([import('../errors.js'), import('./report-error.js')])
     reportError(asOnrampError(error), {json})
   }
   return true

@@ -2,9 +2,10 @@ import type {OnrampError} from '../errors.js'
 import {redact} from '../redact.js'
 
 /**
- * How a command failure reaches the user (client.md "Exit codes"): `{error:{code,message,exit,next_command?}}`
+ * OnrampCommand.catch for the fast path, without @oclif/core: `{error:{code,message,exit,next_command?}}`
  * on stdout under --json, else `Error: ...` and `Next: ...` on stderr; the exit code is the error's.
- * Shared by OnrampCommand.catch and the fast path (src/fast/), so both fail the same way. No oclif import.
+ * test/e2e/fast-path-matches-oclif.test.ts holds the two to the same output. Once the renderers live in
+ * src/render/ (error.ts: renderError and the JSON error document), this file becomes two imports from there.
  */
 export function reportError(error: OnrampError, {json}: {json: boolean}): void {
   if (json) {
