@@ -243,10 +243,10 @@ function lstatBlocks(file) {
 
 function renderInstall(install) {
   if (install.skipped) return `Not measured in this run: ${install.skipped}. Target: <= 12 MB (was 14 MB / 78 packages).`
-  const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`
+  const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
   const top = install.weights.slice(0, 12).map(({name, bytes}) => `| ${name} | ${mb(bytes)} |`)
   return `\`npm pack\` (${install.tarball}), installed with \`npm install --omit=dev\` into an empty folder:
-**${mb(install.total)}** in node_modules (as \`du\` counts), **${install.count} packages**. Target: <= 12 MB.
+**${mb(install.total)}** in node_modules (allocated blocks, as \`du\` counts), **${install.count} packages** (onramp included). Target: <= 12 MB.
 
 Heaviest packages (own files, nested packages counted separately):
 
