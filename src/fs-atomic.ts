@@ -1,15 +1,18 @@
-import {randomBytes} from 'node:crypto'
+import {createRequire} from 'node:module'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 // Hand-written rather than write-file-atomic: that one realpath()s the target and writes through a symlink, which onramp must refuse.
+// node:crypto costs ~10 ms to load: loaded on first use, so `onramp token` reading a stored session never pays it.
+const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
+
 /**
  * Temp file in the same folder (rename is only atomic within one filesystem), created 0600 so the
  * secret is never readable by others even for an instant, flushed to disk before it replaces the old file.
  * The caller creates the folder (with the mode it wants).
  */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto().randomBytes(6).toString('hex')}.tmp`)
   try {
     const handle = await fs.open(temp, 'wx', 0o600)
     try {

@@ -1,9 +1,8 @@
 import {Command, Errors, Flags} from '@oclif/core'
 
 import type {Deps} from '../deps.js'
-import {asOnrampError, OnrampError, UsageError} from '../errors.js'
-import {redact} from '../redact.js'
-import {renderError} from '../render/error.js'
+import {asOnrampError, UsageError} from '../errors.js'
+import {writeErrorDocument} from '../render/error.js'
 import {envOptionError} from './flags.js'
 
 /**
@@ -32,18 +31,8 @@ export abstract class OnrampCommand extends Command {
     const error = isOclifUsageError(thrown)
       ? (envOptionError({flags: this.ctor.flags ?? {}, argv: this.argv}) ?? new UsageError(thrown.message))
       : asOnrampError(thrown)
-    writeError(error, {json: this.jsonEnabled()})
+    writeErrorDocument(error, {json: this.jsonEnabled()})
     process.exitCode = error.exit
-  }
-}
-
-/** One JSON error document on stdout under --json, else `Error:`/`Next:` on stderr (also used by hooks). */
-export function writeError(error: OnrampError, options: {json: boolean}): void {
-  if (options.json) {
-    const json = error.toJSON()
-    process.stdout.write(JSON.stringify({error: {...json, message: redact(json.message)}}, null, 2) + '\n')
-  } else {
-    process.stderr.write(renderError(error))
   }
 }
 

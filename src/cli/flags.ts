@@ -1,25 +1,18 @@
 import {Flags} from '@oclif/core'
 
 import {UsageError} from '../errors.js'
+import {SERVER_FLAG_SPECS} from './flag-spec.js'
 
-/** Flags that select the server, shared by every command that talks to one (client.md "Selecting the server"). */
+const {region, host, 'client-id': clientId} = SERVER_FLAG_SPECS
+
+/**
+ * Flags that select the server, shared by every command that talks to one (client.md "Selecting the server").
+ * Built from the plain-data specs in flag-spec.ts, which the fast path (src/fast/) parses too.
+ */
 export const serverFlags = {
-  region: Flags.option({
-    options: ['us', 'eu'] as const,
-    description: 'PostHog Cloud region (default us).',
-    env: 'ONRAMP_REGION',
-    helpGroup: 'SERVER',
-  })(),
-  host: Flags.string({
-    description: 'Any OAuth issuer / base URL; overrides --region. http:// only for loopback hosts.',
-    env: 'ONRAMP_HOST',
-    helpGroup: 'SERVER',
-  }),
-  'client-id': Flags.string({
-    description: 'OAuth client id (defaults to the PostHog wizard app on the built-in regions).',
-    env: 'ONRAMP_CLIENT_ID',
-    helpGroup: 'SERVER',
-  }),
+  region: Flags.option({options: region.options, description: region.description, env: region.env, helpGroup: region.helpGroup})(),
+  host: Flags.string({description: host.description, env: host.env, helpGroup: host.helpGroup}),
+  'client-id': Flags.string({description: clientId.description, env: clientId.env, helpGroup: clientId.helpGroup}),
 }
 
 /**

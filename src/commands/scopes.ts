@@ -25,9 +25,8 @@ export default class Scopes extends OnrampCommand {
       if (!report.ok) process.exitCode = 4
       return report
     }
-    const [{describeScopes}, {renderScopesTable}] = await Promise.all([import('../flows/describe-scopes.js'), import('../render/scopes.js')])
-    const description = describeScopes()
-    if (!this.jsonEnabled()) process.stdout.write(renderScopesTable(description))
-    return description
+    // The same body as the fast path's (bin/run.js answers `onramp scopes` without oclif when it can).
+    const {runScopesDescription} = await import('../fast/hot-commands.js')
+    return runScopesDescription(flags, {version: this.config.version, json: this.jsonEnabled()}) as Promise<ScopesDescription>
   }
 }

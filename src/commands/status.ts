@@ -11,9 +11,8 @@ export default class Status extends OnrampCommand {
 
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
-    const [{status}, {renderStatus}] = await Promise.all([import('../flows/status.js'), import('../render/status.js')])
-    const result = await status(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id']})
-    if (!this.jsonEnabled()) process.stdout.write(renderStatus(result))
-    return result
+    // The same body as the fast path's (bin/run.js answers `onramp status` without oclif when it can).
+    const {runStatus} = await import('../fast/hot-commands.js')
+    return runStatus(flags, {version: this.config.version, json: this.jsonEnabled()})
   }
 }

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {OnrampCommand} from '../cli/base-command.js'
 import {serverFlags} from '../cli/flags.js'
 import type {TokenResult} from '../flows/token.js'
+import {REFRESH_MARGIN_SECONDS} from '../session/session.js'
 
 export default class Token extends OnrampCommand {
   static override summary = 'Print a valid access token (refreshed first when it expires within 60 s, or --min-valid).'
@@ -16,14 +17,13 @@ export default class Token extends OnrampCommand {
   ]
   static override flags = {
     ...serverFlags,
-    'min-valid': Flags.integer({description: 'Refresh first when the token expires within this many seconds (for steps that need it to last).', default: 60, min: 0, max: 86_400}),
+    'min-valid': Flags.integer({description: `Refresh first when the token expires within this many seconds (default ${REFRESH_MARGIN_SECONDS}; for steps that need it to last).`, min: 0, max: 86_400}),
   }
 
   async run(): Promise<TokenResult> {
     const {flags} = await this.parse(Token)
-    const [{token}, {renderToken}] = await Promise.all([import('../flows/token.js'), import('../render/token.js')])
-    const result = await token(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id'], minValidSeconds: flags['min-valid']})
-    if (!this.jsonEnabled()) process.stdout.write(renderToken(result))
-    return result
+    // The same body as the fast path's (bin/run.js answers `onramp token` without oclif when it can).
+    const {runToken} = await import('../fast/hot-commands.js')
+    return runToken(flags, {version: this.config.version, json: this.jsonEnabled()})
   }
 }

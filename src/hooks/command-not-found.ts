@@ -1,7 +1,7 @@
 import {type Hook, type Interfaces, toConfiguredId} from '@oclif/core'
 import {distance} from 'fastest-levenshtein'
 
-import {writeError} from '../cli/base-command.js'
+import {writeErrorDocument} from '../render/error.js'
 import {ExitCode, UsageError} from '../errors.js'
 
 /**
@@ -11,7 +11,7 @@ import {ExitCode, UsageError} from '../errors.js'
  */
 const hook: Hook<'command_not_found'> = async function (options) {
   const words = [options.id, ...(options.argv ?? [])]
-  writeError(unknownCommandError({config: options.config, words}), {json: wantsJson(words)})
+  writeErrorDocument(unknownCommandError({config: options.config, words}), {json: wantsJson(words)})
   this.exit(ExitCode.usage)
 }
 

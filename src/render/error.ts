@@ -8,3 +8,13 @@ export function renderError(error: OnrampError): string {
   if (error.nextCommand) lines.push(`Next: run \`${error.nextCommand}\``)
   return lines.join('\n') + '\n'
 }
+
+/** One JSON error document on stdout under --json, else `Error:`/`Next:` on stderr: for commands, hooks and the fast path. */
+export function writeErrorDocument(error: OnrampError, {json}: {json: boolean}): void {
+  if (json) {
+    const body = error.toJSON()
+    process.stdout.write(JSON.stringify({error: {...body, message: redact(body.message)}}, null, 2) + '\n')
+  } else {
+    process.stderr.write(renderError(error))
+  }
+}

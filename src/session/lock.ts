@@ -1,4 +1,4 @@
-import {createHash, randomBytes} from 'node:crypto'
+import {createRequire} from 'node:module'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -8,6 +8,9 @@ import {ensurePrivateDir} from '../fs-trust.js'
 
 // Hand-written rather than proper-lockfile: that one has no owner record (a lock is a bare folder), so a
 // SIGKILLed holder is only recovered after its mtime goes stale, never at once by a dead-pid check.
+
+// node:crypto costs ~10 ms to load: loaded on first use, so `onramp token` reading a stored session never pays it.
+const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
 
 export interface LockOptions {
   /** Give up (exit 1, `lock_timeout`) after waiting this long. */
@@ -35,7 +38,7 @@ interface LockOwner {
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const {timeoutMs = 30_000, staleMs = 60_000, unreadableStaleMs = 2_000, pollMs = 50} = options
   ensurePrivateDir(path.dirname(lockPath)) // a lock in a folder others can write could be held or faked by them
-  const owner: LockOwner = {pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: randomBytes(16).toString('hex')}
+  const owner: LockOwner = {pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: crypto().randomBytes(16).toString('hex')}
   const deadline = Date.now() + timeoutMs
   let holder: LockOwner | undefined
   for (;;) {
@@ -69,7 +72,7 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
  * becomes a short, filesystem-safe name and the identity itself is not written into a file name.
  */
 export function lockPathFor({dir, identity}: {dir: string; identity: string}): string {
-  const digest = createHash('sha256').update(identity).digest('hex').slice(0, 32)
+  const digest = crypto().createHash('sha256').update(identity).digest('hex').slice(0, 32)
   return path.join(dir, `${digest}.lock`)
 }
 
@@ -150,7 +153,7 @@ function isAlive(pid: number): boolean {
  * aside atomically, checked to be the stale one we read, and put back (link: never overwrites) if not.
  */
 async function breakStale(lockPath: string, staleRaw: string): Promise<void> {
-  const aside = `${lockPath}.${randomBytes(6).toString('hex')}.stale`
+  const aside = `${lockPath}.${crypto().randomBytes(6).toString('hex')}.stale`
   try {
     await fs.rename(lockPath, aside)
   } catch (error) {

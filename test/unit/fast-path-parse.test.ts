@@ -1,0 +1,43 @@
+import {describe, expect, it} from 'vitest'
+
+import {BASE_FLAG_SPECS, JSON_FLAG_SPEC, SERVER_FLAG_SPECS} from '../../src/cli/flag-spec.js'
+import {parseFlags} from '../../src/fast/parse.js'
+
+const specs = {...SERVER_FLAG_SPECS, ...BASE_FLAG_SPECS, ...JSON_FLAG_SPEC}
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseFlags(argv, specs, env)
+
+describe('the fast path parser', () => {
+  it('reads booleans, `--name value` and `--name=value`, and defaults the rest', () => {
+    expect(parse(['--json', '--region', 'eu', '--host=https://h.example', '--verbose'])).toEqual({
+      json: true, verbose: true, region: 'eu', host: 'https://h.example', 'client-id': undefined,
+    })
+    expect(parse([])).toEqual({json: false, verbose: false, region: undefined, host: undefined, 'client-id': undefined})
+  })
+
+  it('takes a string flag not given from its non-empty env variable', () => {
+    expect(parse([], {ONRAMP_REGION: 'eu', ONRAMP_HOST: '', ONRAMP_CLIENT_ID: 'abc'})).toMatchObject({region: 'eu', host: undefined, 'client-id': 'abc'})
+    expect(parse(['--region', 'us'], {ONRAMP_REGION: 'eu'})).toMatchObject({region: 'us'})
+  })
+
+  it.each([
+    ['an unknown flag', ['--bogus']],
+    ['a short flag', ['-h']],
+    ['--help', ['--help']],
+    ['a positional argument', ['extra']],
+    ['the end of flags', ['--']],
+    ['a negated boolean', ['--no-json']],
+    ['a boolean with a value', ['--json=true']],
+    ['a repeated flag', ['--host', 'a', '--host', 'b']],
+    ['a missing value', ['--host']],
+    ['an empty value', ['--host=']],
+    ['a value that looks like a flag', ['--host', '--json']],
+    ['a value outside the options', ['--region', 'ap']],
+    ['an inherited property name', ['--constructor']],
+  ])('declines %s', (_what, argv) => {
+    expect(parse(argv)).toBeUndefined()
+  })
+
+  it('declines an env value outside the options, even when the flag is not used', () => {
+    expect(parse([], {ONRAMP_REGION: 'ap'})).toBeUndefined()
+  })
+})
