@@ -123,7 +123,7 @@ describe('onramp projects, built, against the served mock, without a terminal', 
       expect(removed).toMatchObject({removed: true, id})
       expect((await teamsOf(email)).map((team) => String(team.id))).not.toContain(id)
     }
-  })
+  }, 120_000) // ten CLI runs in a row on a loaded 2-core machine
 
   it('remove without --yes and without a terminal: exit 2 naming --yes, the project still there', async () => {
     const email = `ci-${randomBytes(4).toString('hex')}@example.com`
