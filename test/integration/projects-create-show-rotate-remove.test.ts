@@ -120,3 +120,21 @@ describe('show, rotate-key, remove', () => {
     expect(readFileSync(file, 'utf8')).toContain(`POSTHOG_PERSONAL_API_KEY=${created.project.personal_api_key}\n`)
   })
 })
+
+describe('what a person reads', () => {
+  it('create says created, already existed, or that it could not tell', async () => {
+    const {renderProjectCreate} = await import('../../src/render/projects.js')
+    const {grant} = await storeProvisioningSession(h)
+    const first = await createProject(h.deps, {projectId: 'words'})
+    const again = await createProject(h.deps, {projectId: 'words'})
+    expect(renderProjectCreate(first)).toMatch(new RegExp(`^Created project ${first.project.id} for --id words\\.\\n  id +${first.project.id}\\n  api key +${first.project.api_key}\\n`))
+    expect(renderProjectCreate(again)).toMatch(/already existed for --id words: the same project as before, nothing was created/)
+
+    // ONRAMP_TOKEN with a client the server's introspection does not know: the project is still made, `created` unknown.
+    h.env.ONRAMP_TOKEN = grant.access_token
+    const unknown = await createProject(h.deps, {projectId: 'words-2', clientId: 'not-a-known-client'})
+    valid(schemas.create, unknown)
+    expect(unknown.created).toBeNull()
+    expect(renderProjectCreate(unknown)).toMatch(/could not tell whether it already existed/)
+  })
+})
