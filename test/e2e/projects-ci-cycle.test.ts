@@ -81,9 +81,18 @@ interface MockState {
 }
 const teamsOf = async (email: string) => (await mock.control<MockState>('state')).users.find((user) => user.email === email)?.teams ?? []
 
-function parsed(result: {code: number | null; stdout: string; stderr: string}, check: (typeof schemas)[keyof typeof schemas]): Record<string, any> {
+interface Document {
+  created?: boolean | null
+  removed?: boolean
+  id?: string
+  project: {id: string; api_key: string; host: string; personal_api_key: string | null}
+  session: Record<string, unknown>
+}
+
+/** A successful --json run, checked against its schema. */
+function parsed(result: {code: number | null; stdout: string; stderr: string}, check: (typeof schemas)[keyof typeof schemas]): Document {
   expect(result.code, result.stderr).toBe(0)
-  const document = JSON.parse(result.stdout) as Record<string, any>
+  const document = JSON.parse(result.stdout) as Document
   expect(check(document), JSON.stringify(check.errors)).toBe(true)
   return document
 }
@@ -99,7 +108,7 @@ describe('onramp projects, built, against the served mock, without a terminal', 
       const created = parsed(await onramp(['projects', 'create', '--id', 'run-42', '--name', `Run 42 (${cycle})`, '--output-env', envFile, '--json']), schemas.create)
       expect(created.created).toBe(true)
       expect(created.session).toMatchObject({kind: 'provisioning', source: 'store'})
-      const id = created.project.id as string
+      const id = created.project.id
       expect(seen).not.toContain(id) // the second cycle is a new project: remove freed the --id
       seen.push(id)
       expect(readFileSync(envFile, 'utf8')).toContain(`POSTHOG_PROJECT_API_KEY=${created.project.api_key}\nPOSTHOG_PROJECT_ID=${id}\nPOSTHOG_HOST=${mock.issuer}\n`)
@@ -129,7 +138,7 @@ describe('onramp projects, built, against the served mock, without a terminal', 
     const email = `ci-${randomBytes(4).toString('hex')}@example.com`
     await writeProvisioningSession(email)
     const created = parsed(await onramp(['projects', 'create', '--id', 'keep-me', '--json']), schemas.create)
-    const id = created.project.id as string
+    const id = created.project.id
 
     const refused = await onramp(['projects', 'remove', id])
     expect(refused.code).toBe(2)
