@@ -190,6 +190,12 @@ async function refreshStored(deps: Deps, {store, session, minValidSeconds}: {sto
 async function refreshAfterRejection(deps: Deps, {store, session}: {store: SessionStore; session: Session}): Promise<Session> {
   const stored = (await store.get(session)) ?? session
   if (stored.access_token !== session.access_token && !isExpiring(stored, deps.now(), REFRESH_MARGIN_SECONDS)) return stored
+  if (!stored.refresh_token) {
+    throw new SessionExpiredError(`${session.issuer} refused this session's access token, and the session has no refresh token to get another.`, {
+      code: 'session_expired',
+      nextCommand: 'onramp signup',
+    })
+  }
   return refreshStored(deps, {store, session: stored, minValidSeconds: FORCE_REFRESH_SECONDS})
 }
 
@@ -301,14 +307,15 @@ export async function rotateProjectKeyFlow(deps: Deps, options: ProjectIdOptions
  * sent when neither confirms.
  */
 export async function removeProjectFlow(deps: Deps, options: ProjectIdOptions & {yes: boolean}): Promise<ProjectRemoveResult> {
+  // Refused before any session is read or refreshed: a CI step without --yes changes nothing.
+  if (!options.yes && !deps.ui.interactive) {
+    throw new UsageError(`Removing project ${options.id} needs confirmation and there is no terminal to ask on: pass --yes to remove it. Nothing was removed.`, {
+      code: 'confirmation_required',
+    })
+  }
   const {removeProject} = await import('../provisioning/resources.js')
   const bearer = await openBearerSession(deps, options)
   if (!options.yes) {
-    if (!deps.ui.interactive) {
-      throw new UsageError(`Removing project ${options.id} needs confirmation and there is no terminal to ask on: pass --yes to remove it. Nothing was removed.`, {
-        code: 'confirmation_required',
-      })
-    }
     const confirmed = await deps.ui.confirm(`Remove project ${options.id} on ${bearer.issuer}? Its data and API key are deleted.`, {default: false})
     if (!confirmed) throw new UsageError(`Not removed: project ${options.id} was kept.`, {code: 'cancelled'})
   }

@@ -95,6 +95,13 @@ describe('the stored session', () => {
     expect((error as Error).message).toMatch(/onramp signup/)
     expect((error as Error).message).not.toMatch(/onramp login/)
   })
+  it('a refused token and no refresh token to replace it: exit 5, run onramp signup, nothing refreshed', async () => {
+    const {session} = await storeProvisioningSession(h, {save: false})
+    await (await h.deps.sessions()).save({...session, refresh_token: null})
+    h.mock.control.advanceClock(3601)
+    await expect(showProjectFlow(h.deps, {id: '1'})).rejects.toMatchObject({exit: 5, nextCommand: 'onramp signup', message: expect.stringContaining('no refresh token')})
+    expect(refreshes()).toBe(0)
+  })
 })
 
 describe('a login session', () => {
