@@ -63,11 +63,11 @@ function readPackageJson(): PackageJson | undefined {
 
 /**
  * Plugins, themes, extra version flags: oclif features the fast path does not reproduce. Known and
- * harmless here: the command_not_found hook (a hot command is found) and `-h` (a short flag, which the
+ * harmless here: topic descriptions (help only), the command_not_found hook (a hot command is found) and `-h` (a short flag, which the
  * fast parser always hands to oclif).
  */
 function hasOclifExtras(pjson: PackageJson): boolean {
-  const known = new Set(['bin', 'dirname', 'commands', 'topicSeparator', 'additionalHelpFlags'])
+  const known = new Set(['bin', 'dirname', 'commands', 'topicSeparator', 'topics', 'additionalHelpFlags'])
   const hooks = Object.keys((pjson.oclif?.hooks as Record<string, unknown> | undefined) ?? {})
   if (hooks.some((hook) => hook !== 'command_not_found')) return true
   const helpFlags = pjson.oclif?.additionalHelpFlags

@@ -1,0 +1,324 @@
+/**
+ * `onramp projects create|show|rotate-key|remove` (issue 11; server.md 4.2 "Bearer resource endpoints"):
+ * per-run projects for CI with the provisioning session `onramp signup` stores, or ONRAMP_TOKEN.
+ *
+ * The session: a stored one chosen like `token` chooses (src/flows/select-sessions.ts), preferring a
+ * provisioning session; refreshed under the lock when it is about to expire (ensureFresh), and once more
+ * when the server answers 401 to its access token (withTokenRefresh). ONRAMP_TOKEN is used as-is.
+ */
+import type {Deps} from '../deps.js'
+import {NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageError} from '../errors.js'
+import {appendEnvFile} from '../output-env.js'
+import type {ProvisioningDeps} from '../provisioning/api.js'
+import {ProvisioningTokenRejectedError} from '../provisioning/errors.js'
+import type {ProvisionedProject} from '../provisioning/resources.js'
+import {resolveServer, type ServerSelection} from '../select-server.js'
+import type {Refresher} from '../session/ensure-fresh.js'
+import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
+import {describeStore, envToken, type SessionStore} from '../session/store.js'
+import {selectSessions} from './select-sessions.js'
+import {envSessionView, sessionView, type SessionView} from './session-view.js'
+
+/** A project as every `projects` command shows it; `personal_api_key` only when the server grants one (create). */
+export interface ProjectView {
+  /** The project (PostHog team) id: what show, rotate-key and remove take. */
+  id: string
+  api_key: string
+  host: string
+  personal_api_key: string | null
+}
+
+export interface ProjectCreateResult {
+  project: ProjectView
+  /** The partner id given with --id (the idempotency key). */
+  project_id: string
+  /** false: the project already existed for this --id; null: onramp could not tell (see createProject). */
+  created: boolean | null
+  /** The --output-env file written, or null. */
+  env_file: string | null
+  session: SessionView
+}
+
+export interface ProjectShowResult {
+  project: ProjectView
+  env_file: string | null
+  session: SessionView
+}
+
+export interface ProjectRotateResult {
+  project: ProjectView
+  env_file: string | null
+  session: SessionView
+}
+
+export interface ProjectRemoveResult {
+  removed: true
+  id: string
+  session: SessionView
+}
+
+/** The variables --output-env writes (GitHub Actions' $GITHUB_ENV format). */
+export const PROJECT_ENV = {
+  apiKey: 'POSTHOG_PROJECT_API_KEY',
+  projectId: 'POSTHOG_PROJECT_ID',
+  host: 'POSTHOG_HOST',
+  personalApiKey: 'POSTHOG_PERSONAL_API_KEY',
+} as const
+
+/** `minValidSeconds` that makes ensureFresh refresh whatever the stored expiry says (after a 401). */
+const FORCE_REFRESH_SECONDS = 100 * 365 * 24 * 3600
+
+/** The provisioning refresh (server.md 4.2): the agentic token endpoint, rotation with no grace period. */
+export const provisioningRefresher: Refresher = async (deps, session) => {
+  const {refreshProvisioningToken} = await import('../provisioning/token.js')
+  const tokens = await refreshProvisioningToken(provisioningDeps(deps), {issuer: session.issuer, refreshToken: session.refresh_token!})
+  return {access_token: tokens.access_token, refresh_token: tokens.refresh_token, ...(tokens.expires_in === null ? {} : {expires_in: tokens.expires_in})}
+}
+
+function provisioningDeps(deps: Deps): ProvisioningDeps {
+  return {
+    http: deps.http,
+    logger: deps.logger,
+    now: deps.now,
+    onRateLimitWait: ({seconds}) => deps.ui.info(`The server is rate limiting this app: waiting ${seconds} s, then retrying once.`),
+  }
+}
+
+/** The credential a projects command acts with: where it points, how to show it, and how to call with it. */
+interface BearerSession {
+  issuer: string
+  clientId: string | undefined
+  view: () => SessionView
+  /** Runs `call` with the access token; a 401 gets one refresh and one retry (stored sessions only). */
+  call<T>(call: (accessToken: string) => Promise<T>): Promise<T>
+}
+
+/**
+ * The session for the resource endpoints: ONRAMP_TOKEN, else the selected issuer's provisioning session
+ * (newest first), else its login session (which the endpoints may refuse: explained then).
+ */
+async function openBearerSession(deps: Deps, selection: ServerSelection): Promise<BearerSession> {
+  const fromEnv = envToken(deps.env)
+  if (fromEnv) return envBearerSession(deps, selection, fromEnv)
+
+  const {store, sessions} = await selectSessions(deps, selection)
+  const pick = (pool: Session[]): {issuer: string; session: Session | undefined} => {
+    const issuers = [...new Set(pool.map((session) => session.issuer))]
+    const issuer = issuers.length === 1 && !selection.host && !selection.region ? issuers[0]! : resolveServer(selection).issuer
+    const session = pool.filter((candidate) => candidate.issuer === issuer).sort((a, b) => Date.parse(b.obtained_at) - Date.parse(a.obtained_at))[0]
+    return {issuer, session}
+  }
+  let chosen = pick(sessions.filter((session) => session.kind === 'provisioning'))
+  if (!chosen.session) chosen = pick(sessions)
+  const {issuer} = chosen
+  if (!chosen.session) {
+    throw new NotLoggedInError(
+      `No provisioning session for ${issuer}. Run onramp signup to create one (a CI job can set ONRAMP_TOKEN to a provisioning access token instead).`,
+      {code: 'no_provisioning_session', nextCommand: 'onramp signup'},
+    )
+  }
+  const storage = describeStore(store)
+  let current = chosen.session
+  if (isExpiring(current, deps.now(), REFRESH_MARGIN_SECONDS)) current = await refreshStored(deps, {store, session: current})
+  return {
+    issuer,
+    clientId: current.client_id,
+    view: () => sessionView(current, {storage, now: deps.now()}),
+    async call(call) {
+      const {withTokenRefresh} = await import('../provisioning/resources.js')
+      try {
+        return await withTokenRefresh(
+          {
+            accessToken: current.access_token,
+            refresh: async () => {
+              current = await refreshAfterRejection(deps, {store, session: current})
+              return current.access_token
+            },
+          },
+          call,
+        )
+      } catch (error) {
+        throw current.kind === 'oauth' ? explainLoginSession(error, current) : error
+      }
+    },
+  }
+}
+
+function envBearerSession(deps: Deps, selection: ServerSelection, token: string): BearerSession {
+  const server = resolveServer(selection)
+  return {
+    issuer: server.issuer,
+    clientId: server.clientId,
+    view: () => envSessionView(server.issuer),
+    async call(call) {
+      try {
+        return await call(token)
+      } catch (error) {
+        // Nothing to refresh: the variable holds an access token only.
+        if (!(error instanceof ProvisioningTokenRejectedError) || !error.refreshable) throw error
+        throw new SessionExpiredError(
+          `${error.message.replace(/ If refreshing does not help.*$/, '')} ONRAMP_TOKEN is used as-is and cannot be refreshed: a provisioning access token lives 1 hour. ` +
+            'Set it to a fresh one (onramp token prints one from a stored provisioning session), or unset it to use the stored session.',
+          {code: 'onramp_token_rejected', nextCommand: 'onramp token', cause: error},
+        )
+      }
+    },
+  }
+}
+
+const refreshers = {provisioning: provisioningRefresher}
+
+/** Refresh under the lock (ensureFresh); a provisioning session that cannot be refreshed needs signup, not login. */
+async function refreshStored(deps: Deps, {store, session, minValidSeconds}: {store: SessionStore; session: Session; minValidSeconds?: number}): Promise<Session> {
+  const {ensureFresh} = await import('../session/ensure-fresh.js')
+  try {
+    const fresh = await ensureFresh(deps, {store, session, refreshers, ...(minValidSeconds === undefined ? {} : {minValidSeconds})})
+    return fresh.session
+  } catch (error) {
+    if (session.kind !== 'provisioning' || !(error instanceof SessionExpiredError)) throw error
+    // ensureFresh's wording is for login sessions; the provisioning refresh error says what happened.
+    const said = error.cause instanceof OnrampError ? error.cause.message : error.message
+    throw new SessionExpiredError(`${said.replace(/ Run onramp login.*$/, '')}`, {code: error.code, nextCommand: 'onramp signup', cause: error})
+  }
+}
+
+/**
+ * After a 401: another process may already have refreshed (the store holds a newer token); otherwise
+ * refresh now whatever the stored expiry says. Provisioning refresh tokens rotate with no grace period,
+ * so the new pair is stored under the lock before the retry uses it.
+ */
+async function refreshAfterRejection(deps: Deps, {store, session}: {store: SessionStore; session: Session}): Promise<Session> {
+  const stored = (await store.get(session)) ?? session
+  if (stored.access_token !== session.access_token && !isExpiring(stored, deps.now(), REFRESH_MARGIN_SECONDS)) return stored
+  if (!stored.refresh_token) {
+    throw new SessionExpiredError(`${session.issuer} refused this session's access token, and the session has no refresh token to get another.`, {
+      code: 'session_expired',
+      nextCommand: 'onramp signup',
+    })
+  }
+  return refreshStored(deps, {store, session: stored, minValidSeconds: FORCE_REFRESH_SECONDS})
+}
+
+/**
+ * A login session (`onramp login`) that the resource endpoints refused: its app may not be a
+ * provisioning partner, or its token not one they accept. Projects need the session signup stores.
+ */
+function explainLoginSession(error: unknown, session: Session): unknown {
+  const refused =
+    error instanceof SessionExpiredError || (error instanceof ScopeError && (error.code === 'partner_deactivated' || error.code === 'provisioning_disabled'))
+  if (!refused) return error
+  return new NotLoggedInError(
+    `The project endpoints of ${session.issuer} refused the login session of app ${session.client_id} (${(error as OnrampError).message}) ` +
+      'Projects are provisioned with a provisioning session: run onramp signup to get one, then run this command again.',
+    {code: 'provisioning_session_required', nextCommand: 'onramp signup', cause: error},
+  )
+}
+
+function projectView(project: ProvisionedProject): ProjectView {
+  return {id: project.id, api_key: project.api_key, host: project.host, personal_api_key: project.personal_api_key ?? null}
+}
+
+async function writeEnv(file: string | undefined, project: ProjectView): Promise<string | null> {
+  if (file === undefined) return null
+  await appendEnvFile(file, {
+    [PROJECT_ENV.apiKey]: project.api_key,
+    [PROJECT_ENV.projectId]: project.id,
+    [PROJECT_ENV.host]: project.host,
+    ...(project.personal_api_key === null ? {} : {[PROJECT_ENV.personalApiKey]: project.personal_api_key}),
+  })
+  return file
+}
+
+export interface ProjectCreateOptions extends ServerSelection {
+  /** The partner project id (--id): the same id returns the same project. */
+  projectId: string
+  /** --name: used only when the project is new (server.md 4.2). */
+  name?: string | undefined
+  outputEnv?: string | undefined
+}
+
+/**
+ * POST resources with `project_id`. The server answers the same for a new project and an existing one,
+ * so `created` is read from the token's scoped teams just before the call (RFC 7662 introspection,
+ * PostHog's `scoped_teams`): a project this token already reached existed. When introspection is not
+ * available (no endpoint, an unknown client for ONRAMP_TOKEN), `created` is null. A project another
+ * session of the same organization linked to this id first shows as created the first time this
+ * session reaches it: the token could not see it before.
+ */
+export async function createProject(deps: Deps, options: ProjectCreateOptions): Promise<ProjectCreateResult> {
+  if (options.projectId.trim() === '') throw new UsageError('--id must not be empty: it names the project, e.g. --id "run-$GITHUB_RUN_ID".', {code: 'usage'})
+  const {provisionProject} = await import('../provisioning/resources.js')
+  const bearer = await openBearerSession(deps, options)
+  const api = provisioningDeps(deps)
+  const {project, before} = await bearer.call(async (accessToken) => {
+    const before = await scopedTeams(deps, {issuer: bearer.issuer, clientId: bearer.clientId, accessToken})
+    const project = await provisionProject(api, {
+      issuer: bearer.issuer,
+      accessToken,
+      projectId: options.projectId,
+      ...(options.name === undefined ? {} : {projectName: options.name}),
+    })
+    return {project, before}
+  })
+  const view = projectView(project)
+  const created = before === null ? null : !before.includes(Number(project.id))
+  return {project: view, project_id: options.projectId, created, env_file: await writeEnv(options.outputEnv, view), session: bearer.view()}
+}
+
+/** The teams `accessToken` reaches now, or null when the server does not say (or introspection fails). */
+async function scopedTeams(deps: Deps, {issuer, clientId, accessToken}: {issuer: string; clientId: string | undefined; accessToken: string}): Promise<number[] | null> {
+  if (!clientId) return null
+  try {
+    const [{discover}, {readGrantedScopes}] = await Promise.all([import('../oauth/discovery.js'), import('../provisioning/introspection.js')])
+    const {metadata} = await discover(deps, issuer)
+    if (!metadata.introspection_endpoint) return null
+    const granted = await readGrantedScopes(provisioningDeps(deps), {issuer, introspectionEndpoint: metadata.introspection_endpoint, token: accessToken, clientId})
+    return granted.active ? granted.scoped_teams : null
+  } catch (error) {
+    // Only `created` depends on it: the project itself is still created or found.
+    deps.logger.event('projects.introspection_failed', {issuer, error: (error as Error).message}, 'info')
+    return null
+  }
+}
+
+export interface ProjectIdOptions extends ServerSelection {
+  /** The project (team) id that create printed. */
+  id: string
+}
+
+/** GET resources/{id}: the project and its current API key. */
+export async function showProjectFlow(deps: Deps, options: ProjectIdOptions & {outputEnv?: string | undefined}): Promise<ProjectShowResult> {
+  const {showProject} = await import('../provisioning/resources.js')
+  const bearer = await openBearerSession(deps, options)
+  const project = projectView(await bearer.call((accessToken) => showProject(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id: options.id})))
+  return {project, env_file: await writeEnv(options.outputEnv, project), session: bearer.view()}
+}
+
+/** POST resources/{id}/rotate_credentials: a new API key; the old one stops working (PostHog keeps one key per project). */
+export async function rotateProjectKeyFlow(deps: Deps, options: ProjectIdOptions & {outputEnv?: string | undefined}): Promise<ProjectRotateResult> {
+  const {rotateProjectKey} = await import('../provisioning/resources.js')
+  const bearer = await openBearerSession(deps, options)
+  const project = projectView(await bearer.call((accessToken) => rotateProjectKey(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id: options.id})))
+  return {project, env_file: await writeEnv(options.outputEnv, project), session: bearer.view()}
+}
+
+/**
+ * POST resources/{id}/remove, after a confirmation: asked on a terminal, `--yes` otherwise. Nothing is
+ * sent when neither confirms.
+ */
+export async function removeProjectFlow(deps: Deps, options: ProjectIdOptions & {yes: boolean}): Promise<ProjectRemoveResult> {
+  // Refused before any session is read or refreshed: a CI step without --yes changes nothing.
+  if (!options.yes && !deps.ui.interactive) {
+    throw new UsageError(`Removing project ${options.id} needs confirmation and there is no terminal to ask on: pass --yes to remove it. Nothing was removed.`, {
+      code: 'confirmation_required',
+    })
+  }
+  const {removeProject} = await import('../provisioning/resources.js')
+  const bearer = await openBearerSession(deps, options)
+  if (!options.yes) {
+    const confirmed = await deps.ui.confirm(`Remove project ${options.id} on ${bearer.issuer}? Its data and API key are deleted.`, {default: false})
+    if (!confirmed) throw new UsageError(`Not removed: project ${options.id} was kept.`, {code: 'cancelled'})
+  }
+  const removed = await bearer.call((accessToken) => removeProject(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id: options.id}))
+  return {removed: true, id: removed.id, session: bearer.view()}
+}

@@ -1,0 +1,44 @@
+import type {ProjectCreateResult, ProjectRemoveResult, ProjectRotateResult, ProjectShowResult, ProjectView} from '../flows/projects.js'
+import {PROJECT_ENV} from '../flows/projects.js'
+import {terminalSafe} from '../terminal-text.js'
+
+/** The project's id, key and host: the part a person copies. */
+function projectLines(project: ProjectView): string {
+  const rows: [string, string][] = [
+    ['id', project.id],
+    ['api key', project.api_key],
+    ['host', terminalSafe(project.host)],
+  ]
+  if (project.personal_api_key !== null) rows.push(['personal api key', project.personal_api_key])
+  const width = Math.max(...rows.map(([label]) => label.length))
+  return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}\n`).join('')
+}
+
+function envLine(file: string | null, personal: boolean): string {
+  if (file === null) return ''
+  const names = [PROJECT_ENV.apiKey, PROJECT_ENV.projectId, PROJECT_ENV.host, ...(personal ? [PROJECT_ENV.personalApiKey] : [])]
+  return `Wrote ${names.join(', ')} to ${file}.\n`
+}
+
+export function renderProjectCreate(result: ProjectCreateResult): string {
+  const id = terminalSafe(result.project_id)
+  const head =
+    result.created === false
+      ? `Project ${result.project.id} already existed for --id ${id}: the same project as before, nothing was created.`
+      : result.created === true
+        ? `Created project ${result.project.id} for --id ${id}.`
+        : `Project ${result.project.id} is ready for --id ${id} (onramp could not tell whether it already existed).`
+  return `${head}\n${projectLines(result.project)}${envLine(result.env_file, result.project.personal_api_key !== null)}`
+}
+
+export function renderProjectShow(result: ProjectShowResult): string {
+  return `${projectLines(result.project)}${envLine(result.env_file, false)}`
+}
+
+export function renderProjectRotate(result: ProjectRotateResult): string {
+  return `New API key for project ${result.project.id}; the previous key no longer works.\n${projectLines(result.project)}${envLine(result.env_file, false)}`
+}
+
+export function renderProjectRemove(result: ProjectRemoveResult): string {
+  return `Removed project ${result.id}.\n`
+}
