@@ -38,7 +38,7 @@ export async function status(deps: Deps, selection: ServerSelection): Promise<St
       ],
     }
   }
-  const {store, sessions, issuer} = await selectSessions(deps, selection)
+  const {sessions, issuer} = await selectSessions(deps, selection)
   if (sessions.length === 0) {
     throw new NotLoggedInError(issuer ? `Not logged in to ${issuer}.` : 'Not logged in to any host.')
   }
@@ -54,12 +54,12 @@ export async function status(deps: Deps, selection: ServerSelection): Promise<St
       missing_required_scopes: REQUIRED_LOGIN_SCOPES.filter((scope) => !session.scope.includes(scope)),
       expires_at: session.expires_at,
       state: stateOf(session, now),
-      storage: `${store.kind} (${store.location})`,
+      storage: `${session.storage.kind} (${session.storage.location})`, // where THIS session's tokens are
     })),
   }
 }
 
-function stateOf(session: Session, now: Date): SessionStatus['state'] {
+function stateOf(session: Pick<Session, 'expires_at'>, now: Date): SessionStatus['state'] {
   if (session.expires_at && Date.parse(session.expires_at) <= now.getTime()) return 'expired'
   return isExpiring(session, now, REFRESH_MARGIN_SECONDS) ? 'expiring' : 'valid'
 }

@@ -20,6 +20,12 @@ async function setup(options: Parameters<typeof startHarness>[0] = {}) {
   return harness
 }
 
+/** Every stored session with its tokens: list() gives metadata only, get() reads the tokens. */
+async function storedSessions(deps: {sessions: Harness['deps']['sessions']}) {
+  const store = await deps.sessions()
+  return Promise.all((await store.list()).map(async (info) => (await store.get(info))!))
+}
+
 const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
 
 describe('onramp login against the mock (in-process)', () => {
@@ -41,7 +47,7 @@ describe('onramp login against the mock (in-process)', () => {
     expect(url.searchParams.get('client_id')).toBe(WIZARD_CLIENT_ID)
     expect(url.searchParams.get('state')).toMatch(/^[\w-]{43}$/)
     expect(url.searchParams.get('scope')!.split(' ')).toEqual([...LOGIN_SCOPES])
-    const stored = await (await h.deps.sessions()).list()
+    const stored = await storedSessions(h.deps)
     expect(stored).toHaveLength(1)
     expect(stored[0]).toMatchObject({issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, region: 'us'})
     expect(stored[0]!.access_token).toMatch(/^pha_/)
@@ -246,7 +252,7 @@ describe('onramp login against the mock (in-process)', () => {
   it('never writes a token to stderr, stdout, or the log (with --verbose)', async () => {
     const h = await setup({verbose: true})
     await login(h.deps, loginDefaults)
-    const session = (await (await h.deps.sessions()).list())[0]!
+    const session = (await storedSessions(h.deps))[0]!
     const log = JSON.stringify(h.logLines())
     for (const secret of [session.access_token, session.refresh_token!]) {
       expect(h.stderr.text()).not.toContain(secret)
