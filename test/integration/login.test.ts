@@ -7,6 +7,7 @@ import {follow, landingUrl} from '../../scripts/scripted-browser.mjs'
 import {ExitCode} from '../../src/errors.js'
 import {login} from '../../src/flows/login.js'
 import {LOGIN_SCOPES} from '../../src/scopes.js'
+import {fakeBackend} from '../support/keyring.js'
 import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
 
 let harness: Harness | undefined
@@ -25,6 +26,9 @@ async function storedSessions(deps: {sessions: Harness['deps']['sessions']}) {
   const store = await deps.sessions()
   return Promise.all((await store.list()).map(async (info) => (await store.get(info))!))
 }
+
+/** A keychain that is not there (the real one may be, when the suite runs under scripts/with-keyring.sh). */
+const noKeychain = () => Object.assign(fakeBackend(), {failWith: 'no Secret Service on the session bus'})
 
 const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
 
@@ -244,7 +248,7 @@ describe('onramp login against the mock (in-process)', () => {
   it('ONRAMP_STORAGE=keychain without a keychain fails (exit 7) before the browser opens', async () => {
     const h = await setup()
     const deps = await h.newDeps()
-    const withKeychain = {...deps, sessions: () => import('../../src/session/store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.warn}))}
+    const withKeychain = {...deps, sessions: () => import('../../src/session/store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.warn, backend: noKeychain()}))}
     await expect(login(withKeychain, loginDefaults)).rejects.toMatchObject({exit: ExitCode.storageUnavailable})
     expect(h.opened).toEqual([])
   })
