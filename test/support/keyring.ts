@@ -70,7 +70,7 @@ export function secretServiceUnavailable(): string | undefined {
 }
 
 function probeSecretService(): string | undefined {
-  if (!process.env.DBUS_SESSION_BUS_ADDRESS) return 'no D-Bus session bus (run the tests under scripts/with-keyring.sh)'
+  if (!process.env.DBUS_SESSION_BUS_ADDRESS) return 'no D-Bus session bus'
   const value = randomBytes(8).toString('hex')
   const attributes = ['onramp-test-probe', value]
   const store = spawnSync('secret-tool', ['store', '--label=onramp test probe', ...attributes], {input: value, timeout: 5000, encoding: 'utf8'})
