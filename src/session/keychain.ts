@@ -1,4 +1,5 @@
 import {randomBytes} from 'node:crypto'
+import net from 'node:net'
 
 import {ExitCode, OnrampError, StorageUnavailableError} from '../errors.js'
 
@@ -102,7 +103,11 @@ export function keychainName(platform: NodeJS.Platform = process.platform): stri
 export function createNativeBackend({service = KEYCHAIN_SERVICE, timeoutMs = KEYCHAIN_TIMEOUT_MS}: {service?: string; timeoutMs?: number} = {}): SecretBackend {
   const name = keychainName()
   let module: Promise<typeof import('@napi-rs/keyring')> | undefined
+  let bus: Promise<void> | undefined
   const entry = async (account: string) => {
+    // AsyncEntry's constructor connects to D-Bus synchronously: a bus that accepts but never answers
+    // would freeze the event loop, deadline timers included. So first ask it, asynchronously.
+    if (process.platform === 'linux') await (bus ??= busAnswers(process.env.DBUS_SESSION_BUS_ADDRESS, timeoutMs))
     const {AsyncEntry} = await (module ??= import('@napi-rs/keyring'))
     // The constructor connects to the Secret Service on Linux: a missing bus throws here.
     return new AsyncEntry(service, account, {linux: {store: 'secret-service'}})
@@ -135,6 +140,38 @@ export function createNativeBackend({service = KEYCHAIN_SERVICE, timeoutMs = KEY
     },
     {timeoutMs},
   )
+}
+
+/**
+ * Rejects unless the D-Bus session bus at `address` answers the first step of its handshake (a bare
+ * SASL `AUTH`, to which every bus replies with the mechanisms it accepts) within `timeoutMs`.
+ * Addresses other than unix paths and abstract sockets are left to the library.
+ */
+export async function busAnswers(address: string | undefined, timeoutMs: number): Promise<void> {
+  if (!address) throw new KeychainUnavailableError('no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)')
+  const first = address.split(';')[0]!
+  const path = /^unix:(?:.*,)?path=([^,]+)/.exec(first)?.[1]
+  const abstract = /^unix:(?:.*,)?abstract=([^,]+)/.exec(first)?.[1]
+  const target = path ? decodeURIComponent(path) : abstract ? `\0${decodeURIComponent(abstract)}` : undefined
+  if (!target) return
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect(target)
+    const fail = (reason: string) => {
+      socket.destroy()
+      reject(new KeychainUnavailableError(`the D-Bus session bus at ${first} ${reason}`))
+    }
+    const timer = setTimeout(() => fail(`did not answer within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)
+    socket.once('connect', () => socket.write('\0AUTH\r\n'))
+    socket.once('data', () => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve()
+    })
+    socket.once('error', (error) => {
+      clearTimeout(timer)
+      fail(`cannot be reached (${error.message})`)
+    })
+  })
 }
 
 /**
