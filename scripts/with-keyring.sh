@@ -21,7 +21,7 @@ if [ -z "${ONRAMP_IN_PRIVATE_BUS:-}" ]; then
   status=0
   env -u DISPLAY -u WAYLAND_DISPLAY -u GNOME_KEYRING_CONTROL -u SSH_AUTH_SOCK \
     HOME="$keyring_home" XDG_DATA_HOME="$keyring_home/data" XDG_RUNTIME_DIR="$keyring_home/run" \
-    ONRAMP_REAL_HOME="$HOME" ONRAMP_IN_PRIVATE_BUS=1 \
+    ONRAMP_REAL_HOME="$HOME" ONRAMP_REAL_XDG_DATA_HOME="${XDG_DATA_HOME:-}" ONRAMP_IN_PRIVATE_BUS=1 \
     dbus-run-session -- "$0" "$@" || status=$?
   exit "$status"
 fi
@@ -48,5 +48,6 @@ done
 unset ONRAMP_IN_PRIVATE_BUS
 # The keyring needed a throwaway HOME; CMD gets the caller's back (npm and npx caches live there).
 export HOME="$ONRAMP_REAL_HOME"
-unset ONRAMP_REAL_HOME
+if [ -n "$ONRAMP_REAL_XDG_DATA_HOME" ]; then export XDG_DATA_HOME="$ONRAMP_REAL_XDG_DATA_HOME"; else unset XDG_DATA_HOME; fi
+unset ONRAMP_REAL_HOME ONRAMP_REAL_XDG_DATA_HOME
 exec "$@"
