@@ -44,7 +44,9 @@ export class KeychainUnavailableError extends StorageUnavailableError {
 /**
  * Wraps a backend so every call has a deadline and every failure is a KeychainUnavailableError.
  * A locked keyring may wait forever on an unlock prompt nobody sees: the race makes that an error
- * even when the native call ignores the abort signal.
+ * even when the native call ignores the abort signal. Limit: a native call already running cannot
+ * be cancelled, and Node joins its thread pool at exit, so the process itself ends only when that
+ * call does (the prompt is answered or dismissed). Without a display the prompt fails at once.
  */
 export function withDeadlines(backend: SecretBackend, {timeoutMs}: {timeoutMs: number}): SecretBackend {
   const guard = <T>(what: string, call: () => Promise<T>): Promise<T> => {
@@ -141,6 +143,7 @@ export function createNativeBackend({service = KEYCHAIN_SERVICE, timeoutMs = KEY
     {timeoutMs},
   )
 }
+
 
 /**
  * Rejects unless the D-Bus session bus at `address` answers the first step of its handshake (a bare
