@@ -3,7 +3,7 @@ import type {TokenSet} from '../oauth/client.js'
 import {invalidScope} from '../scopes/invalid-scope.js'
 import {compareGrant, type GrantComparison, type Plan} from '../scopes/preflight.js'
 import {expiresAt, type Session} from '../session/session.js'
-import type {SessionStore} from '../session/store.js'
+import type {SessionStore, StorageDescription} from '../session/store.js'
 
 /**
  * Grant -> session, written once for login and signup: compare what was granted with the plan, refuse
@@ -30,6 +30,10 @@ export interface AcceptGrantInput {
 export interface AcceptedGrant {
   session: Session
   grant: GrantComparison
+  /** Where the session was saved; null when nothing was stored. */
+  storage: StorageDescription | null
+  /** Where it was before, when this save moved it out of the plaintext file into the keychain. */
+  movedFrom: StorageDescription | null
 }
 
 export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now'>, input: AcceptGrantInput): Promise<AcceptedGrant> {
@@ -63,16 +67,16 @@ export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now'>, inp
     user: await input.findUser(grant.granted),
     obtained_at: now.toISOString(),
   }
-  if (input.store) {
-    try {
-      await input.store.save(session)
-    } catch (error) {
-      // Tokens that cannot be kept must not stay live on the server.
-      await revokeQuietly(deps, input.revoke)
-      throw error
-    }
+  if (!input.store) return {session, grant, storage: null, movedFrom: null}
+  try {
+    const saved = await input.store.save(session)
+    if (saved.moved_from) deps.ui.info(`Moved this session out of the plaintext file ${saved.moved_from.location} into ${saved.storage.location}.`)
+    return {session, grant, storage: saved.storage, movedFrom: saved.moved_from}
+  } catch (error) {
+    // Tokens that cannot be kept must not stay live on the server.
+    await revokeQuietly(deps, input.revoke)
+    throw error
   }
-  return {session, grant}
 }
 
 /** A refused grant should not stay live, but failing to revoke it changes nothing for the user. */

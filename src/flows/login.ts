@@ -11,7 +11,6 @@ import {invalidScope, scopesNamedIn} from '../scopes/invalid-scope.js'
 import {planScopes} from '../scopes/plan.js'
 import type {Plan} from '../scopes/preflight.js'
 import {CALLBACK_PATH, resolveServer, type Server, type ServerSelection} from '../select-server.js'
-import {describeStore} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {acceptGrant} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
@@ -68,7 +67,7 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
     const callback = await awaitCallback({listener, timeoutSeconds: options.timeoutSeconds, paste: paste ? deps.ui : undefined})
     const tokens = await exchange(deps, {client, plan, callback, listener, codeVerifier, state})
 
-    const {session, grant} = await acceptGrant(deps, {
+    const {session, grant, storage} = await acceptGrant(deps, {
       plan,
       tokens,
       granted: tokens.scope,
@@ -78,7 +77,7 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
       findUser: (granted) => findUser(deps, {client, accessToken: tokens.access_token, idTokenClaims: tokens.idTokenClaims, granted}),
     })
     deps.logger.event('login.success', {issuer: server.issuer, client_id: clientId, scopes: grant.granted, storage: store.kind}, 'info')
-    return {session: sessionView(session, {storage: describeStore(store), now: deps.now()}), missing_optional_scopes: grant.missingOptional}
+    return {session: sessionView(session, {storage: storage ?? store.describe(), now: deps.now()}), missing_optional_scopes: grant.missingOptional}
   } finally {
     await listener.close()
   }

@@ -27,12 +27,12 @@ export async function logout(deps: Deps, {selection, all}: {selection: ServerSel
   }
 
   const result: LogoutResult = {logged_out: []}
-  for (const listed of sessions) {
-    const session = (await store.get(listed)) ?? listed
-    const revoked = await revokeSession(deps, session)
-    await store.delete(session)
-    deps.logger.event('logout', {issuer: session.issuer, client_id: session.client_id, revoked}, 'info')
-    result.logged_out.push({issuer: session.issuer, client_id: session.client_id, revoked})
+  for (const info of sessions) {
+    const session = await store.get(info) // list() holds no tokens; revocation needs them
+    const revoked = session ? await revokeSession(deps, session) : false
+    await store.delete(info)
+    deps.logger.event('logout', {issuer: info.issuer, client_id: info.client_id, revoked}, 'info')
+    result.logged_out.push({issuer: info.issuer, client_id: info.client_id, revoked})
   }
   return result
 }

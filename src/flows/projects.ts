@@ -15,7 +15,7 @@ import type {ProvisionedProject} from '../provisioning/resources.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
 import type {Refresher} from '../session/ensure-fresh.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
-import {describeStore, envToken, type SessionStore} from '../session/store.js'
+import {envToken, type SessionInfo, type SessionStore} from '../session/store.js'
 import {selectSessions} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
 
@@ -102,7 +102,7 @@ async function openBearerSession(deps: Deps, selection: ServerSelection): Promis
   if (fromEnv) return envBearerSession(deps, selection, fromEnv)
 
   const {store, sessions} = await selectSessions(deps, selection)
-  const pick = (pool: Session[]): {issuer: string; session: Session | undefined} => {
+  const pick = (pool: SessionInfo[]): {issuer: string; session: SessionInfo | undefined} => {
     const issuers = [...new Set(pool.map((session) => session.issuer))]
     const issuer = issuers.length === 1 && !selection.host && !selection.region ? issuers[0]! : resolveServer(selection).issuer
     const session = pool.filter((candidate) => candidate.issuer === issuer).sort((a, b) => Date.parse(b.obtained_at) - Date.parse(a.obtained_at))[0]
@@ -117,8 +117,11 @@ async function openBearerSession(deps: Deps, selection: ServerSelection): Promis
       {code: 'no_provisioning_session', nextCommand: 'onramp signup'},
     )
   }
-  const storage = describeStore(store)
-  let current = chosen.session
+  const {storage} = chosen.session
+  // list() holds no tokens: read them (from the keychain, maybe) for the one session used.
+  const read = await store.get(chosen.session)
+  if (!read) throw new NotLoggedInError(`The session for ${issuer} was removed meanwhile.`, {code: 'no_provisioning_session', nextCommand: 'onramp signup'})
+  let current: Session = read
   if (isExpiring(current, deps.now(), REFRESH_MARGIN_SECONDS)) current = await refreshStored(deps, {store, session: current})
   return {
     issuer,

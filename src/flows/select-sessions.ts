@@ -1,7 +1,7 @@
 import type {Deps} from '../deps.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
 import type {Session} from '../session/session.js'
-import type {SessionStore} from '../session/store.js'
+import type {SessionInfo, SessionStore} from '../session/store.js'
 
 /**
  * The sessions a command acts on. With no --host/--region (or their env vars) every stored session
@@ -10,7 +10,7 @@ import type {SessionStore} from '../session/store.js'
 export async function selectSessions(
   deps: Deps,
   selection: ServerSelection,
-): Promise<{store: SessionStore; sessions: Session[]; issuer: string | undefined}> {
+): Promise<{store: SessionStore; sessions: SessionInfo[]; issuer: string | undefined}> {
   const store = await deps.sessions()
   const all = await store.list()
   if (!selection.host && !selection.region) {
@@ -26,12 +26,17 @@ export async function selectSessions(
  * The one session `token` uses: the selected issuer's, most recently obtained first. With no
  * --host/--region and sessions on one host only, that host; on several, the default region's.
  */
-export async function selectOneSession(deps: Deps, selection: ServerSelection): Promise<{store: SessionStore; session: Session | undefined; issuer: string}> {
+export async function selectOneSession(
+  deps: Deps,
+  selection: ServerSelection,
+): Promise<{store: SessionStore; session: Session | undefined; storage: SessionInfo['storage'] | undefined; issuer: string}> {
   const {store, sessions} = await selectSessions(deps, selection)
   const issuers = [...new Set(sessions.map((session) => session.issuer))]
   const issuer = issuers.length === 1 && !selection.host && !selection.region ? issuers[0]! : resolveServer(selection).issuer
-  const session = sessions
+  const chosen = sessions
     .filter((candidate) => candidate.issuer === issuer)
     .sort((a, b) => Date.parse(b.obtained_at) - Date.parse(a.obtained_at))[0]
-  return {store, session, issuer}
+  // list() holds no tokens: read them (from the keychain, maybe) for the one session used.
+  const session = chosen ? await store.get(chosen) : undefined
+  return {store, session, storage: chosen?.storage, issuer}
 }

@@ -2,7 +2,7 @@ import type {Deps} from '../deps.js'
 import {NotLoggedInError} from '../errors.js'
 import type {ServerSelection} from '../select-server.js'
 import {isExpiring} from '../session/session.js'
-import {describeStore, envToken} from '../session/store.js'
+import {envToken} from '../session/store.js'
 import {resolveServer} from '../select-server.js'
 import {selectOneSession} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
@@ -21,9 +21,8 @@ export interface TokenOptions extends ServerSelection {
 export async function token(deps: Deps, options: TokenOptions): Promise<TokenResult> {
   const fromEnv = envToken(deps.env)
   if (fromEnv) return {access_token: fromEnv, session: envSessionView(resolveServer(options).issuer)} // used as-is, never refreshed
-  const {store, session, issuer} = await selectOneSession(deps, options)
-  if (!session) throw new NotLoggedInError(`Not logged in to ${issuer}.`)
-  const storage = describeStore(store)
+  const {store, session, storage, issuer} = await selectOneSession(deps, options)
+  if (!session || !storage) throw new NotLoggedInError(`Not logged in to ${issuer}.`)
   if (!isExpiring(session, deps.now(), options.minValidSeconds)) {
     return {access_token: session.access_token, session: sessionView(session, {storage, now: deps.now()})}
   }

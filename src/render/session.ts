@@ -10,6 +10,9 @@ export function who(session: Pick<SessionView, 'user'>): string {
 export function storageLine(session: Pick<SessionView, 'storage'>): string {
   const {kind, location} = session.storage
   if (kind === 'env') return 'ONRAMP_TOKEN (used as-is: not verified, never refreshed)'
+  if (kind === 'file') {
+    return `plaintext file ${location} (mode 0600). To move it into the OS keychain, run \`onramp login\` where the keychain works (or set ONRAMP_STORAGE=file to keep it here).`
+  }
   return `${kind} (${location})`
 }
 

@@ -7,7 +7,7 @@ import {writeFileAtomic} from '../fs-atomic.js'
 import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
 import {withLock, type LockOptions} from './lock.js'
 import {InvalidSessionError, parseSession, sessionKey, type Session, type SessionKey} from './session.js'
-import type {SessionStore} from './store.js'
+import type {RawSessionStore} from './store.js'
 
 /** The format this version reads and writes. */
 export const CREDENTIALS_VERSION = 1
@@ -32,7 +32,7 @@ export interface FileStoreOptions {
  * crash never leaves half a file. Reads take no lock: the rename makes every read see a whole file.
  * A file we cannot read or understand is never rewritten: it may hold the user's only refresh tokens.
  */
-export function createFileStore({path: file, lock, warn = (message) => process.stderr.write(`Warning: ${message}\n`)}: FileStoreOptions): SessionStore {
+export function createFileStore({path: file, lock, warn = (message) => process.stderr.write(`Warning: ${message}\n`)}: FileStoreOptions): RawSessionStore {
   const dir = path.dirname(file)
   const lockPath = `${file}.lock`
 

@@ -5,7 +5,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {runDoctor, doctorExitCode} from '../../src/doctor/run.js'
 import type {CheckResult, DoctorReport} from '../../src/doctor/types.js'
 import {login} from '../../src/flows/login.js'
-import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+import {loginDefaults, startHarness, storedSessions, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
 
 const ENGINES = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {engines: {node: string}}).engines.node
 
@@ -47,7 +47,7 @@ describe('onramp doctor against the in-process mock', () => {
     const prefixes = [...new Set(report.checks.map((check) => check.id.split('.')[0]))]
     expect(prefixes).toEqual(['runtime', 'server', 'clock', 'scopes', 'storage', 'sessions', 'login'])
     // no token in any result
-    const stored = (await (await h.deps.sessions()).list())[0]!
+    const stored = (await storedSessions(h.deps))[0]!
     const text = JSON.stringify(report)
     expect(text).not.toContain(stored.access_token)
     expect(text).not.toContain(stored.refresh_token!)
@@ -87,12 +87,12 @@ describe('onramp doctor against the in-process mock', () => {
   it('--refresh spends the refresh token once and verifies the new access token', async () => {
     const h = await setup()
     await login(h.deps, loginDefaults)
-    const before = (await (await h.deps.sessions()).list())[0]!
+    const before = (await storedSessions(h.deps))[0]!
     h.mock.control.expireTokens()
     const report = await runDoctor(h.deps, {selection: {}, refresh: true})
     expect(find(report, sessionId)).toMatchObject({status: 'ok', summary: expect.stringMatching(/accepted by the server .*refreshed/)})
     expect(h.mock.control.snapshot().counters.grants.refresh_token).toBe(1)
-    const after = (await (await h.deps.sessions()).list())[0]!
+    const after = (await storedSessions(h.deps))[0]!
     expect(after.refresh_token).not.toBe(before.refresh_token) // the rotated token was stored
     expect(JSON.stringify(report)).not.toContain(after.access_token)
   })
@@ -125,7 +125,7 @@ describe('onramp doctor against the in-process mock', () => {
   it('ONRAMP_TOKEN holding a live token: the server accepts it', async () => {
     const h = await setup()
     await login(h.deps, loginDefaults)
-    const {access_token} = (await (await h.deps.sessions()).list())[0]!
+    const {access_token} = (await storedSessions(h.deps))[0]!
     const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_TOKEN: access_token}}, {selection: {}})
     expect(find(report, 'sessions.env')).toMatchObject({status: 'ok', summary: 'us.posthog.com accepts ONRAMP_TOKEN (/api/users/@me/)'})
     expect(JSON.stringify(report)).not.toContain(access_token)

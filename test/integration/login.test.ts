@@ -8,7 +8,8 @@ import {ExitCode} from '../../src/errors.js'
 import {login} from '../../src/flows/login.js'
 import {renderLogin} from '../../src/render/login.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
-import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+import {fakeBackend} from '../support/keyring.js'
+import {loginDefaults, startHarness, storedSessions, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
 
 let harness: Harness | undefined
 afterEach(async () => {
@@ -20,6 +21,11 @@ async function setup(options: Parameters<typeof startHarness>[0] = {}) {
   harness = await startHarness(options)
   return harness
 }
+
+/** Every stored session with its tokens: list() gives metadata only, get() reads the tokens. */
+
+/** A keychain that is not there (the real one may be, when the suite runs under scripts/with-keyring.sh). */
+const noKeychain = () => Object.assign(fakeBackend(), {failWith: 'no Secret Service on the session bus'})
 
 const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
 
@@ -38,7 +44,7 @@ describe('onramp login against the mock (in-process)', () => {
     expect(url.searchParams.get('client_id')).toBe(WIZARD_CLIENT_ID)
     expect(url.searchParams.get('state')).toMatch(/^[\w-]{43}$/)
     expect(url.searchParams.get('scope')!.split(' ')).toEqual([...LOGIN_SCOPES])
-    const stored = await (await h.deps.sessions()).list()
+    const stored = await storedSessions(h.deps)
     expect(stored).toHaveLength(1)
     expect(stored[0]).toMatchObject({issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, region: 'us'})
     expect(stored[0]!.access_token).toMatch(/^pha_/)
@@ -297,7 +303,7 @@ describe('onramp login against the mock (in-process)', () => {
   it('ONRAMP_STORAGE=keychain without a keychain fails (exit 7) before the browser opens', async () => {
     const h = await setup()
     const deps = await h.newDeps()
-    const withKeychain = {...deps, sessions: () => import('../../src/session/store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.ui.warn}))}
+    const withKeychain = {...deps, sessions: () => import('../../src/session/store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.ui.warn, backend: noKeychain()}))}
     await expect(login(withKeychain, loginDefaults)).rejects.toMatchObject({exit: ExitCode.storageUnavailable})
     expect(h.opened).toEqual([])
   })
@@ -305,7 +311,7 @@ describe('onramp login against the mock (in-process)', () => {
   it('never writes a token to stderr, the result (human or --json), or the log (with --verbose)', async () => {
     const h = await setup({verbose: true})
     const result = await login(h.deps, loginDefaults)
-    const session = (await (await h.deps.sessions()).list())[0]!
+    const session = (await storedSessions(h.deps))[0]!
     const log = JSON.stringify(h.logLines())
     expect(session.access_token).toMatch(/^pha_/)
     for (const secret of [session.access_token, session.refresh_token!]) {

@@ -8,7 +8,7 @@ import {token} from '../../src/flows/token.js'
 import {ensureFresh, type Refresher} from '../../src/session/ensure-fresh.js'
 import type {Session} from '../../src/session/session.js'
 import type {SessionStore} from '../../src/session/store.js'
-import {loginDefaults, startHarness, US_ISSUER, type Harness} from '../support/harness.js'
+import {loginDefaults, startHarness, storedSessions, US_ISSUER, type Harness} from '../support/harness.js'
 
 let harness: Harness | undefined
 afterEach(async () => {
@@ -20,7 +20,7 @@ async function loggedIn(): Promise<{h: Harness; store: SessionStore; session: Se
   const h = (harness = await startHarness())
   await login(h.deps, loginDefaults)
   const store = await h.deps.sessions()
-  const [session] = await store.list()
+  const [session] = await storedSessions(h.deps)
   return {h, store, session: session!}
 }
 

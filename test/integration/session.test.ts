@@ -8,13 +8,15 @@ import {logout} from '../../src/flows/logout.js'
 import {status} from '../../src/flows/status.js'
 import {token} from '../../src/flows/token.js'
 import {ensureFresh} from '../../src/session/ensure-fresh.js'
-import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+import {loginDefaults, startHarness, storedSessions, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
 
 let harness: Harness | undefined
 afterEach(async () => {
   await harness?.close()
   harness = undefined
 })
+
+/** Every stored session with its tokens: list() gives metadata only, get() reads the tokens. */
 
 async function loggedIn(options: Parameters<typeof startHarness>[0] = {}) {
   harness = await startHarness(options)
@@ -52,7 +54,7 @@ describe('status', () => {
   it('shows the expired state and missing required scopes', async () => {
     const h = await loggedIn({policy: 'clamp'})
     const store = await h.deps.sessions()
-    const [session] = await store.list()
+    const [session] = await storedSessions(h.deps)
     await store.save({...session!, scope: session!.scope.filter((scope) => scope !== 'query:read')})
     h.advance(4000)
     const [described] = (await status(h.deps, {})).sessions
@@ -63,7 +65,7 @@ describe('status', () => {
 describe('token and refresh', () => {
   it('prints the stored access token while it is fresh, without a refresh', async () => {
     const h = await loggedIn()
-    const [session] = await (await h.deps.sessions()).list()
+    const [session] = await storedSessions(h.deps)
     const result = await token(h.deps, {minValidSeconds: 60})
     expect(result.access_token).toBe(session!.access_token)
     expect(h.mock.control.snapshot().counters.grants.refresh_token).toBe(0)
@@ -71,11 +73,11 @@ describe('token and refresh', () => {
 
   it('refreshes when the token expires within 60 s and persists the rotated refresh token', async () => {
     const h = await loggedIn()
-    const [before] = await (await h.deps.sessions()).list()
+    const [before] = await storedSessions(h.deps)
     h.advance(3600 - 30)
     const result = await token(h.deps, {minValidSeconds: 60})
     expect(result.access_token).not.toBe(before!.access_token)
-    const [after] = await (await h.deps.sessions()).list()
+    const [after] = await storedSessions(h.deps)
     expect(after!.access_token).toBe(result.access_token)
     expect(after!.refresh_token).not.toBe(before!.refresh_token)
     expect(h.mock.control.snapshot().counters.grants.refresh_token).toBe(1)
@@ -115,7 +117,7 @@ describe('token and refresh', () => {
   it('re-reads the store on invalid_grant: another process rotated the token meanwhile', async () => {
     const h = await loggedIn()
     const store = await h.deps.sessions()
-    const [stale] = await store.list()
+    const [stale] = await storedSessions(h.deps)
     h.advance(3600)
     const rotated = {...stale!, access_token: `pha_${'R'.repeat(44)}`, refresh_token: `phr_${'R'.repeat(44)}`, expires_at: new Date(Date.now() + 7200_000).toISOString()}
     // The other process wins the race: its rotation lands while our request is in flight.
@@ -147,7 +149,7 @@ describe('token and refresh', () => {
 describe('logout', () => {
   it('revokes the refresh token, then deletes the session', async () => {
     const h = await loggedIn()
-    const [session] = await (await h.deps.sessions()).list()
+    const [session] = await storedSessions(h.deps)
     const result = await logout(h.deps, {selection: {}, all: false})
     expect(result.logged_out).toEqual([{issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, revoked: true}])
     expect(h.mock.control.snapshot().counters.revocations).toBe(1)

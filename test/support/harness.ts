@@ -7,6 +7,7 @@ import {setupServer} from 'msw/node'
 import {follow} from '../../scripts/scripted-browser.mjs'
 import type {Browser} from '../../src/browser.js'
 import {createDeps, type Deps} from '../../src/deps.js'
+import type {Session} from '../../src/session/session.js'
 import {createTerminalUi, type Ui} from '../../src/ui.js'
 import {createLogger} from '../../src/log.js'
 import {createMockServer} from '../mock-server/index.js'
@@ -125,3 +126,9 @@ export async function startHarness(options: Parameters<typeof createMockServer>[
 }
 
 export const loginDefaults = {browser: true, timeoutSeconds: 20, port: 0} as const
+
+/** Every stored session with its tokens (list() holds metadata only; get() reads the tokens, from the keychain maybe). */
+export async function storedSessions(deps: Pick<Deps, 'sessions'>): Promise<Session[]> {
+  const store = await deps.sessions()
+  return Promise.all((await store.list()).map(async (info) => (await store.get(info))!))
+}

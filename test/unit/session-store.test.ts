@@ -6,13 +6,10 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {OnrampError} from '../../src/errors.js'
 import {resolvePaths, type Paths} from '../../src/paths.js'
-import {
-  envToken,
-  openSessionStore,
-  storageMode,
-  type KeychainOpener,
-  type SessionStore,
-} from '../../src/session/store.js'
+import {withDeadlines, type SecretBackend} from '../../src/session/keychain.js'
+import type {Session} from '../../src/session/session.js'
+import {envToken, openSessionStore, storageMode} from '../../src/session/store.js'
+import {fakeBackend, WINDOWS_MAX_SECRET_BYTES, type FakeBackend} from '../support/keyring.js'
 
 let home: string
 let paths: Paths
@@ -21,6 +18,14 @@ beforeEach(() => {
   paths = resolvePaths({HOME: home})
 })
 afterEach(() => fs.rmSync(home, {recursive: true, force: true}))
+
+function session(issuer: string): Session {
+  return {
+    issuer, client_id: 'client', region: 'us', access_token: `pha_${issuer.length}access`, refresh_token: 'phr_refresh',
+    expires_at: '2030-01-01T00:00:00.000Z', scope: ['user:read'], user: {email: 'dev@example.com'}, obtained_at: '2026-01-01T00:00:00.000Z',
+  kind: 'oauth',
+  }
+}
 
 async function failure(promise: Promise<unknown>): Promise<OnrampError> {
   const error = await promise.then(
@@ -31,75 +36,185 @@ async function failure(promise: Promise<unknown>): Promise<OnrampError> {
   return error as OnrampError
 }
 
-const fakeKeychain = (): SessionStore => ({
-  kind: 'keychain',
-  location: 'OS keychain (service onramp)',
-  list: async () => [],
-  get: async () => undefined,
-  save: async () => undefined,
-  delete: async () => false,
-})
+const unavailable = (): FakeBackend => Object.assign(fakeBackend(), {failWith: 'no Secret Service on the session bus'})
 
 describe('openSessionStore', () => {
-  it('ONRAMP_STORAGE=file -> the credentials file in the config dir', async () => {
+  it('ONRAMP_STORAGE=file -> the credentials file in the config dir, keychain never asked', async () => {
     const warn = vi.fn()
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn})
+    const backend = fakeBackend()
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn, backend})
+    expect(store.describe()).toEqual({kind: 'file', location: path.join(paths.config, 'credentials.json')})
     expect(store.kind).toBe('file')
-    expect(store.location).toBe(path.join(paths.config, 'credentials.json'))
     expect(warn).not.toHaveBeenCalled()
+    expect(backend.calls).toEqual([])
   })
 
-  it('auto (the default) -> the file, silently, while no keychain backend is built in', async () => {
-    for (const env of [{}, {ONRAMP_STORAGE: 'auto'}, {ONRAMP_STORAGE: ''}]) {
+  it('auto (the default) and keychain use the keychain when a round trip works', async () => {
+    for (const env of [{}, {ONRAMP_STORAGE: 'auto'}, {ONRAMP_STORAGE: ''}, {ONRAMP_STORAGE: 'keychain'}]) {
       const warn = vi.fn()
-      const store = await openSessionStore({env, paths, warn})
-      expect(store.kind).toBe('file')
+      const backend = fakeBackend()
+      const store = await openSessionStore({env, paths, warn, backend, probe: true})
+      expect(store.describe()).toEqual({kind: 'keychain', location: 'Fake Keychain (service onramp)'})
+      expect(backend.calls.map((call) => call.split(' ')[0])).toEqual(['set', 'get', 'delete'])
+      expect(backend.entries.size).toBe(0) // the probe cleans up after itself
       expect(warn).not.toHaveBeenCalled()
     }
   })
 
-  it('keychain -> exit 7 naming the alternatives, while no keychain backend is built in', async () => {
-    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn()}))
-    expect(error.exit).toBe(7)
-    expect(error.code).toBe('storage_unavailable')
-    expect(error.message).toContain('ONRAMP_STORAGE=file')
-  })
-
   it('an unknown value -> usage error (exit 2) naming the allowed values', async () => {
-    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'vault'}, paths, warn: vi.fn()}))
+    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'vault'}, paths, warn: vi.fn(), backend: fakeBackend()}))
     expect(error.exit).toBe(2)
     expect(error.message).toContain('auto, keychain, file')
     expect(() => storageMode({ONRAMP_STORAGE: 'bogus'})).toThrow(/"bogus"/)
   })
 
-  describe('with a keychain backend plugged into the seam', () => {
-    const working: KeychainOpener = async () => ({ok: true, store: fakeKeychain()})
-    const broken: KeychainOpener = async () => ({ok: false, reason: 'no Secret Service on the session bus'})
+  it('auto falls back to the file with a warning naming the reason, shown once across runs', async () => {
+    const warn = vi.fn()
+    const store = await openSessionStore({env: {}, paths, warn, backend: unavailable(), probe: true})
+    expect(store.describe()).toEqual({kind: 'file', location: path.join(paths.config, 'credentials.json')})
+    expect(warn).toHaveBeenCalledTimes(1)
+    expect(warn.mock.calls[0]?.[0]).toContain('no Secret Service on the session bus')
+    await store.save(session('https://us.posthog.com'))
+    expect((await store.list()).map((info) => info.storage.kind)).toEqual(['file'])
 
-    it('auto and keychain use it when it works', async () => {
-      expect((await openSessionStore({env: {}, paths, warn: vi.fn(), keychain: working})).kind).toBe('keychain')
-      expect((await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), keychain: working})).kind).toBe('keychain')
-    })
+    const again = vi.fn()
+    await openSessionStore({env: {}, paths, warn: again, backend: unavailable(), probe: true})
+    expect(again).not.toHaveBeenCalled()
+    // Once the keychain works the marker goes, so a later fallback is announced again.
+    await openSessionStore({env: {}, paths, warn: again, backend: fakeBackend(), probe: true})
+    await openSessionStore({env: {}, paths, warn: again, backend: unavailable(), probe: true})
+    expect(again).toHaveBeenCalledTimes(1)
+  })
 
-    it('auto falls back to the file with one warning naming the reason', async () => {
-      const warn = vi.fn()
-      const store = await openSessionStore({env: {}, paths, warn, keychain: broken})
-      expect(store.kind).toBe('file')
-      expect(warn).toHaveBeenCalledTimes(1)
-      expect(warn.mock.calls[0]?.[0]).toContain('no Secret Service on the session bus')
-    })
+  it('keychain refuses to fall back: exit 7 with the reason, nothing written', async () => {
+    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend: unavailable(), probe: true}))
+    expect(error.exit).toBe(7)
+    expect(error.code).toBe('storage_unavailable')
+    expect(error.message).toContain('no Secret Service on the session bus')
+    expect(error.message).toContain('ONRAMP_STORAGE=file')
+    expect(fs.existsSync(paths.config)).toBe(false)
+  })
 
-    it('keychain refuses to fall back: exit 7 with the reason', async () => {
-      const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), keychain: broken}))
-      expect(error.exit).toBe(7)
-      expect(error.message).toContain('no Secret Service on the session bus')
-    })
+  it('a keychain that never answers is "unavailable" within the deadline, not a hang', async () => {
+    const backend = Object.assign(fakeBackend(), {hang: true})
+    const started = Date.now()
+    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend: withDeadlines(backend, {timeoutMs: 200}), probe: true}))
+    expect(error.exit).toBe(7)
+    expect(error.message).toMatch(/did not answer within/)
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+})
 
-    it('file never asks the keychain', async () => {
-      const keychain = vi.fn(working)
-      expect((await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn: vi.fn(), keychain})).kind).toBe('file')
-      expect(keychain).not.toHaveBeenCalled()
-    })
+describe('the keychain store', () => {
+  const open = (backend: SecretBackend, env: NodeJS.ProcessEnv = {ONRAMP_STORAGE: 'keychain'}, probe = true) =>
+    openSessionStore({env, paths, warn: vi.fn(), backend, probe})
+
+  it('keeps only the tokens in the keychain, one entry per session; the metadata file holds no token', async () => {
+    const backend = fakeBackend()
+    const store = await open(backend)
+    const us = session('https://us.posthog.com')
+    await expect(store.save(us)).resolves.toEqual({storage: {kind: 'keychain', location: 'Fake Keychain (service onramp)'}, moved_from: null})
+    expect([...backend.entries.keys()]).toEqual(['https://us.posthog.com#client'])
+    expect(JSON.parse(backend.entries.get('https://us.posthog.com#client')!)).toEqual({access_token: us.access_token, refresh_token: us.refresh_token})
+    const metadataFile = path.join(paths.config, 'sessions.json')
+    const text = fs.readFileSync(metadataFile, 'utf8')
+    expect(text).not.toContain(us.access_token)
+    expect(text).not.toContain(us.refresh_token!)
+    expect(JSON.parse(text).sessions['https://us.posthog.com#client']).toMatchObject({issuer: us.issuer, scope: us.scope, secrets: 'keychain'})
+    if (process.platform !== 'win32') expect(fs.statSync(metadataFile).mode & 0o777).toBe(0o600)
+    expect(fs.existsSync(path.join(paths.config, 'credentials.json'))).toBe(false)
+    await expect(store.get(us)).resolves.toEqual(us)
+  })
+
+  it('list() reads metadata only: it never touches the keychain', async () => {
+    const backend = fakeBackend()
+    await (await open(backend)).save(session('https://us.posthog.com'))
+    backend.calls.length = 0
+    backend.failWith = 'locked'
+    const store = await open(backend, {}, false)
+    const [info] = await store.list()
+    expect(info).toMatchObject({issuer: 'https://us.posthog.com', storage: {kind: 'keychain'}})
+    expect(info).not.toHaveProperty('access_token')
+    expect(backend.calls).toEqual([])
+  })
+
+  it('splits a token too long for one Windows credential across entries, and reads it back whole', async () => {
+    const backend = fakeBackend()
+    const store = await open(backend)
+    const long = {...session('https://us.posthog.com'), access_token: `eyJ${'a'.repeat(4000)}`}
+    await store.save(long)
+    for (const value of backend.entries.values()) expect(Buffer.byteLength(value, 'utf16le')).toBeLessThanOrEqual(WINDOWS_MAX_SECRET_BYTES)
+    expect(backend.entries.size).toBeGreaterThan(2)
+    await expect(store.get(long)).resolves.toEqual(long)
+    // A shorter token replaces the parts; none are left behind.
+    const short = session('https://us.posthog.com')
+    await store.save(short)
+    expect([...backend.entries.keys()]).toEqual(['https://us.posthog.com#client'])
+    await expect(store.get(short)).resolves.toEqual(short)
+    await expect(store.delete(short)).resolves.toBe(true)
+    expect(backend.entries.size).toBe(0)
+  })
+
+  it('a locked keychain is exit 7 on read, never "not logged in"', async () => {
+    const backend = fakeBackend()
+    const us = session('https://us.posthog.com')
+    await (await open(backend)).save(us)
+    backend.locked = true // reads now answer "no entry", like a locked Secret Service
+    const store = await open(backend, {ONRAMP_STORAGE: 'auto'}, false)
+    const error = await failure(store.get(us))
+    expect(error.exit).toBe(7)
+    expect(error.message).toMatch(/unlock prompt was dismissed/)
+  })
+
+  it('an entry removed outside onramp (keychain working) is "not logged in", naming the fix', async () => {
+    const backend = fakeBackend()
+    const us = session('https://us.posthog.com')
+    const store = await open(backend)
+    await store.save(us)
+    backend.entries.clear()
+    const error = await failure(store.get(us))
+    expect(error.exit).toBe(3)
+    expect(error.message).toMatch(/onramp login/)
+  })
+
+  it('moves a plaintext session into the keychain at its next save, says so, and removes the plaintext copy', async () => {
+    const us = session('https://us.posthog.com')
+    await (await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn: vi.fn()})).save(us)
+    const backend = fakeBackend()
+    const store = await open(backend, {})
+    expect((await store.list()).map((info) => info.storage)).toEqual([{kind: 'file', location: path.join(paths.config, 'credentials.json')}])
+    await expect(store.get(us)).resolves.toEqual(us) // still usable before the move
+    const result = await store.save({...us, access_token: 'pha_after_login'})
+    expect(result.moved_from).toEqual({kind: 'file', location: path.join(paths.config, 'credentials.json')})
+    expect(fs.readFileSync(path.join(paths.config, 'credentials.json'), 'utf8')).not.toContain(us.access_token)
+    expect((await store.list()).map((info) => info.storage.kind)).toEqual(['keychain'])
+    await expect(store.get(us)).resolves.toMatchObject({access_token: 'pha_after_login'})
+    expect((await store.save({...us, access_token: 'pha_again'})).moved_from).toBeNull()
+  })
+
+  it('delete scrubs the keychain, the metadata and the plaintext file', async () => {
+    const us = session('https://us.posthog.com')
+    await (await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn: vi.fn()})).save(us)
+    const backend = fakeBackend()
+    backend.entries.set('https://us.posthog.com#client', '{"access_token":"pha_orphan","refresh_token":null}')
+    const store = await open(backend)
+    await expect(store.delete(us)).resolves.toBe(true)
+    expect(backend.entries.size).toBe(0)
+    expect(await store.list()).toEqual([])
+    await expect(store.delete(us)).resolves.toBe(false)
+  })
+
+  it('delete with the keychain unavailable changes nothing and says so (exit 7)', async () => {
+    const backend = fakeBackend()
+    const us = session('https://us.posthog.com')
+    await (await open(backend)).save(us)
+    backend.failWith = 'the Secret Service is locked'
+    const store = await open(backend, {}, false)
+    const error = await failure(store.delete(us))
+    expect(error.exit).toBe(7)
+    backend.failWith = undefined
+    expect(await store.list()).toHaveLength(1)
+    expect(backend.entries.size).toBe(1)
   })
 })
 

@@ -3,7 +3,7 @@ import {discover} from '../../oauth/discovery.js'
 import {resolveServer} from '../../select-server.js'
 import {ensureFresh} from '../../session/ensure-fresh.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session} from '../../session/session.js'
-import {envToken, type SessionStore} from '../../session/store.js'
+import {envToken, type SessionInfo, type SessionStore} from '../../session/store.js'
 import {fail, loginCommand, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
 
 /**
@@ -56,10 +56,16 @@ async function checkStored(ctx: DoctorContext): Promise<CheckResult[]> {
 async function selected(ctx: DoctorContext, store: SessionStore): Promise<Session[]> {
   const all = await store.list()
   const {selection} = ctx
-  const byClient = (session: Session) => !selection.clientId || session.client_id === selection.clientId
-  if (!selection.host && !selection.region) return all.filter(byClient)
-  const {issuer} = resolveServer(selection)
-  return all.filter((session) => session.issuer === issuer && byClient(session))
+  const byClient = (session: SessionInfo) => !selection.clientId || session.client_id === selection.clientId
+  const {issuer} = selection.host || selection.region ? resolveServer(selection) : {issuer: undefined}
+  const chosen = all.filter((session) => (!issuer || session.issuer === issuer) && byClient(session))
+  // list() holds no tokens: the server check needs them (from the keychain, maybe).
+  const sessions: Session[] = []
+  for (const info of chosen) {
+    const session = await store.get(info)
+    if (session) sessions.push(session)
+  }
+  return sessions
 }
 
 async function checkOne(ctx: DoctorContext, store: SessionStore, stored: Session): Promise<CheckResult> {

@@ -17,7 +17,7 @@ export const checkStorageBackend: Check = async (ctx) => {
   const source = ctx.deps.env.ONRAMP_STORAGE?.trim() ? `ONRAMP_STORAGE=${mode}` : 'ONRAMP_STORAGE unset (auto)'
   const warnings: string[] = []
   try {
-    const store = await openSessionStore({env: ctx.deps.env, paths: ctx.deps.paths, warn: (message) => warnings.push(message)})
+    const store = await openSessionStore({env: ctx.deps.env, paths: ctx.deps.paths, warn: (message) => warnings.push(message), probe: true})
     ctx.findings.store = {ok: true, store}
     const where = `${store.kind} (${store.location})`
     if (warnings.length > 0) {

@@ -1,0 +1,116 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import {ExitCode, OnrampError} from '../errors.js'
+import {writeFileAtomic} from '../fs-atomic.js'
+import {withLock} from './lock.js'
+import {InvalidSessionError, parseSession, type Session} from './session.js'
+
+/** Everything about a session but its tokens: what `status` shows without unlocking anything. */
+export type SessionMetadata = Omit<Session, 'access_token' | 'refresh_token'> & {kind?: 'oauth' | 'provisioning'}
+
+/** One entry of the metadata file: the metadata plus which backend holds the session's secrets. */
+export interface MetadataEntry {
+  metadata: SessionMetadata
+  secrets: 'keychain'
+}
+
+export const METADATA_VERSION = 1
+const FILE_MODE = 0o600
+const DIR_MODE = 0o700
+
+/**
+ * `<config dir>/sessions.json` (0600, folder 0700): `{"version":1,"sessions":{"<sessionKey>":{...metadata,
+ * "secrets":"keychain"}}}` for sessions whose tokens live in the keychain (gh keeps hosts.yml beside
+ * the keyring the same way). Never holds a token. Written like credentials.json: read-modify-write under
+ * a lock, atomic rename; an unreadable file is reported, never overwritten.
+ */
+export function createMetadataFile({path: file}: {path: string}) {
+  const dir = path.dirname(file)
+  return {
+    location: file,
+    async read(): Promise<Map<string, MetadataEntry>> {
+      return parseFile(file, await readJson(file))
+    },
+    async update<T>(change: (entries: Map<string, MetadataEntry>) => {result: T; write: boolean}): Promise<T> {
+      await fs.mkdir(dir, {recursive: true, mode: DIR_MODE})
+      return withLock(`${file}.lock`, async () => {
+        const entries = parseFile(file, await readJson(file)) // re-read under the lock
+        const {result, write} = change(entries)
+        if (write) {
+          const sessions = Object.fromEntries([...entries].map(([key, entry]) => [key, {...entry.metadata, secrets: entry.secrets}]))
+          await writeFileAtomic(file, JSON.stringify({version: METADATA_VERSION, sessions}, null, 2) + '\n')
+        }
+        return result
+      })
+    },
+  }
+}
+
+export type MetadataFile = ReturnType<typeof createMetadataFile>
+
+/** A session without its tokens (and only known fields: whatever else it carries stays out of the file). */
+export function metadataOf(session: Session & {kind?: SessionMetadata['kind']}): SessionMetadata {
+  const {access_token: _access, refresh_token: _refresh, ...clean} = parseSession(session)
+  return session.kind ? {...clean, kind: session.kind} : clean
+}
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw corrupt(file, `it cannot be read: ${(error as Error).message}`, error)
+  }
+  await tighten(file)
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw corrupt(file, 'it is not valid JSON', error)
+  }
+}
+
+function parseFile(file: string, data: unknown): Map<string, MetadataEntry> {
+  const entries = new Map<string, MetadataEntry>()
+  if (data === undefined) return entries
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw corrupt(file, 'it is not a JSON object')
+  const {version, sessions} = data as Record<string, unknown>
+  if (version !== METADATA_VERSION) {
+    throw new OnrampError(
+      `The session metadata file ${file} has format version ${String(version)}, which this onramp cannot read. It was left unchanged: upgrade onramp, or move it aside and run onramp login.`,
+      {code: 'credentials_unsupported_version', exit: ExitCode.unexpected},
+    )
+  }
+  if (typeof sessions !== 'object' || sessions === null || Array.isArray(sessions)) throw corrupt(file, '"sessions" is not an object')
+  for (const [key, value] of Object.entries(sessions)) {
+    const record = value as Record<string, unknown>
+    if (record?.secrets !== 'keychain') throw corrupt(file, `the session "${key}" does not say where its secrets are`)
+    try {
+      // The session validator, with placeholder tokens: one definition of a valid session.
+      const {access_token: _access, refresh_token: _refresh, ...metadata} = parseSession({...record, access_token: '-', refresh_token: null})
+      entries.set(key, {metadata, secrets: 'keychain'})
+    } catch (error) {
+      if (error instanceof InvalidSessionError) throw corrupt(file, `the session "${key}" is invalid (${error.message})`, error)
+      throw error
+    }
+  }
+  return entries
+}
+
+function corrupt(file: string, reason: string, cause?: unknown): OnrampError {
+  return new OnrampError(
+    `The session metadata file ${file} is unusable: ${reason}. onramp has not changed it. Move it aside (mv "${file}" "${file}.bak") and run onramp login again.`,
+    {code: 'credentials_corrupt', exit: ExitCode.unexpected, ...(cause === undefined ? {} : {cause})},
+  )
+}
+
+/** Removes group/other permissions left by a user or an old tool; best effort, POSIX only. */
+async function tighten(file: string): Promise<void> {
+  if (process.platform === 'win32') return
+  try {
+    if (((await fs.stat(file)).mode & 0o077) !== 0) await fs.chmod(file, FILE_MODE)
+  } catch {
+    // best effort
+  }
+}

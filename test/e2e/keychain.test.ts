@@ -1,0 +1,214 @@
+import {spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+
+import {resolvePaths} from '../../src/paths.js'
+import type {Session} from '../../src/session/session.js'
+import {openSessionStore, type SessionStore} from '../../src/session/store.js'
+import {BIN, cliEnv, isolatedHome, ROOT, runCli} from '../support/cli.js'
+import {LOCK_KEYRING_SH, NO_BUS, privateKeyringUnavailable, searchKeychain, secretServiceUnavailable} from '../support/keyring.js'
+import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+
+// Decided once, at load: no Secret Service skips with this reason, or fails under ONRAMP_REQUIRE_KEYCHAIN_TESTS=1.
+// Run them with: scripts/with-keyring.sh npx vitest run test/e2e/keychain.test.ts
+const noSecretService = secretServiceUnavailable()
+const noPrivateKeyring = privateKeyringUnavailable()
+const skipped = (reason: string | undefined) => (reason ? ` (skipped: ${reason})` : '')
+
+/** A session on an issuer no other test uses, so keychain entries never collide. */
+function uniqueSession(overrides: Partial<Session> = {}): Session {
+  const id = randomBytes(6).toString('hex')
+  return {
+    issuer: `https://kc-${id}.example.test`,
+    client_id: `client-${id}`,
+    region: null,
+    access_token: `pha_${randomBytes(20).toString('hex')}`,
+    refresh_token: `phr_${randomBytes(20).toString('hex')}`,
+    expires_at: new Date(Date.now() + 3600_000).toISOString(),
+    scope: ['user:read', 'project:read'],
+    user: {email: 'dev@example.com'},
+    obtained_at: new Date().toISOString(),
+    kind: 'oauth',
+    ...overrides,
+  }
+}
+
+/** Every file under `dir` whose bytes contain `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const found: string[] = []
+  for (const entry of fs.readdirSync(dir, {withFileTypes: true, recursive: true})) {
+    if (!entry.isFile()) continue
+    const file = path.join(entry.parentPath, entry.name)
+    if (fs.readFileSync(file).includes(needle)) found.push(file)
+  }
+  return found
+}
+
+let homes: ReturnType<typeof isolatedHome>[] = []
+function home(storage: 'auto' | 'keychain' | 'file' = 'auto') {
+  const made = isolatedHome()
+  homes.push(made)
+  const env = {...made.env, ONRAMP_STORAGE: storage}
+  return {...made, env, paths: resolvePaths(env)}
+}
+afterEach(() => {
+  for (const made of homes) made.cleanup()
+  homes = []
+})
+
+function openStore(h: ReturnType<typeof home>, extra: Record<string, string> = {}): Promise<SessionStore> {
+  return openSessionStore({env: {...h.env, ...extra}, paths: h.paths, warn: () => undefined})
+}
+
+describe('with a real Secret Service', () => {
+  it.skipIf(noSecretService !== undefined)(`stores the tokens in it and nothing on disk; status and token read them back through the CLI${skipped(noSecretService)}`, async () => {
+    const h = home('keychain')
+    const session = uniqueSession()
+    const store = await openStore(h)
+    expect(store.describe()).toEqual({kind: 'keychain', location: 'Secret Service (service onramp)'})
+    await expect(store.save(session)).resolves.toMatchObject({storage: {kind: 'keychain'}, moved_from: null})
+
+    const account = `${session.issuer}#${session.client_id}`
+    expect(searchKeychain()).toContain(`attribute.username = ${account}`)
+    expect(filesContaining(h.home, session.access_token)).toEqual([])
+    expect(filesContaining(h.home, session.refresh_token!)).toEqual([])
+
+    const status = await runCli(['status', '--json'], {env: h.env})
+    expect(status.code, status.stderr).toBe(0)
+    expect(JSON.parse(status.stdout).sessions).toEqual([expect.objectContaining({issuer: session.issuer, storage: expect.stringMatching(/^keychain/)})])
+    expect(status.stdout).not.toContain(session.access_token)
+
+    const token = await runCli(['token'], {env: h.env})
+    expect(token.code, token.stderr).toBe(0)
+    expect(token.stdout).toBe(`${session.access_token}\n`)
+
+    const logout = await runCli(['logout', '--json'], {env: h.env})
+    expect(logout.code, logout.stderr).toBe(0)
+    expect(searchKeychain()).not.toContain(account)
+    await expect(store.list()).resolves.toEqual([])
+  }, 60_000)
+
+  it.skipIf(noSecretService !== undefined)(`splits a token longer than one entry may hold and reads it back whole${skipped(noSecretService)}`, async () => {
+    const h = home('keychain')
+    const session = uniqueSession({access_token: `eyJ${randomBytes(1500).toString('hex')}`})
+    const store = await openStore(h)
+    await store.save(session)
+    await expect(store.get(session)).resolves.toEqual(session)
+    expect(searchKeychain()).toContain(`#part:`)
+    await expect(store.delete(session)).resolves.toBe(true)
+    expect(searchKeychain()).not.toContain(session.issuer)
+  })
+
+  it.skipIf(noSecretService !== undefined)(`moves a plaintext session into the keychain at its next save and removes the plaintext copy${skipped(noSecretService)}`, async () => {
+    const h = home('auto')
+    const session = uniqueSession()
+    await (await openStore(h, {ONRAMP_STORAGE: 'file'})).save(session)
+    const credentials = path.join(h.paths.config, 'credentials.json')
+    expect(fs.readFileSync(credentials, 'utf8')).toContain(session.access_token)
+
+    // Until then, status shows it as the plaintext session it is.
+    const before = await runCli(['status', '--json'], {env: h.env})
+    expect(before.code, before.stderr).toBe(0)
+    expect(JSON.parse(before.stdout).sessions[0].storage).toBe(`file (${credentials})`)
+
+    const store = await openStore(h)
+    const saved = await store.save({...session, access_token: `pha_${randomBytes(20).toString('hex')}`})
+    expect(saved.moved_from).toEqual({kind: 'file', location: credentials})
+    expect(filesContaining(h.home, session.refresh_token!)).toEqual([])
+    expect(searchKeychain()).toContain(`${session.issuer}#${session.client_id}`)
+
+    const after = await runCli(['status', '--json'], {env: h.env})
+    expect(JSON.parse(after.stdout).sessions[0].storage).toMatch(/^keychain/)
+    await store.delete(session)
+  })
+})
+
+describe('with no Secret Service on the bus', () => {
+  const noBus = {DBUS_SESSION_BUS_ADDRESS: NO_BUS}
+  let mock: MockProcess | undefined
+  beforeAll(async () => {
+    mock = await startMockProcess()
+  })
+  afterAll(async () => {
+    await mock?.stop()
+  })
+
+  it('auto falls back to the file, with a warning naming the reason, shown once', async () => {
+    const h = home('auto')
+    const session = uniqueSession()
+    await (await openStore(h, {ONRAMP_STORAGE: 'file'})).save(session)
+
+    const first = await runCli(['token'], {env: {...h.env, ...noBus}})
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stdout).toBe(`${session.access_token}\n`)
+    expect(first.stderr).toMatch(/keychain is unavailable \(.*nonexistent.*\).*shown once/s)
+
+    const second = await runCli(['token'], {env: {...h.env, ...noBus}})
+    expect(second.code, second.stderr).toBe(0)
+    expect(second.stderr).not.toMatch(/keychain is unavailable/)
+  })
+
+  it('ONRAMP_STORAGE=keychain refuses to fall back: exit 7', async () => {
+    const h = home('keychain')
+    const result = await runCli(['token', '--json'], {env: {...h.env, ...noBus}})
+    expect(result.code, result.stderr).toBe(7)
+    expect(JSON.parse(result.stdout).error).toMatchObject({code: 'storage_unavailable', exit: 7})
+    expect(result.stdout).toMatch(/ONRAMP_STORAGE=file/)
+  })
+
+  it('onramp login with ONRAMP_STORAGE=keychain exits 7 before any browser opens', async () => {
+    const h = home('keychain')
+    const opened = path.join(h.home, 'browser-opened')
+    // $BROWSER would record the URL; the login must stop before it is ever called.
+    const result = await runCli(['login', '--timeout', '20'], {
+      env: {...h.env, ...noBus, ONRAMP_HOST: mock!.issuer, BROWSER: `sh -c 'echo "$0" > ${opened}'`},
+      timeoutMs: 30_000,
+    })
+    expect(result.code, result.stderr).toBe(7)
+    expect(result.stderr).toMatch(/keychain is unavailable/)
+    expect(result.stderr).not.toMatch(/oauth\/authorize/)
+    expect(fs.existsSync(opened)).toBe(false)
+  })
+})
+
+describe('with a locked keyring', () => {
+  it.skipIf(noPrivateKeyring !== undefined)(`token is a clear "unavailable" error (exit 7), never "not logged in", and never hangs${skipped(noPrivateKeyring)}`, async () => {
+    const h = home('auto')
+    const session = uniqueSession()
+    // In a private keyring of its own (locking the shared one would disturb tests running beside this one):
+    // store a session through onramp's store, lock the keyring, then ask for the token.
+    const save = `import('${path.join(ROOT, 'dist', 'session', 'store.js')}').then(async ({openSessionStore}) => {
+      const {resolvePaths} = await import('${path.join(ROOT, 'dist', 'paths.js')}')
+      const store = await openSessionStore({env: process.env, paths: resolvePaths(process.env), warn: console.error})
+      await store.save(JSON.parse(process.env.SESSION))
+    })`
+    const script = `node --input-type=module -e "$SAVE" && ${LOCK_KEYRING_SH} && exec node ${BIN} token --json`
+    const result = await new Promise<{code: number | null; stdout: string; stderr: string}>((resolve, reject) => {
+      const child = spawn(path.join(ROOT, 'scripts', 'with-keyring.sh'), ['bash', '-c', script], {
+        env: cliEnv({...h.env, SAVE: save, SESSION: JSON.stringify(session), ONRAMP_KEYCHAIN_TIMEOUT_MS: '5000'}),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000) // a hang shows up as code null
+      child.on('error', reject)
+      child.on('close', (code) => {
+        clearTimeout(timer)
+        resolve({code, stdout, stderr})
+      })
+    })
+    expect(result.code, result.stderr).toBe(7)
+    const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string}}
+    expect(error.code).toBe('storage_unavailable')
+    expect(error.message).toMatch(/keychain is unavailable/)
+    expect(result.stdout).not.toContain(session.access_token)
+    expect(filesContaining(h.home, session.access_token)).toEqual([])
+    // The session is still listed (from its metadata): being locked is not being logged out.
+    expect(JSON.parse(fs.readFileSync(path.join(h.paths.config, 'sessions.json'), 'utf8')).sessions).toHaveProperty(`${session.issuer}#${session.client_id}`)
+  }, 60_000)
+})

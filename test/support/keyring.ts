@@ -1,0 +1,106 @@
+import {spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+
+import {KeychainUnavailableError, type SecretBackend} from '../../src/session/keychain.js'
+
+/** Windows Credential Manager's cap on one secret: 2560 bytes of UTF-16. */
+export const WINDOWS_MAX_SECRET_BYTES = 2560
+
+export interface FakeBackend extends SecretBackend {
+  entries: Map<string, string>
+  calls: string[]
+  /** Unavailable: every call rejects with this reason. */
+  failWith?: string
+  /** Like a locked Secret Service: reads say "no entry", writes fail. */
+  locked?: boolean
+  /** Never answers (a prompt nobody sees). */
+  hang?: boolean
+}
+
+/**
+ * An in-memory keychain that enforces Windows' size cap, so a test storing a long token fails unless
+ * the store splits it. Behaves like the real port: unavailable -> KeychainUnavailableError.
+ */
+export function fakeBackend(options: {maxBytes?: number} = {}): FakeBackend {
+  const maxBytes = options.maxBytes ?? WINDOWS_MAX_SECRET_BYTES
+  const backend: FakeBackend = {
+    name: 'Fake Keychain',
+    entries: new Map(),
+    calls: [],
+    async get(account) {
+      gate(backend, `get ${account}`)
+      if (backend.hang) return new Promise<never>(() => {})
+      if (backend.locked) return undefined
+      return backend.entries.get(account)
+    },
+    async set(account, value) {
+      gate(backend, `set ${account}`)
+      if (backend.hang) return new Promise<never>(() => {})
+      if (backend.locked) throw new KeychainUnavailableError('Fake Keychain: unlock prompt was dismissed')
+      const bytes = Buffer.byteLength(value, 'utf16le')
+      if (bytes > maxBytes) throw new Error(`secret of ${bytes} bytes exceeds the ${maxBytes}-byte limit`)
+      backend.entries.set(account, value)
+    },
+    async delete(account) {
+      gate(backend, `delete ${account}`)
+      if (backend.hang) return new Promise<never>(() => {})
+      if (backend.locked) return false
+      return backend.entries.delete(account)
+    },
+  }
+  return backend
+}
+
+function gate(backend: FakeBackend, call: string): void {
+  backend.calls.push(call)
+  if (backend.failWith) throw new KeychainUnavailableError(backend.failWith)
+}
+
+/**
+ * Why the real Secret Service cannot be used here (undefined when it can): a store/lookup/clear round
+ * trip with secret-tool, as scripts/with-keyring.sh does. Under ONRAMP_REQUIRE_KEYCHAIN_TESTS=1 (.ci/run)
+ * a missing keychain is a failure, not a skip.
+ */
+export function secretServiceUnavailable(): string | undefined {
+  const reason = probeSecretService()
+  if (reason && process.env.ONRAMP_REQUIRE_KEYCHAIN_TESTS === '1') {
+    throw new Error(`${reason}; ONRAMP_REQUIRE_KEYCHAIN_TESTS=1 forbids skipping (run under scripts/with-keyring.sh)`)
+  }
+  return reason
+}
+
+function probeSecretService(): string | undefined {
+  if (!process.env.DBUS_SESSION_BUS_ADDRESS) return 'no D-Bus session bus'
+  const value = randomBytes(8).toString('hex')
+  const attributes = ['onramp-test-probe', value]
+  const store = spawnSync('secret-tool', ['store', '--label=onramp test probe', ...attributes], {input: value, timeout: 5000, encoding: 'utf8'})
+  if (store.error) return `secret-tool cannot run (${store.error.message}): install libsecret-tools`
+  if (store.status !== 0) return `no usable Secret Service on the session bus (secret-tool store: ${store.stderr.trim() || `exit ${store.status}`})`
+  const lookup = spawnSync('secret-tool', ['lookup', ...attributes], {timeout: 5000, encoding: 'utf8'})
+  spawnSync('secret-tool', ['clear', ...attributes], {timeout: 5000})
+  return lookup.stdout === value ? undefined : 'the Secret Service did not return what was stored in it'
+}
+
+/** Why a private keyring (scripts/with-keyring.sh) cannot be started here; same skip/fail rule. */
+export function privateKeyringUnavailable(): string | undefined {
+  const missing = ['dbus-run-session', 'gnome-keyring-daemon', 'secret-tool', 'dbus-send'].filter(
+    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
+  )
+  const reason = missing.length > 0 ? `missing ${missing.join(', ')} (apt-get install dbus gnome-keyring libsecret-tools)` : undefined
+  if (reason && process.env.ONRAMP_REQUIRE_KEYCHAIN_TESTS === '1') throw new Error(`${reason}; ONRAMP_REQUIRE_KEYCHAIN_TESTS=1 forbids skipping`)
+  return reason
+}
+
+/** `secret-tool search --all service onramp` as text: what a user sees in the keychain. */
+export function searchKeychain(): string {
+  const result = spawnSync('secret-tool', ['search', '--all', 'service', 'onramp'], {timeout: 5000, encoding: 'utf8'})
+  return `${result.stdout}\n${result.stderr}`
+}
+
+/** Shell text that locks the default collection of the Secret Service on the current bus. */
+export const LOCK_KEYRING_SH =
+  'dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets ' +
+  'org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/aliases/default >/dev/null'
+
+/** A D-Bus address where nothing listens: "no Secret Service". */
+export const NO_BUS = 'unix:path=/nonexistent/onramp-no-bus'

@@ -1,0 +1,67 @@
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {busAnswers, KeychainUnavailableError, MAX_ENTRY_CHARS, readValue, splitValue, writeValue} from '../../src/session/keychain.js'
+import {fakeBackend, WINDOWS_MAX_SECRET_BYTES} from '../support/keyring.js'
+
+const cleanups: (() => void)[] = []
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup()
+})
+
+/** A unix socket that accepts connections and then answers (like a bus) or stays silent (a wedged one). */
+async function socketServer(answer: boolean): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-bus-'))
+  const file = path.join(dir, 'bus')
+  const sockets: net.Socket[] = []
+  const server = net.createServer((socket) => {
+    sockets.push(socket)
+    if (answer) socket.once('data', () => socket.write('REJECTED EXTERNAL\r\n'))
+  })
+  await new Promise<void>((resolve) => server.listen(file, resolve))
+  cleanups.push(() => {
+    for (const socket of sockets) socket.destroy()
+    server.close()
+    fs.rmSync(dir, {recursive: true, force: true})
+  })
+  return `unix:path=${file}`
+}
+
+describe('the D-Bus check before the keychain library connects', () => {
+  it.skipIf(process.platform === 'win32')('a bus that accepts but never answers is "unavailable", not a frozen process', async () => {
+    const address = await socketServer(false)
+    const error = await busAnswers(address, 300).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(KeychainUnavailableError)
+    expect((error as Error).message).toMatch(/did not answer/)
+  })
+
+  it.skipIf(process.platform === 'win32')('a bus that answers passes; no bus at all is "unavailable"', async () => {
+    await expect(busAnswers(await socketServer(true), 2000)).resolves.toBeUndefined()
+    await expect(busAnswers('unix:path=/nonexistent/bus', 2000)).rejects.toThrow(/cannot be reached/)
+    await expect(busAnswers(undefined, 2000)).rejects.toThrow(/DBUS_SESSION_BUS_ADDRESS is not set/)
+  })
+})
+
+describe('values too long for one keychain entry', () => {
+  it('are split on UTF-16 code units without cutting a surrogate pair', () => {
+    const value = `${'a'.repeat(MAX_ENTRY_CHARS - 1)}😀${'b'.repeat(10)}`
+    const parts = splitValue(value)
+    expect(parts.join('')).toBe(value)
+    expect(parts[0]).toHaveLength(MAX_ENTRY_CHARS - 1)
+    for (const part of parts) expect(Buffer.byteLength(part, 'utf16le')).toBeLessThanOrEqual(WINDOWS_MAX_SECRET_BYTES)
+  })
+
+  it('round-trip through a backend with the Windows cap, old parts removed on rewrite', async () => {
+    const backend = fakeBackend()
+    await writeValue(backend, 'acct', 'x'.repeat(3000))
+    expect(backend.entries.size).toBe(4) // header + 3 parts
+    await expect(readValue(backend, 'acct')).resolves.toBe('x'.repeat(3000))
+    await writeValue(backend, 'acct', 'y'.repeat(2000))
+    expect(backend.entries.size).toBe(3)
+    await expect(readValue(backend, 'acct')).resolves.toBe('y'.repeat(2000))
+  })
+})
