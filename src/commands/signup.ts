@@ -45,9 +45,6 @@ export default class Signup extends OnrampCommand {
       email = (await deps.ui.prompt('Email for your new PostHog account:', {validate: (value) => isValidEmail(value.trim()) || 'Enter an email address like name@example.com'})).trim()
     }
     if (!isValidEmail(email)) throw invalidEmail(email)
-    const {appendEnvFile} = await import('../output-env.js')
-    // Checked before the account exists: a key that cannot be handed to the CI job is a signup to redo.
-    if (flags['output-env']) await appendEnvFile(flags['output-env'], {})
     const outcome = await signup(deps, {
       region: flags.region,
       host: flags.host,
@@ -56,12 +53,9 @@ export default class Signup extends OnrampCommand {
       name: flags.name,
       orgName: flags['org-name'],
       store: flags.store,
+      outputEnv: flags['output-env'],
       timeoutSeconds: CONSENT_TIMEOUT_SECONDS,
     })
-    const {project} = outcome.result
-    if (flags['output-env']) {
-      await appendEnvFile(flags['output-env'], {POSTHOG_PROJECT_API_KEY: project.api_key, POSTHOG_PROJECT_ID: project.id, POSTHOG_HOST: project.host})
-    }
     if (!this.jsonEnabled()) process.stdout.write(renderSignup(outcome, {outputEnv: flags['output-env']}))
     return outcome.result
   }

@@ -12,6 +12,7 @@ import {resolveServer, type ServerSelection} from '../select-server.js'
 import type {Session} from '../session/session.js'
 import {describeStore, type SessionStore} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
+import {appendEnvFile} from '../output-env.js'
 import {acceptGrant} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
 import {consentForExistingAccount} from './signup-consent.js'
@@ -23,6 +24,8 @@ export interface SignupOptions extends ServerSelection {
   orgName?: string | undefined
   /** false: --no-store, the session is used for the project and then dropped. */
   store: boolean
+  /** --output-env: append POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID, POSTHOG_HOST (GitHub Actions `$GITHUB_ENV` format). */
+  outputEnv?: string | undefined
   /** How long to wait for consent when the email already has an account (interactive only). */
   timeoutSeconds: number
 }
@@ -74,6 +77,8 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   }
   const issuer = server.issuer
   const pdeps = provisioningDeps(deps)
+  // Checked before the account exists: a key that cannot reach the CI job means a signup to redo.
+  if (options.outputEnv) await appendEnvFile(options.outputEnv, {})
   const discovered = await discover(deps, issuer)
   const ceiling = await readProvisioningCeiling(deps, {issuer, clientId})
   const plan = await planScopes(deps, {surface: 'signup', discovered, clientId, ceiling})
@@ -104,6 +109,7 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
 
   const {session} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth'})
   const project = await provisionProject(pdeps, {issuer, accessToken: session.access_token})
+  if (options.outputEnv) await appendEnvFile(options.outputEnv, {POSTHOG_PROJECT_API_KEY: project.api_key, POSTHOG_PROJECT_ID: project.id, POSTHOG_HOST: project.host})
   deps.logger.event('signup.success', {issuer, client_id: clientId, account_id: grant.account.id, project_id: project.id, stored: Boolean(store), new_account: answer.type === 'oauth'}, 'info')
   return {
     result: {
