@@ -60,7 +60,7 @@ describe('rate limits', () => {
     expect(h.stderr.text()).not.toMatch(/provisioning\.rate_limit/)
     const deps = await h.newDeps({verbose: true})
     await signup(deps, options())
-    expect(h.stderr.text()).toMatch(/provisioning\.rate_limit.*"step":"account_requests".*"remaining":\d+/)
+    expect(h.stderr.text()).toMatch(/provisioning\.rate_limit step=account_requests status=200 limit=\d+ remaining=\d+/)
   })
 })
 
