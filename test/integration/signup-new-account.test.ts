@@ -5,7 +5,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import Ajv2020 from 'ajv/dist/2020.js'
+import {Ajv2020} from 'ajv/dist/2020.js'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {signup, type SignupOptions} from '../../src/flows/signup.js'
