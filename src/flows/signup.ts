@@ -236,7 +236,8 @@ async function readMe(deps: Deps, {issuer, accessToken}: {issuer: string; access
   try {
     const response = await deps.http(`${issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`, accept: 'application/json'}, redirect: 'manual'})
     if (!response.ok) {
-      await response.body?.cancel().catch(() => {})
+      // Not awaited: a cancelled body may never settle (MSW's streams), and nothing waits on it.
+      void response.body?.cancel().catch(() => {})
       deps.logger.event('user.lookup_failed', {status: response.status}, 'debug')
       return {status: response.status, user: null}
     }
