@@ -14,7 +14,11 @@ export default class Signup extends OnrampCommand {
     'reads back the scopes the token really got, stores the session and provisions the project, printing its API key. ' +
     'An email that already has an account needs its owner to consent in a browser (interactive runs only; otherwise exit 3: use onramp login). ' +
     'Non-interactive (--non-interactive, no TTY or CI set): never prompts, never opens a browser. ' +
-    'With --json, session is null when --no-store kept nothing.'
+    'With --json, session is null when --no-store kept nothing. ' +
+    'Exit codes: 2 a missing or invalid email, an app the server does not know, an unwritable --output-env (nothing requested); ' +
+    '3 the email has an account and no browser may be used, or the consent was denied; ' +
+    '4 the app may not create accounts, a required scope is outside its ceiling (no account requested), or the server refused or under-minted the scopes after creating the account (nothing kept); ' +
+    '6 rate limited (with when to retry), server failure or an unreadable answer; 7 secure storage required but unavailable.'
   static override examples = [
     '<%= config.bin %> signup',
     '<%= config.bin %> signup --email me@example.com --non-interactive --json',
