@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {OnrampCommand} from '../cli/base-command.js'
 import {serverFlags} from '../cli/flags.js'
 import type {SignupResult} from '../flows/signup.js'
+import type {Ui} from '../ui.js'
 
 /** How long an interactive signup waits for the owner of an existing account to consent. */
 const CONSENT_TIMEOUT_SECONDS = 300
@@ -37,18 +38,9 @@ export default class Signup extends OnrampCommand {
 
   async run(): Promise<SignupResult> {
     const {flags} = await this.parse(Signup)
-    const [{signup, isValidEmail, invalidEmail}, {renderSignup}, {UsageError}] = await Promise.all([
-      import('../flows/signup.js'),
-      import('../render/signup.js'),
-      import('../errors.js'),
-    ])
+    const [{signup}, {renderSignup}] = await Promise.all([import('../flows/signup.js'), import('../render/signup.js')])
     const deps = await this.deps({verbose: flags.verbose, nonInteractive: flags['non-interactive']})
-    let email = flags.email?.trim()
-    if (email === undefined) {
-      if (!deps.ui.interactive) throw new UsageError('Pass --email: a non-interactive signup cannot ask for it.', {code: 'email_required'})
-      email = (await deps.ui.prompt('Email for your new PostHog account:', {validate: (value) => isValidEmail(value.trim()) || 'Enter an email address like name@example.com'})).trim()
-    }
-    if (!isValidEmail(email)) throw invalidEmail(email)
+    const email = await resolveEmail(deps.ui, flags.email)
     const outcome = await signup(deps, {
       region: flags.region,
       host: flags.host,
@@ -63,4 +55,19 @@ export default class Signup extends OnrampCommand {
     if (!this.jsonEnabled()) process.stdout.write(renderSignup(outcome, {outputEnv: flags['output-env']}))
     return outcome.result
   }
+}
+
+/**
+ * --email, or asked for on a terminal (validated as typed); refused (exit 2) before any request when it
+ * is not an email, or missing where nobody can be asked.
+ */
+export async function resolveEmail(ui: Pick<Ui, 'interactive' | 'prompt'>, given: string | undefined): Promise<string> {
+  const [{isValidEmail, invalidEmail}, {UsageError}] = await Promise.all([import('../flows/signup.js'), import('../errors.js')])
+  let email = given?.trim()
+  if (email === undefined) {
+    if (!ui.interactive) throw new UsageError('Pass --email: a non-interactive signup cannot ask for it.', {code: 'email_required'})
+    email = (await ui.prompt('Email for your new PostHog account:', {validate: (value) => isValidEmail(value.trim()) || 'Enter an email address like name@example.com'})).trim()
+  }
+  if (!isValidEmail(email)) throw invalidEmail(email)
+  return email
 }
