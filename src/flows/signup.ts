@@ -87,7 +87,7 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   const store = options.store ? await deps.sessions() : undefined
   if (store) await assertStoreUsable(store)
 
-  const answer = await requestAccountOnce(deps, {
+  const answer = await requestAccountWithOneRetry(deps, {
     issuer,
     clientId,
     email: options.email,
@@ -96,16 +96,9 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
     region: server.region === 'eu' ? 'EU' : 'US',
     organizationName: options.orgName,
   })
-  const grant =
-    answer.type === 'oauth'
-      ? await exchange(deps, {issuer, clientId, plan, code: answer.code, verifier: answer.pkce.verifier})
-      : await exchange(deps, {
-          issuer,
-          clientId,
-          plan,
-          verifier: answer.pkce.verifier,
-          code: await consentForExistingAccount(deps, {issuer, answer, email: options.email, timeoutSeconds: options.timeoutSeconds}),
-        })
+  const code = answer.type === 'oauth' ? answer.code : await consentForExistingAccount(deps, {issuer, answer, email: options.email, timeoutSeconds: options.timeoutSeconds})
+  // The verifier of the account request: its challenge is the public partner's only proof (server.md 4.4).
+  const grant = await exchange(deps, {issuer, clientId, plan, code, verifier: answer.pkce.verifier})
 
   const {session} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth'})
   const project = await provisionProject(pdeps, {issuer, accessToken: session.access_token})
@@ -165,7 +158,7 @@ function provisioningRefused({issuer, clientId, why}: {issuer: string; clientId:
  * have created the account, and then the retry answers requires_auth. Each attempt gets a fresh `id`
  * (only echoed by the server) and the same PKCE pair.
  */
-async function requestAccountOnce(deps: Deps, request: Parameters<typeof requestAccount>[1]): Promise<AccountRequestResult & {afterLostAnswer?: boolean}> {
+async function requestAccountWithOneRetry(deps: Deps, request: Parameters<typeof requestAccount>[1]): Promise<AccountRequestResult & {afterLostAnswer?: boolean}> {
   const pdeps = provisioningDeps(deps)
   try {
     return await requestAccount(pdeps, request)
