@@ -100,8 +100,14 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   // The verifier of the account request: its challenge is the public partner's only proof (server.md 4.4).
   const grant = await exchange(deps, {issuer, clientId, plan, code, verifier: answer.pkce.verifier})
 
-  const {session} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth'})
-  const project = await provisionProject(pdeps, {issuer, accessToken: session.access_token})
+  const {session, revoke} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth'})
+  let project
+  try {
+    project = await provisionProject(pdeps, {issuer, accessToken: session.access_token})
+  } finally {
+    // --no-store: nothing will ever use these tokens again, so they should not stay live on the server.
+    if (!store) await revokeQuietly(deps, revoke)
+  }
   if (options.outputEnv) await appendEnvFile(options.outputEnv, {POSTHOG_PROJECT_API_KEY: project.api_key, POSTHOG_PROJECT_ID: project.id, POSTHOG_HOST: project.host})
   deps.logger.event('signup.success', {issuer, client_id: clientId, account_id: grant.account.id, project_id: project.id, stored: Boolean(store), new_account: answer.type === 'oauth'}, 'info')
   return {
@@ -199,13 +205,18 @@ async function exchange(deps: Deps, {issuer, clientId, plan, code, verifier}: {i
 async function keepGrant(
   deps: Deps,
   input: {discovered: Discovered; clientId: string; plan: Plan; grant: ProvisioningGrant; store: SessionStore | undefined; region: Session['region']; newAccount: boolean},
-): Promise<{session: Session}> {
+): Promise<{session: Session; revoke: () => Promise<unknown>}> {
   const {discovered, clientId, plan, grant} = input
   const issuer = discovered.issuer
   const accessToken = grant.access_token
   const introspected = await introspectedScope(deps, {issuer, clientId, accessToken, introspectionEndpoint: discovered.metadata.introspection_endpoint})
   const me = await readMe(deps, {issuer, accessToken})
   const granted = introspected ?? (me.status === 403 ? plan.request.filter((scope) => scope !== 'user:read').join(' ') : undefined)
+  // RFC 7009 at the OAuth revocation endpoint: the provisioning token is the same token model (server.md 3, 4).
+  const revoke = async () => {
+    const {createOAuthClient} = await import('../oauth/client.js')
+    return createOAuthClient({discovered, clientId, http: deps.http}).revoke({access_token: accessToken, refresh_token: grant.refresh_token})
+  }
   const created = input.newAccount ? 'The account was created, but the server minted its token with too few scopes' : 'The server minted the token with too few scopes'
   const {session} = await acceptGrant(deps, {
     plan,
@@ -213,15 +224,20 @@ async function keepGrant(
     granted,
     session: {issuer, client_id: clientId, region: input.region, kind: 'provisioning'},
     store: input.store,
-    revoke: async () => {
-      const {createOAuthClient} = await import('../oauth/client.js')
-      return createOAuthClient({discovered, clientId, http: deps.http}).revoke({access_token: accessToken, refresh_token: grant.refresh_token})
-    },
+    revoke,
     findUser: async () => me.user,
     refusedAs: 'provisioning',
     refusalOutcome: `${created}; it was revoked and nothing was stored. Once the admins fix the app, run onramp login to reach the account.`,
   })
-  return {session}
+  return {session, revoke}
+}
+
+async function revokeQuietly(deps: Deps, revoke: () => Promise<unknown>): Promise<void> {
+  try {
+    await revoke()
+  } catch (error) {
+    deps.logger.event('oauth.revoke_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+  }
 }
 
 /** PostHog's `GET /api/users/@me/` with the new token: who signed up, and whether `user:read` works. */

@@ -54,6 +54,7 @@ describe('signup with a new email', () => {
     const counters = h.mock.control.snapshot().counters.provisioning
     expect(counters.accounts_created).toBe(1)
     expect(counters.token_requests.authorization_code).toBe(1)
+    expect(h.mock.control.snapshot().counters.revocations).toBe(0)
     // Without a project_id the server hands back the signup project (server.md 4.2): nothing new is created.
     expect(h.mock.control.snapshot().counters.requests['POST /api/agentic/provisioning/resources']).toBe(1)
     expect(h.mock.control.snapshot().users.find((user) => user.email === 'new@example.com')?.teams.map((team) => String(team.id))).toEqual([result.project.id])
@@ -109,6 +110,8 @@ describe('signup with a new email', () => {
     expect(result.project.api_key).toMatch(/^phc_/)
     expect(await (await h.deps.sessions()).list()).toEqual([])
     expect(h.credentialsText()).toBe('')
+    // Tokens nothing keeps are revoked once the project is made.
+    expect(h.mock.control.snapshot().counters.revocations).toBeGreaterThanOrEqual(1)
     expect(schemaValidator()(JSON.parse(JSON.stringify(result)))).toBe(true)
   })
 
