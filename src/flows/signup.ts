@@ -13,6 +13,7 @@ import type {Session} from '../session/session.js'
 import {describeStore, type SessionStore} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {appendEnvFile} from '../output-env.js'
+import {terminalSafe} from '../terminal-text.js'
 import {acceptGrant} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
 import {consentForExistingAccount} from './signup-consent.js'
@@ -86,6 +87,12 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   // Checked before an account exists: a keychain that must exist but does not (exit 7), or an unwritable store.
   const store = options.store ? await deps.sessions() : undefined
   if (store) await assertStoreUsable(store)
+  const replaced = store ? await store.get({issuer, client_id: clientId}) : null
+  if (replaced) {
+    // One session per server and app (the store's key): say so before it is overwritten, not after.
+    const who = replaced.user?.email ? ` (${terminalSafe(replaced.user.email)})` : ''
+    deps.ui.warn(`The session stored for ${issuer}${who} will be replaced by this signup's: onramp keeps one session per server and app.`)
+  }
 
   const answer = await requestAccountWithOneRetry(deps, {
     issuer,
