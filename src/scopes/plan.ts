@@ -32,7 +32,7 @@ export async function buildPlan(deps: Pick<Deps, 'http' | 'logger'>, input: Plan
  * `oauth.invalid_scope`) on a required scope that is unadvertised or outside the app's ceiling; drop
  * optional ones with a warning; say so when a check could not run.
  */
-export async function planScopes(deps: Pick<Deps, 'http' | 'logger' | 'ui'>, input: PlanInput): Promise<Plan> {
+export async function planScopes(deps: Pick<Deps, 'http' | 'logger' | 'ui'>, input: PlanInput & {ceiling?: string[] | null}): Promise<Plan> {
   const plan = await buildPlan(deps, input)
   const issuer = input.discovered.issuer
   const clientId = input.clientId ?? '(to be registered)'

@@ -49,12 +49,16 @@ export const oauthRefresher: Refresher = async (deps, session) => {
   }
 }
 
+/** `onramp signup`'s sessions: loaded on use, so `onramp token` for an OAuth session does not import it. */
+export const provisioningRefresher: Refresher = async (deps, session) =>
+  (await import('../provisioning/refresher.js')).refreshProvisioningSession(deps, session)
+
 export interface EnsureFreshOptions {
   store: SessionStore
   session: Session
   /** Refresh first when the access token expires within this many seconds (`token --min-valid`). */
   minValidSeconds?: number
-  /** The refresh call per session kind; `oauth` defaults to oauthRefresher. A kind with none exits 5. */
+  /** The refresh call per session kind; defaults: oauthRefresher, provisioningRefresher. A kind with none exits 5. */
   refreshers?: Partial<Record<SessionKind, Refresher>>
 }
 
@@ -86,7 +90,7 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
       // Before the refresh token is spent: a store that cannot take the new pair would lose the session.
       await assertStoreUsable(store)
       const kind = current.kind
-      const refresher = options.refreshers?.[kind] ?? (kind === 'oauth' ? oauthRefresher : undefined)
+      const refresher = options.refreshers?.[kind] ?? (kind === 'oauth' ? oauthRefresher : kind === 'provisioning' ? provisioningRefresher : undefined)
       if (!refresher) throw new SessionExpiredError(`onramp cannot refresh a ${kind} session for ${current.issuer}.`)
       return refreshOnce(deps, {store, refresher, current, minValidSeconds, retried: false})
     },

@@ -1,0 +1,71 @@
+import type {Deps} from '../deps.js'
+import {NotLoggedInError, OnrampError} from '../errors.js'
+import {awaitCallback} from '../oauth/await-callback.js'
+import {listenLoopback, type CallbackListener} from '../oauth/loopback.js'
+import type {AccountRequestResult} from '../provisioning/account-requests.js'
+import {BUILTIN_CALLBACK_PORTS, CALLBACK_PATH} from '../select-server.js'
+import {terminalSafe} from '../terminal-text.js'
+
+/**
+ * Where the consent for an existing account sends its code: the app's FIRST registered redirect URI
+ * (server.md 4.2 "Consent for existing users"). client_registration does not say which it is, so this
+ * is the PostHog wizard app's (`http://localhost:8239/callback`), the one every mock and cloud app uses.
+ */
+export const SIGNUP_CONSENT_PORT = BUILTIN_CALLBACK_PORTS[0]!
+
+type RequiresAuth = Extract<AccountRequestResult, {type: 'requires_auth'}> & {afterLostAnswer?: boolean}
+
+/**
+ * The email already has an account (`type:"requires_auth"`): its owner consents in the browser. Listens
+ * on the redirect URI before the browser opens, accepts only a callback whose `state` is the consent
+ * URL's, and returns the code (exchanged with the account request's verifier). Without a person at
+ * the terminal, exit 3: `onramp login` reaches an existing account.
+ */
+export async function consentForExistingAccount(
+  deps: Deps,
+  {issuer, answer, email, timeoutSeconds}: {issuer: string; answer: RequiresAuth; email: string; timeoutSeconds: number},
+): Promise<string> {
+  const lost = answer.afterLostAnswer ? ' (the first signup attempt probably created it; its answer was lost)' : ''
+  if (!deps.ui.interactive) {
+    throw new NotLoggedInError(
+      `${email} already has an account at ${issuer}${lost}. Its owner must authorize onramp in a browser, which a non-interactive run cannot open: ` +
+        'run onramp login (or onramp signup on a terminal). No session was stored.',
+      {code: 'account_exists', nextCommand: 'onramp login'},
+    )
+  }
+  const listener = await listenForConsent(deps, {issuer, state: answer.state})
+  try {
+    deps.logger.event('signup.consent', {issuer, redirect_uri: listener.redirectUri, request_id: answer.id}, 'info')
+    deps.ui.info(`${email} already has an account${lost}. Authorize onramp for it in your browser:\n  ${answer.url}`)
+    const unavailable = deps.browser.unavailableReason()
+    const opened = unavailable ? {opened: false as const, reason: unavailable} : await deps.browser.open(answer.url)
+    if (!opened.opened) deps.ui.warn(`No browser could be opened: ${opened.reason}. Open the URL above in a browser on this machine.`)
+    const callback = await awaitCallback({listener, timeoutSeconds})
+    const error = callback.get('error')
+    if (error) {
+      const description = callback.get('error_description')
+      throw new NotLoggedInError(
+        `The consent for ${email} was not given (${terminalSafe(error)}${description ? `: ${terminalSafe(description)}` : ''}); nothing was stored. Run onramp signup again, or onramp login.`,
+        {code: error === 'access_denied' ? 'access_denied' : 'consent_failed', nextCommand: 'onramp login'},
+      )
+    }
+    const code = callback.get('code')
+    if (!code) throw new OnrampError('The consent redirect carried no code; nothing was stored. Run onramp signup again.', {code: 'no_code', exit: 1})
+    return code
+  } finally {
+    await listener.close()
+  }
+}
+
+async function listenForConsent(deps: Deps, {issuer, state}: {issuer: string; state: string}): Promise<CallbackListener> {
+  try {
+    return await listenLoopback({host: 'localhost', ports: [SIGNUP_CONSENT_PORT], path: CALLBACK_PATH, expectedState: state, expectedIssuer: issuer, logger: deps.logger})
+  } catch (error) {
+    if (!(error instanceof OnrampError)) throw error
+    throw new OnrampError(
+      `Port ${SIGNUP_CONSENT_PORT} on localhost is in use or not allowed (${error.code}), and the consent for an existing account can only come back there ` +
+        `(http://localhost:${SIGNUP_CONSENT_PORT}${CALLBACK_PATH}, the app's registered redirect). Close the program using it and run onramp signup again, or run onramp login.`,
+      {code: error.code, exit: error.exit, nextCommand: 'onramp login', cause: error},
+    )
+  }
+}

@@ -1,0 +1,271 @@
+import type {Deps} from '../deps.js'
+import {NetworkError, OnrampError, ScopeError, UsageError} from '../errors.js'
+import {discover, type Discovered} from '../oauth/discovery.js'
+import {requestAccount, type AccountRequestResult} from '../provisioning/account-requests.js'
+import {readAppCeiling} from '../provisioning/app-ceiling.js'
+import {introspectedScope, provisioningDeps} from '../provisioning/refresher.js'
+import {provisionProject} from '../provisioning/resources.js'
+import {exchangeProvisioningCode, type ProvisioningGrant} from '../provisioning/token.js'
+import {planScopes} from '../scopes/plan.js'
+import type {Plan} from '../scopes/preflight.js'
+import {resolveServer, type ServerSelection} from '../select-server.js'
+import type {Session} from '../session/session.js'
+import {describeStore, type SessionStore} from '../session/store.js'
+import {assertStoreUsable} from '../session/usable.js'
+import {appendEnvFile} from '../output-env.js'
+import {terminalSafe} from '../terminal-text.js'
+import {acceptGrant} from './accept-grant.js'
+import {sessionView, type SessionView} from './session-view.js'
+import {consentForExistingAccount} from './signup-consent.js'
+
+export interface SignupOptions extends ServerSelection {
+  /** Already checked by isValidEmail() (the command prompts or refuses before any request). */
+  email: string
+  name?: string | undefined
+  orgName?: string | undefined
+  /** false: --no-store, the session is used for the project and then dropped. */
+  store: boolean
+  /** --output-env: append POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID, POSTHOG_HOST (GitHub Actions `$GITHUB_ENV` format). */
+  outputEnv?: string | undefined
+  /** How long to wait for consent when the email already has an account (interactive only). */
+  timeoutSeconds: number
+}
+
+/**
+ * What `onramp signup --json` prints (schemas/signup.schema.json). `session` is null with --no-store:
+ * a SessionView always says where it is stored, and nothing was.
+ */
+export interface SignupResult {
+  account: {id: string}
+  project: {id: string; api_key: string; host: string}
+  session: SessionView | null
+}
+
+export interface SignupOutcome {
+  result: SignupResult
+  /** false when the email already had an account and its owner consented. */
+  newAccount: boolean
+  email: string
+}
+
+/**
+ * A simple, strict shape check, before any request: one `@`, no spaces or control characters, a dot in
+ * the domain, no empty labels. The server does none (server.md 4.2 "no format check"), and an account
+ * created for a typo cannot be verified.
+ */
+export function isValidEmail(value: string): boolean {
+  if (value.length > 254) return false
+  const match = /^([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$/.exec(value)
+  if (!match) return false
+  const [, local, domain] = match as unknown as [string, string, string]
+  if (local.length > 64 || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return false
+  return domain.split('.').every((label) => label.length > 0 && label.length <= 63 && !label.startsWith('-') && !label.endsWith('-'))
+}
+
+/**
+ * `onramp signup` (issue 10): an account, a project and a stored session from the terminal. Nothing is
+ * created that cannot work: the app's provisioning flags and ceiling, and the signup scopes against
+ * them and `scopes_supported`, are checked before `account_requests`; the grant is read back after the
+ * exchange (the token response carries no scope) and refused, revoked and not kept when a required
+ * scope is missing.
+ */
+export async function signup(deps: Deps, options: SignupOptions): Promise<SignupOutcome> {
+  if (!isValidEmail(options.email)) throw invalidEmail(options.email)
+  const server = resolveServer(options)
+  const clientId = server.clientId
+  if (!clientId) {
+    throw new UsageError(`Signup needs the provisioning app's client id for ${server.issuer}: pass --client-id (or set ONRAMP_CLIENT_ID).`, {code: 'client_id_required'})
+  }
+  const issuer = server.issuer
+  const pdeps = provisioningDeps(deps)
+  // Checked before the account exists: a key that cannot reach the CI job means a signup to redo.
+  if (options.outputEnv) await appendEnvFile(options.outputEnv, {})
+  const discovered = await discover(deps, issuer)
+  const ceiling = await readProvisioningCeiling(deps, {issuer, clientId})
+  const plan = await planScopes(deps, {surface: 'signup', discovered, clientId, ceiling})
+
+  // Checked before an account exists: a keychain that must exist but does not (exit 7), or an unwritable store.
+  const store = options.store ? await deps.sessions() : undefined
+  if (store) await assertStoreUsable(store)
+  const replaced = store ? await store.get({issuer, client_id: clientId}) : null
+  if (replaced) {
+    // One session per server and app (the store's key): say so before it is overwritten, not after.
+    const who = replaced.user?.email ? ` (${terminalSafe(replaced.user.email)})` : ''
+    deps.ui.warn(`The session stored for ${issuer}${who} will be replaced by this signup's: onramp keeps one session per server and app.`)
+  }
+
+  const answer = await requestAccountWithOneRetry(deps, {
+    issuer,
+    clientId,
+    email: options.email,
+    name: options.name,
+    scopes: plan.request,
+    region: server.region === 'eu' ? 'EU' : 'US',
+    organizationName: options.orgName,
+  })
+  const code = answer.type === 'oauth' ? answer.code : await consentForExistingAccount(deps, {issuer, answer, email: options.email, timeoutSeconds: options.timeoutSeconds})
+  // The verifier of the account request: its challenge is the public partner's only proof (server.md 4.4).
+  const grant = await exchange(deps, {issuer, clientId, plan, code, verifier: answer.pkce.verifier})
+
+  const {session, revoke} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth'})
+  let project
+  try {
+    project = await provisionProject(pdeps, {issuer, accessToken: session.access_token})
+  } finally {
+    // --no-store: nothing will ever use these tokens again, so they should not stay live on the server.
+    if (!store) await revokeQuietly(deps, revoke)
+  }
+  if (options.outputEnv) await appendEnvFile(options.outputEnv, {POSTHOG_PROJECT_API_KEY: project.api_key, POSTHOG_PROJECT_ID: project.id, POSTHOG_HOST: project.host})
+  deps.logger.event('signup.success', {issuer, client_id: clientId, account_id: grant.account.id, project_id: project.id, stored: Boolean(store), new_account: answer.type === 'oauth'}, 'info')
+  return {
+    result: {
+      account: {id: grant.account.id},
+      project: {id: project.id, api_key: project.api_key, host: project.host},
+      session: store ? sessionView(session, {storage: describeStore(store), now: deps.now()}) : null,
+    },
+    newAccount: answer.type === 'oauth',
+    email: options.email,
+  }
+}
+
+export function invalidEmail(value: string): UsageError {
+  return new UsageError(`"${value.slice(0, 100)}" is not an email address (expected name@example.com). Nothing was sent.`, {code: 'invalid_email'})
+}
+
+/**
+ * The app's provisioning flags and ceiling from `client_registration` (server.md 4.2), read once: an app
+ * that may not create accounts stops here (exit 4: only the server's admins can change it); the ceiling
+ * goes to the scope plan. A server that does not offer the endpoint skips the ceiling check.
+ */
+async function readProvisioningCeiling(deps: Deps, {issuer, clientId}: {issuer: string; clientId: string}): Promise<string[] | null> {
+  const read = await readAppCeiling(provisioningDeps(deps), {issuer, clientId})
+  if (read.kind === 'not-offered') {
+    deps.logger.event('preflight.ceiling_skipped', {issuer, client_id: clientId, reason: read.reason}, 'info')
+    return null
+  }
+  if (read.kind === 'registration-failed') {
+    const failed = read.checks.find((check) => !check.ok)
+    if (!failed || failed.name === 'registered') {
+      throw new UsageError(`${issuer} does not know the app ${clientId} as a provisioning partner (${read.message}). Check --client-id. No account was requested.`, {
+        code: 'registration_failed',
+      })
+    }
+    throw provisioningRefused({issuer, clientId, why: read.message})
+  }
+  const {active, can_create_accounts: canCreate} = read.provisioning
+  if (active === false) throw provisioningRefused({issuer, clientId, why: 'the app is deactivated as a provisioning partner'})
+  if (canCreate === false) throw provisioningRefused({issuer, clientId, why: 'the app may not create accounts (can_create_accounts is false)'})
+  return read.scopes
+}
+
+function provisioningRefused({issuer, clientId, why}: {issuer: string; clientId: string; why: string}): OnrampError {
+  return new OnrampError(
+    `${issuer} does not let the app ${clientId} sign people up: ${why}. The server's admins must enable account creation for this app. No account was requested. ` +
+      'If you already have an account, run onramp login instead.',
+    {code: 'account_creation_disabled', exit: 4, nextCommand: 'onramp login'},
+  )
+}
+
+/**
+ * account_requests, retried once when the answer was lost (a timeout, a 5xx): the first attempt may
+ * have created the account, and then the retry answers requires_auth. Each attempt gets a fresh `id`
+ * (only echoed by the server) and the same PKCE pair.
+ */
+async function requestAccountWithOneRetry(deps: Deps, request: Parameters<typeof requestAccount>[1]): Promise<AccountRequestResult & {afterLostAnswer?: boolean}> {
+  const pdeps = provisioningDeps(deps)
+  try {
+    return await requestAccount(pdeps, request)
+  } catch (error) {
+    if (!(error instanceof NetworkError) || error.code === 'rate_limited') throw error
+    deps.logger.event('signup.account_request_retry', {issuer: request.issuer, error: error.message}, 'warn')
+    deps.ui.info(`The account request failed (${error.message}); trying once more.`)
+    const retried = await requestAccount(pdeps, request)
+    if (retried.type !== 'requires_auth') return retried
+    deps.ui.warn(
+      `The first account request probably created the account for ${request.email} (its answer was lost): PostHog now asks its owner to authorize onramp.`,
+    )
+    return {...retried, afterLostAnswer: true}
+  }
+}
+
+/**
+ * The code exchange at the provisioning token endpoint. An `invalid_scope` here comes after the account
+ * was created (scopes are not checked at account_requests): say so, and how to reach the account.
+ */
+async function exchange(deps: Deps, {issuer, clientId, plan, code, verifier}: {issuer: string; clientId: string; plan: Plan; code: string; verifier: string}): Promise<ProvisioningGrant> {
+  try {
+    return await exchangeProvisioningCode(provisioningDeps(deps), {issuer, code, verifier, scopes: plan.request, clientId})
+  } catch (error) {
+    if (!(error instanceof ScopeError)) throw error
+    throw new ScopeError(
+      `${error.message} Your account was created: once the admins allow these scopes for the app, run onramp login (or onramp signup again with the same email) to reach it.`,
+      {code: error.code, nextCommand: 'onramp login', cause: error},
+    )
+  }
+}
+
+/**
+ * The grant read back (a provisioning token response has no `scope`) and handed to acceptGrant(): a
+ * missing required scope is exit 4, revoked, nothing kept. RFC 7662 introspection when offered; else a
+ * call that needs `user:read` (a 403 there means it was not granted; nothing else can be known).
+ */
+async function keepGrant(
+  deps: Deps,
+  input: {discovered: Discovered; clientId: string; plan: Plan; grant: ProvisioningGrant; store: SessionStore | undefined; region: Session['region']; newAccount: boolean},
+): Promise<{session: Session; revoke: () => Promise<unknown>}> {
+  const {discovered, clientId, plan, grant} = input
+  const issuer = discovered.issuer
+  const accessToken = grant.access_token
+  const introspected = await introspectedScope(deps, {issuer, clientId, accessToken, introspectionEndpoint: discovered.metadata.introspection_endpoint})
+  const me = await readMe(deps, {issuer, accessToken})
+  const granted = introspected ?? (me.status === 403 ? plan.request.filter((scope) => scope !== 'user:read').join(' ') : undefined)
+  // RFC 7009 at the OAuth revocation endpoint: the provisioning token is the same token model (server.md 3, 4).
+  const revoke = async () => {
+    const {createOAuthClient} = await import('../oauth/client.js')
+    return createOAuthClient({discovered, clientId, http: deps.http}).revoke({access_token: accessToken, refresh_token: grant.refresh_token})
+  }
+  const created = input.newAccount ? 'The account was created, but the server minted its token with too few scopes' : 'The server minted the token with too few scopes'
+  const {session} = await acceptGrant(deps, {
+    plan,
+    tokens: {access_token: accessToken, refresh_token: grant.refresh_token, expires_in: grant.expires_in ?? undefined, scope: introspected},
+    granted,
+    session: {issuer, client_id: clientId, region: input.region, kind: 'provisioning'},
+    store: input.store,
+    revoke,
+    findUser: async () => me.user,
+    refusedAs: 'provisioning',
+    refusalOutcome: `${created}; it was revoked and nothing was stored. Once the admins fix the app, run onramp login to reach the account.`,
+  })
+  return {session, revoke}
+}
+
+async function revokeQuietly(deps: Deps, revoke: () => Promise<unknown>): Promise<void> {
+  try {
+    await revoke()
+  } catch (error) {
+    deps.logger.event('oauth.revoke_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+  }
+}
+
+/** PostHog's `GET /api/users/@me/` with the new token: who signed up, and whether `user:read` works. */
+async function readMe(deps: Deps, {issuer, accessToken}: {issuer: string; accessToken: string}): Promise<{status: number | null; user: Session['user']}> {
+  try {
+    const response = await deps.http(`${issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`, accept: 'application/json'}, redirect: 'manual'})
+    if (!response.ok) {
+      // Not awaited: a cancelled body may never settle (MSW's streams), and nothing waits on it.
+      void response.body?.cancel().catch(() => {})
+      deps.logger.event('user.lookup_failed', {status: response.status}, 'debug')
+      return {status: response.status, user: null}
+    }
+    const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown}
+    const user: NonNullable<Session['user']> = {}
+    if (typeof me.email === 'string') user.email = me.email
+    if (typeof me.first_name === 'string' && me.first_name !== '') user.name = me.first_name
+    if (typeof me.uuid === 'string') user.id = me.uuid
+    return {status: response.status, user}
+  } catch (error) {
+    deps.logger.event('user.lookup_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+    return {status: null, user: null}
+  }
+}
+
