@@ -10,7 +10,7 @@ import {planScopes} from '../scopes/plan.js'
 import type {Plan} from '../scopes/preflight.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
 import type {Session} from '../session/session.js'
-import {describeStore, type SessionStore} from '../session/store.js'
+import type {SessionStore, StorageDescription} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {appendEnvFile} from '../output-env.js'
 import {terminalSafe} from '../terminal-text.js'
@@ -87,7 +87,8 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   // Checked before an account exists: a keychain that must exist but does not (exit 7), or an unwritable store.
   const store = options.store ? await deps.sessions() : undefined
   if (store) await assertStoreUsable(store)
-  const replaced = store ? await store.get({issuer, client_id: clientId}) : null
+  // Metadata only: no need to unlock the keychain to know a session is there.
+  const replaced = store ? (await store.list()).find((info) => info.issuer === issuer && info.client_id === clientId) : undefined
   if (replaced) {
     // One session per server and app (the store's key): say so before it is overwritten, not after.
     const who = replaced.user?.email ? ` (${terminalSafe(replaced.user.email)})` : ''
@@ -107,7 +108,7 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   // The verifier of the account request: its challenge is the public partner's only proof (server.md 4.4).
   const grant = await exchange(deps, {issuer, clientId, plan, code, verifier: answer.pkce.verifier})
 
-  const {session, revoke} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth'})
+  const {session, storage, revoke} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth'})
   let project
   try {
     project = await provisionProject(pdeps, {issuer, accessToken: session.access_token})
@@ -121,7 +122,7 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
     result: {
       account: {id: grant.account.id},
       project: {id: project.id, api_key: project.api_key, host: project.host},
-      session: store ? sessionView(session, {storage: describeStore(store), now: deps.now()}) : null,
+      session: storage ? sessionView(session, {storage, now: deps.now()}) : null,
     },
     newAccount: answer.type === 'oauth',
     email: options.email,
@@ -212,7 +213,7 @@ async function exchange(deps: Deps, {issuer, clientId, plan, code, verifier}: {i
 async function keepGrant(
   deps: Deps,
   input: {discovered: Discovered; clientId: string; plan: Plan; grant: ProvisioningGrant; store: SessionStore | undefined; region: Session['region']; newAccount: boolean},
-): Promise<{session: Session; revoke: () => Promise<unknown>}> {
+): Promise<{session: Session; storage: StorageDescription | null; revoke: () => Promise<unknown>}> {
   const {discovered, clientId, plan, grant} = input
   const issuer = discovered.issuer
   const accessToken = grant.access_token
@@ -225,7 +226,7 @@ async function keepGrant(
     return createOAuthClient({discovered, clientId, http: deps.http}).revoke({access_token: accessToken, refresh_token: grant.refresh_token})
   }
   const created = input.newAccount ? 'The account was created, but the server minted its token with too few scopes' : 'The server minted the token with too few scopes'
-  const {session} = await acceptGrant(deps, {
+  const {session, storage} = await acceptGrant(deps, {
     plan,
     tokens: {access_token: accessToken, refresh_token: grant.refresh_token, expires_in: grant.expires_in ?? undefined, scope: introspected},
     granted,
@@ -236,7 +237,7 @@ async function keepGrant(
     refusedAs: 'provisioning',
     refusalOutcome: `${created}; it was revoked and nothing was stored. Once the admins fix the app, run onramp login to reach the account.`,
   })
-  return {session, revoke}
+  return {session, storage, revoke}
 }
 
 async function revokeQuietly(deps: Deps, revoke: () => Promise<unknown>): Promise<void> {
@@ -259,9 +260,10 @@ async function readMe(deps: Deps, {issuer, accessToken}: {issuer: string; access
     }
     const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown}
     const user: NonNullable<Session['user']> = {}
-    if (typeof me.email === 'string') user.email = me.email
-    if (typeof me.first_name === 'string' && me.first_name !== '') user.name = me.first_name
-    if (typeof me.uuid === 'string') user.id = me.uuid
+    // Shown in signup and status output: a server's escape sequences must not reach the terminal.
+    if (typeof me.email === 'string') user.email = terminalSafe(me.email)
+    if (typeof me.first_name === 'string' && me.first_name !== '') user.name = terminalSafe(me.first_name)
+    if (typeof me.uuid === 'string') user.id = terminalSafe(me.uuid)
     return {status: response.status, user}
   } catch (error) {
     deps.logger.event('user.lookup_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')

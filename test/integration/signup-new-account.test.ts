@@ -12,7 +12,7 @@ import {signup, type SignupOptions} from '../../src/flows/signup.js'
 import {redact} from '../../src/redact.js'
 import {renderSignup} from '../../src/render/signup.js'
 import {SIGNUP_SCOPES} from '../../src/scopes/constant.js'
-import {startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+import {startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness, storedSessions} from '../support/harness.js'
 
 let harness: Harness | undefined
 afterEach(async () => {
@@ -45,7 +45,7 @@ describe('signup with a new email', () => {
     expect([...result.session!.scopes!].sort()).toEqual([...SIGNUP_SCOPES].sort())
     expect(result.session!.user?.email).toBe('new@example.com')
 
-    const stored = await (await h.deps.sessions()).list()
+    const stored = await storedSessions(h.deps)
     expect(stored).toHaveLength(1)
     expect(stored[0]).toMatchObject({kind: 'provisioning', client_id: WIZARD_CLIENT_ID})
     // The lifetime the server gave (3600 s for partner apps), not a guess.
@@ -81,7 +81,7 @@ describe('signup with a new email', () => {
     expect(validate(json), JSON.stringify(validate.errors)).toBe(true)
     const printed = JSON.stringify(result)
     expect(printed).toContain(result.project.api_key)
-    const stored = (await (await h.deps.sessions()).list())[0]!
+    const stored = (await storedSessions(h.deps))[0]!
     expect(printed).not.toContain(stored.access_token)
     expect(printed).not.toContain(stored.refresh_token!)
     // The log is redacted: the project key never reaches it whole, nor the tokens.
@@ -99,7 +99,7 @@ describe('signup with a new email', () => {
     expect(text).toContain(outcome.result.project.host)
     expect(text).toContain(outcome.result.project.api_key)
     expect(text).toMatch(/Verify your email: .*new@example\.com/)
-    const stored = (await (await h.deps.sessions()).list())[0]!
+    const stored = (await storedSessions(h.deps))[0]!
     expect(text).not.toContain(stored.access_token)
   })
 
@@ -121,7 +121,7 @@ describe('signup with a new email', () => {
     expect(h.stderr.text()).not.toMatch(/will be replaced/)
     await signup(h.deps, options({email: 'second@example.com'}))
     expect(h.stderr.text()).toMatch(/session stored for .* \(first@example\.com\) will be replaced/)
-    const stored = await (await h.deps.sessions()).list()
+    const stored = await storedSessions(h.deps)
     expect(stored.map((session) => session.user?.email)).toEqual(['second@example.com'])
   })
 

@@ -8,7 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {signup} from '../../src/flows/signup.js'
 import {ensureFresh} from '../../src/session/ensure-fresh.js'
 import {REQUIRED_SIGNUP_SCOPES} from '../../src/scopes/constant.js'
-import {startHarness, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+import {startHarness, WIZARD_CLIENT_ID, type Harness, storedSessions} from '../support/harness.js'
 
 let harness: Harness | undefined
 afterEach(async () => {
@@ -25,7 +25,7 @@ async function signedUp(): Promise<Harness> {
 async function refreshNow(h: Harness) {
   const deps = await h.newDeps()
   const store = await deps.sessions()
-  const [session] = await store.list()
+  const [session] = await storedSessions(h.deps)
   h.advance(3600)
   return {before: session!, fresh: await ensureFresh(deps, {store, session: session!})}
 }
@@ -38,7 +38,7 @@ describe('provisioning session refresh', () => {
     expect(fresh.lost).toEqual([])
     expect(fresh.session.access_token).not.toBe(before.access_token)
     expect(h.mock.control.snapshot().counters.provisioning.token_requests.refresh_token).toBe(1)
-    const stored = (await (await h.deps.sessions()).list())[0]!
+    const stored = (await storedSessions(h.deps))[0]!
     expect(stored.refresh_token).toBe(fresh.session.refresh_token)
     expect(stored.kind).toBe('provisioning')
   })
@@ -62,6 +62,6 @@ describe('provisioning session refresh', () => {
     expect(h.logLines().some((line) => line.event === 'refresh.grant_unread')).toBe(true)
     expect(fresh.refreshed).toBe(true)
     expect(fresh.session.scope).toEqual(before.scope)
-    expect((await (await h.deps.sessions()).list())[0]!.access_token).toBe(fresh.session.access_token)
+    expect((await storedSessions(h.deps))[0]!.access_token).toBe(fresh.session.access_token)
   })
 })
