@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {clientsFile, rememberClient, rememberedClient, type RegisteredClient} from '../../src/oauth/registration.js'
+import {clientsFile, rememberClient, rememberedClient, type RegisteredClient} from '../../../src/oauth/registration.js'
 
 let home: string
 let config: string

@@ -6,9 +6,9 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
-import {OnrampError} from '../../src/errors.js'
-import {lockPathFor, withLock} from '../../src/session/lock.js'
-import {runChildrenTogether} from '../fixtures/run-children.js'
+import {OnrampError} from '../../../src/errors.js'
+import {lockPathFor, withLock} from '../../../src/session/lock.js'
+import {runChildrenTogether} from '../../fixtures/run-children.js'
 
 let dir: string
 beforeEach(() => {
@@ -139,8 +139,8 @@ describe('withLock', () => {
     const lockPath = path.join(dir, 'a.lock')
     const env = {...process.env}
     delete env.NODE_ENV
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'fixtures', 'session-child.ts'), 'hold', lockPath], {
-      cwd: path.resolve(import.meta.dirname, '../..'),
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'fixtures', 'session-child.ts'), 'hold', lockPath], {
+      cwd: path.resolve(import.meta.dirname, '../../..'),
       env,
       stdio: ['pipe', 'pipe', 'inherit'],
     })

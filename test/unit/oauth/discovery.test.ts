@@ -6,10 +6,10 @@ import {http, HttpResponse} from 'msw'
 import {setupServer} from 'msw/node'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
-import {ExitCode} from '../../src/errors.js'
-import {createHttp} from '../../src/http.js'
-import {createLogger} from '../../src/log.js'
-import {cacheLifetime, discover} from '../../src/oauth/discovery.js'
+import {ExitCode} from '../../../src/errors.js'
+import {createHttp} from '../../../src/http.js'
+import {createLogger} from '../../../src/log.js'
+import {cacheLifetime, discover} from '../../../src/oauth/discovery.js'
 
 const ISSUER = 'https://auth.example.test'
 const metadata = (issuer = ISSUER) => ({

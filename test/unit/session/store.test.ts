@@ -4,15 +4,15 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
-import {OnrampError} from '../../src/errors.js'
-import {resolvePaths, type Paths} from '../../src/paths.js'
+import {OnrampError} from '../../../src/errors.js'
+import {resolvePaths, type Paths} from '../../../src/paths.js'
 import {
   envToken,
   openSessionStore,
   storageMode,
   type KeychainOpener,
   type SessionStore,
-} from '../../src/session/store.js'
+} from '../../../src/session/store.js'
 
 let home: string
 let paths: Paths

@@ -5,10 +5,10 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {OnrampError} from '../../src/errors.js'
-import {createFileStore} from '../../src/session/file-store.js'
-import {sessionKey, type Session} from '../../src/session/session.js'
-import {runChildrenTogether} from '../fixtures/run-children.js'
+import {OnrampError} from '../../../src/errors.js'
+import {createFileStore} from '../../../src/session/file-store.js'
+import {sessionKey, type Session} from '../../../src/session/session.js'
+import {runChildrenTogether} from '../../fixtures/run-children.js'
 
 const session = (issuer: string, extra: Partial<Session> = {}): Session => ({
   issuer,
@@ -240,7 +240,7 @@ describe('file store', () => {
       const env = {...process.env}
       delete env.NODE_ENV
       const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        cwd: path.resolve(import.meta.dirname, '../..'),
+        cwd: path.resolve(import.meta.dirname, '../../..'),
         env: {...env, TSX_TSCONFIG_PATH: 'tsconfig.json', HOME: home},
         encoding: 'utf8',
         ...(uid === undefined ? {} : {uid, gid: uid}),
