@@ -9,6 +9,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import {OnrampError} from '../../../src/errors.js'
 import {lockPathFor, withLock} from '../../../src/session/lock.js'
 import {runChildrenTogether} from '../../fixtures/run-children.js'
+import {itUnless, POSIX_ONLY} from '../../support/skip.js'
 
 let dir: string
 beforeEach(() => {
@@ -164,7 +165,7 @@ describe('withLock', () => {
     await expect(withLock(lockPath, async () => 'recovered', {timeoutMs: 3000})).resolves.toBe('recovered')
   })
 
-  it.skipIf(process.platform === 'win32')('refuses a locks folder others can write', async () => {
+  itUnless(POSIX_ONLY)('refuses a locks folder others can write', async () => {
     const locks = path.join(dir, 'locks')
     fs.mkdirSync(locks)
     fs.chmodSync(locks, 0o777)
