@@ -1,8 +1,9 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect} from 'vitest'
 
 import {browserUnavailable, launchChromium} from '../support/chromium.js'
 import {isolatedHome, runCli} from '../support/cli.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {itUnless} from '../support/skip.js'
 
 const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 // Decided once, at load: a missing Chromium skips with this reason, or fails under ONRAMP_REQUIRE_BROWSER_TESTS=1.
@@ -17,7 +18,7 @@ describe('login in a real headless Chromium', () => {
     await mock?.stop()
   })
 
-  it.skipIf(unavailable !== undefined)(`clicks Authorize on the consent page while the CLI waits${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+  itUnless(unavailable)('clicks Authorize on the consent page while the CLI waits', async () => {
     const home = isolatedHome()
     const {browser, close} = await launchChromium()
     try {

@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {browserUnavailable, launchChromium} from '../support/chromium.js'
 import {isolatedHome, runCli} from '../support/cli.js'
 import {INDEPENDENT_CLIENT_ID, startIndependentServer} from '../support/independent-server.js'
+import {itUnless} from '../support/skip.js'
 
 // The real-browser half needs Chromium: skipped with this reason, or failed under ONRAMP_REQUIRE_BROWSER_TESTS=1.
 const unavailable = browserUnavailable()
@@ -32,7 +33,7 @@ describe('against an independent authorization server (oidc-provider), not the p
     expect(result.stderr).not.toMatch(/Open this URL/)
   })
 
-  it.skipIf(unavailable !== undefined)(`login, status, token refresh and logout with revocation${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+  itUnless(unavailable)('login, status, token refresh and logout with revocation', async () => {
     const {browser, close} = await launchChromium()
     try {
       let printed: ((url: string) => void) | undefined

@@ -14,6 +14,7 @@ import type {CheckResult, DoctorReport} from '../../src/doctor/types.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
 import {capture} from '../support/harness.js'
 import {isolatedHome} from '../support/cli.js'
+import {itUnless} from '../support/skip.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -100,7 +101,7 @@ describe('onramp doctor: the network between here and the server', () => {
     expect(find(await runDoctor(deps, {selection: {host: accurate}}), 'clock.skew')).toMatchObject({status: 'ok', fix: null})
   })
 
-  it.skipIf(!hasOpenssl())('a self-signed certificate: the TLS error is named, with NODE_EXTRA_CA_CERTS as the fix', async () => {
+  itUnless(!hasOpenssl() && 'openssl is not installed')('a self-signed certificate: the TLS error is named, with NODE_EXTRA_CA_CERTS as the fix', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'onramp-tls-'))
     cleanups.push(() => rmSync(dir, {recursive: true, force: true}))
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], {stdio: 'ignore'})

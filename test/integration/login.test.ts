@@ -22,10 +22,26 @@ async function setup(options: Parameters<typeof startHarness>[0] = {}) {
   return harness
 }
 
-/** Every stored session with its tokens: list() gives metadata only, get() reads the tokens. */
-
 /** A keychain that is not there (the real one may be, when the suite runs under scripts/with-keyring.sh). */
 const noKeychain = () => Object.assign(fakeBackend(), {failWith: 'no Secret Service on the session bus'})
+/** A port the OS says is free now (bound on 127.0.0.1, then released). */
+async function freePort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const {port} = probe.address() as {port: number}
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
+
+/** Binds host:port exclusively (fails with EADDRINUSE while anything still holds it), then releases it. */
+async function bindAndRelease(port: number, host: string): Promise<void> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({port, host, exclusive: true}, resolve)
+  })
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}
 
 const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
 
@@ -204,7 +220,13 @@ describe('onramp login against the mock (in-process)', () => {
   it('times out when no callback arrives (exit 3), and frees the port', async () => {
     const h = await setup()
     h.browser.action = () => {}
-    await expect(login(h.deps, {...loginDefaults, timeoutSeconds: 1})).rejects.toMatchObject({code: 'login_timeout', exit: ExitCode.notLoggedIn})
+    const port = await freePort()
+    await expect(login(h.deps, {...loginDefaults, port, timeoutSeconds: 1})).rejects.toMatchObject({code: 'login_timeout', exit: ExitCode.notLoggedIn})
+    // The listener bound 127.0.0.1 (and ::1 where there is IPv6) on that port: both can be bound again.
+    await bindAndRelease(port, '127.0.0.1')
+    await bindAndRelease(port, '::1').catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRNOTAVAIL' && error.code !== 'EAFNOSUPPORT') throw error
+    })
   })
 
   it('says so when the callback port is in use', async () => {
@@ -224,7 +246,11 @@ describe('onramp login against the mock (in-process)', () => {
 
   it('refuses http:// for a non-loopback host (exit 2) without any request', async () => {
     const h = await setup()
+    const requests: string[] = []
+    h.server.events.on('request:start', ({request}) => requests.push(request.url)) // every fetch, bypassed or handled
     await expect(login(h.deps, {...loginDefaults, host: 'http://posthog.example.com'})).rejects.toMatchObject({exit: ExitCode.usage})
+    expect(requests).toEqual([])
+    expect(h.opened).toEqual([])
   })
 
   it('--no-browser: takes the pasted final redirect URL from stdin', async () => {

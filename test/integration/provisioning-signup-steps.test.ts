@@ -18,7 +18,7 @@ import {readGrantedScopes} from '../../src/provisioning/introspection.js'
 import {exchangeProvisioningCode, refreshProvisioningToken} from '../../src/provisioning/token.js'
 import {WIZARD_APP_CEILING} from '../mock-server/scope-data.js'
 import {createMockServer, WIZARD_CLIENT_IDS, type MockServerOptions} from '../mock-server/index.js'
-import {openConsent, redirectParams, submitConsent} from '../mock/helpers.js'
+import {openConsent, redirectParams, submitConsent} from '../mock-server-tests/helpers.js'
 
 const server = setupServer()
 beforeAll(() => server.listen({onUnhandledRequest: 'error'}))

@@ -2,12 +2,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, expect, it} from 'vitest'
 
 import {assertPrivateDir, assertPrivateFile, ensurePrivateDir, UntrustedPathError} from '../../src/fs-trust.js'
+import {describeUnless, itUnless, POSIX_ONLY, ROOT_ONLY} from '../support/skip.js'
 
-const posix = process.platform !== 'win32'
-const isRoot = posix && process.getuid!() === 0
 const mode = (target: string) => fs.statSync(target).mode & 0o777
 
 let home: string
@@ -27,7 +26,7 @@ function refusal(fn: () => unknown): UntrustedPathError {
   throw new Error('expected a refusal')
 }
 
-describe.skipIf(!posix)('private folders', () => {
+describeUnless(POSIX_ONLY)('private folders', () => {
   it('creates missing folders 0700 and accepts them', () => {
     const dir = path.join(home, 'a', 'onramp')
     ensurePrivateDir(dir)
@@ -54,7 +53,7 @@ describe.skipIf(!posix)('private folders', () => {
     expect(refusal(() => ensurePrivateDir(link)).message).toMatch(/symbolic link/)
   })
 
-  it.skipIf(!isRoot)('refuses a folder owned by another user', () => {
+  itUnless(ROOT_ONLY)('refuses a folder owned by another user', () => {
     const dir = path.join(home, 'onramp')
     fs.mkdirSync(dir, {mode: 0o700})
     fs.chownSync(dir, 12345, 12345)
@@ -70,7 +69,7 @@ describe.skipIf(!posix)('private folders', () => {
   })
 })
 
-describe.skipIf(!posix)('private files', () => {
+describeUnless(POSIX_ONLY)('private files', () => {
   it('reports a missing file as absent', () => {
     expect(assertPrivateFile(path.join(home, 'none.json'))).toBe(false)
   })
@@ -83,7 +82,7 @@ describe.skipIf(!posix)('private files', () => {
     expect(refusal(() => assertPrivateFile(link, {onLoosened: () => {}})).message).toContain(link)
   })
 
-  it.skipIf(!isRoot)('refuses a file owned by another user', () => {
+  itUnless(ROOT_ONLY)('refuses a file owned by another user', () => {
     const file = path.join(home, 'credentials.json')
     fs.writeFileSync(file, '{}', {mode: 0o600})
     fs.chownSync(file, 12345, 12345)

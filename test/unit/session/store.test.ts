@@ -4,12 +4,12 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
-import {OnrampError} from '../../src/errors.js'
-import {resolvePaths, type Paths} from '../../src/paths.js'
-import {withDeadlines, type SecretBackend} from '../../src/session/keychain.js'
-import type {Session} from '../../src/session/session.js'
-import {envToken, openSessionStore, storageMode} from '../../src/session/store.js'
-import {fakeBackend, WINDOWS_MAX_SECRET_BYTES, type FakeBackend} from '../support/keyring.js'
+import {OnrampError} from '../../../src/errors.js'
+import {resolvePaths, type Paths} from '../../../src/paths.js'
+import {withDeadlines, type SecretBackend} from '../../../src/session/keychain.js'
+import type {Session} from '../../../src/session/session.js'
+import {envToken, openSessionStore, storageMode} from '../../../src/session/store.js'
+import {fakeBackend, WINDOWS_MAX_SECRET_BYTES, type FakeBackend} from '../../support/keyring.js'
 
 let home: string
 let paths: Paths

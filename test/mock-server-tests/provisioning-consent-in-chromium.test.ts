@@ -6,11 +6,12 @@
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect} from 'vitest'
 
 import {browserUnavailable, launchChromium} from '../support/chromium.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
 import {pkce, US_CLIENT} from './helpers.js'
+import {itUnless} from '../support/skip.js'
 
 const unavailable = browserUnavailable()
 
@@ -44,7 +45,7 @@ describe('the agentic consent page in a real browser', () => {
     callback?.server.close()
   })
 
-  it.skipIf(unavailable !== undefined)(`Authorize confirms through the API and lands on the first redirect URI${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+  itUnless(unavailable)('Authorize confirms through the API and lands on the first redirect URI', async () => {
     await mock.control('apps', {client_id: US_CLIENT, redirect_uris: [callback.url]})
     const {verifier, challenge} = pkce()
     const response = await fetch(`${mock.issuer}/api/agentic/provisioning/account_requests`, {

@@ -3,11 +3,11 @@ import {readFileSync} from 'node:fs'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {describe, expect, it} from 'vitest'
 
-import {renderDoctor} from '../../src/render/doctor.js'
-import {doctorExitCode, doctorJson} from '../../src/doctor/run.js'
-import {fail, ok, warn, type CheckResult, type DoctorReport} from '../../src/doctor/types.js'
+import {renderDoctor} from '../../../src/render/doctor.js'
+import {doctorExitCode, doctorJson} from '../../../src/doctor/run.js'
+import {fail, ok, warn, type CheckResult, type DoctorReport} from '../../../src/doctor/types.js'
 
-const schema = JSON.parse(readFileSync(new URL('../../schemas/doctor.schema.json', import.meta.url), 'utf8')) as object
+const schema = JSON.parse(readFileSync(new URL('../../../schemas/doctor.schema.json', import.meta.url), 'utf8')) as object
 const validate = new Ajv2020({allErrors: true, strict: true}).compile(schema)
 
 function report(...checks: CheckResult[]): DoctorReport {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {displayProxy, proxyFor} from '../../src/doctor/proxy.js'
+import {displayProxy, proxyFor} from '../../../src/doctor/proxy.js'
 
 describe('which proxy variable applies to the issuer (undici EnvHttpProxyAgent rules)', () => {
   it('none set: direct', () => {

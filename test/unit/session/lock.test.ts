@@ -6,9 +6,10 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
-import {OnrampError} from '../../src/errors.js'
-import {lockPathFor, withLock} from '../../src/session/lock.js'
-import {runChildrenTogether} from '../fixtures/run-children.js'
+import {OnrampError} from '../../../src/errors.js'
+import {lockPathFor, withLock} from '../../../src/session/lock.js'
+import {runChildrenTogether} from '../../fixtures/run-children.js'
+import {itUnless, POSIX_ONLY} from '../../support/skip.js'
 
 let dir: string
 beforeEach(() => {
@@ -139,8 +140,8 @@ describe('withLock', () => {
     const lockPath = path.join(dir, 'a.lock')
     const env = {...process.env}
     delete env.NODE_ENV
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'fixtures', 'session-child.ts'), 'hold', lockPath], {
-      cwd: path.resolve(import.meta.dirname, '../..'),
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'fixtures', 'session-child.ts'), 'hold', lockPath], {
+      cwd: path.resolve(import.meta.dirname, '../../..'),
       env,
       stdio: ['pipe', 'pipe', 'inherit'],
     })
@@ -164,7 +165,7 @@ describe('withLock', () => {
     await expect(withLock(lockPath, async () => 'recovered', {timeoutMs: 3000})).resolves.toBe('recovered')
   })
 
-  it.skipIf(process.platform === 'win32')('refuses a locks folder others can write', async () => {
+  itUnless(POSIX_ONLY)('refuses a locks folder others can write', async () => {
     const locks = path.join(dir, 'locks')
     fs.mkdirSync(locks)
     fs.chmodSync(locks, 0o777)

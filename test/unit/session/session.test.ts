@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {InvalidSessionError, isExpiring, parseSession, sessionKey, type Session} from '../../src/session/session.js'
+import {InvalidSessionError, isExpiring, parseSession, sessionKey, type Session} from '../../../src/session/session.js'
 
 const SESSION: Session = {
   issuer: 'https://us.posthog.com',

@@ -17,12 +17,13 @@ import {
   tokenHasScope,
   UNPRIVILEGED_SCOPES,
 } from '../mock-server/scopes.js'
+import {itUnless} from '../support/skip.js'
 
 /** The spec's scopes.json, beside the repository (../shared/spec); absent in a bare checkout. */
 const SPEC_SCOPES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/spec/scopes.json')
 
 describe('scope model (server.md section 2)', () => {
-  it.skipIf(!existsSync(SPEC_SCOPES))('scope-data.ts is a faithful copy of the spec scopes.json', () => {
+  itUnless(!existsSync(SPEC_SCOPES) && `the spec's scopes.json is not at ${SPEC_SCOPES}`)('scope-data.ts is a faithful copy of the spec scopes.json', () => {
     const spec = JSON.parse(readFileSync(SPEC_SCOPES, 'utf8')) as Record<string, unknown>
     expect(data.SCOPE_ACTIONS).toEqual(spec.actions)
     expect(data.SCOPE_OBJECTS).toEqual(spec.scope_objects)

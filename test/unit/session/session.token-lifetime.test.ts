@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {expiresAt} from '../../src/session/session.js'
+import {expiresAt} from '../../../src/session/session.js'
 
 const NOW = new Date('2026-11-23T12:00:00.000Z')
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000

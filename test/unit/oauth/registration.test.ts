@@ -2,9 +2,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, expect, it} from 'vitest'
 
-import {clientsFile, rememberClient, rememberedClient, type RegisteredClient} from '../../src/oauth/registration.js'
+import {clientsFile, rememberClient, rememberedClient, type RegisteredClient} from '../../../src/oauth/registration.js'
+import {describeUnless, POSIX_ONLY} from '../../support/skip.js'
 
 let home: string
 let config: string
@@ -14,7 +15,7 @@ beforeEach(() => {
 })
 afterEach(() => fs.rmSync(home, {recursive: true, force: true}))
 
-describe.skipIf(process.platform === 'win32')('remembered clients (clients.json) are trusted only when ours', () => {
+describeUnless(POSIX_ONLY)('remembered clients (clients.json) are trusted only when ours', () => {
   it('are written 0600 in a 0700 folder and read back', async () => {
     const client = {issuer: 'https://h.example', client_id: 'c1', redirect_uri: 'http://127.0.0.1:8239/callback', registered_at: '2026-01-01T00:00:00Z'} satisfies RegisteredClient
     await rememberClient(config, client)

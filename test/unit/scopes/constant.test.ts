@@ -9,7 +9,7 @@ import {
   REQUIRED_SIGNUP_SCOPES,
   SCOPES,
   SIGNUP_SCOPES,
-} from '../../src/scopes/constant.js'
+} from '../../../src/scopes/constant.js'
 
 // Pinned on purpose: adding or removing a scope must fail here and be a deliberate change.
 const EXPECTED_SIGNUP = [

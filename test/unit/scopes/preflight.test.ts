@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {compareGrant, lostScopes, preflight, readAdvertisedScopes} from '../../src/scopes/preflight.js'
-import {ceilingAdmits} from '../../src/scopes/ceiling.js'
-import {LOGIN_SCOPES, REQUIRED_LOGIN_SCOPES} from '../../src/scopes/constant.js'
+import {compareGrant, lostScopes, preflight, readAdvertisedScopes} from '../../../src/scopes/preflight.js'
+import {ceilingAdmits} from '../../../src/scopes/ceiling.js'
+import {LOGIN_SCOPES, REQUIRED_LOGIN_SCOPES} from '../../../src/scopes/constant.js'
 
 const request = {surface: 'login' as const, scopes: LOGIN_SCOPES, required: REQUIRED_LOGIN_SCOPES}
 const everythingAdvertised = LOGIN_SCOPES.filter((scope) => !scope.startsWith('llm_gateway') && !scope.startsWith('wizard_session'))

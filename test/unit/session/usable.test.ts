@@ -4,9 +4,9 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {createFileStore} from '../../src/session/file-store.js'
-import type {SessionStore} from '../../src/session/store.js'
-import {assertStoreUsable} from '../../src/session/usable.js'
+import {createFileStore} from '../../../src/session/file-store.js'
+import type {SessionStore} from '../../../src/session/store.js'
+import {assertStoreUsable} from '../../../src/session/usable.js'
 
 let home: string
 beforeEach(() => {

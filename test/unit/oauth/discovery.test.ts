@@ -6,10 +6,11 @@ import {http, HttpResponse} from 'msw'
 import {setupServer} from 'msw/node'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
-import {ExitCode} from '../../src/errors.js'
-import {createHttp} from '../../src/http.js'
-import {createLogger} from '../../src/log.js'
-import {cacheLifetime, discover} from '../../src/oauth/discovery.js'
+import {ExitCode} from '../../../src/errors.js'
+import {createHttp} from '../../../src/http.js'
+import {createLogger} from '../../../src/log.js'
+import {cacheLifetime, discover} from '../../../src/oauth/discovery.js'
+import {describeUnless, POSIX_ONLY} from '../../support/skip.js'
 
 const ISSUER = 'https://auth.example.test'
 const metadata = (issuer = ISSUER) => ({
@@ -172,7 +173,7 @@ describe('plain http:// only for loopback endpoints', () => {
   })
 })
 
-describe.skipIf(process.platform === 'win32')('discovery cache trust', () => {
+describeUnless(POSIX_ONLY)('discovery cache trust', () => {
   it('refuses a cache planted in a folder others can write, instead of using its token_endpoint', async () => {
     server.use(http.get(`${ISSUER}/.well-known/oauth-authorization-server`, () => HttpResponse.json(metadata(), {headers: {'cache-control': 'max-age=600'}})))
     await discover(deps(), ISSUER)

@@ -1,9 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
-import {NetworkError, NotLoggedInError, ScopeError, SessionExpiredError, UnexpectedError, UsageError} from '../../src/errors.js'
-import type {Logger} from '../../src/log.js'
-import {retryAfterSeconds} from '../../src/provisioning/api.js'
-import {mapProvisioningError, ProvisioningTokenRejectedError, readErrorEnvelope, serverText, type ProvisioningStep} from '../../src/provisioning/errors.js'
+import {NetworkError, NotLoggedInError, ScopeError, SessionExpiredError, UnexpectedError, UsageError} from '../../../src/errors.js'
+import type {Logger} from '../../../src/log.js'
+import {retryAfterSeconds} from '../../../src/provisioning/api.js'
+import {mapProvisioningError, ProvisioningTokenRejectedError, readErrorEnvelope, serverText, type ProvisioningStep} from '../../../src/provisioning/errors.js'
 
 const ISSUER = 'https://us.posthog.com'
 const NOW = new Date('2026-11-23T12:00:00Z')

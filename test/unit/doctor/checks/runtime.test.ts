@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {satisfies} from '../../src/doctor/checks/runtime.js'
+import {satisfies} from '../../../../src/doctor/checks/runtime.js'
 
 describe('Node version against package.json engines', () => {
   it.each([

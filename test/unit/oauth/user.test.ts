@@ -6,10 +6,10 @@ import {http, HttpResponse} from 'msw'
 import {setupServer} from 'msw/node'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
-import {createHttp} from '../../src/http.js'
-import {createLogger} from '../../src/log.js'
-import {createOAuthClient} from '../../src/oauth/client.js'
-import {findUser} from '../../src/oauth/user.js'
+import {createHttp} from '../../../src/http.js'
+import {createLogger} from '../../../src/log.js'
+import {createOAuthClient} from '../../../src/oauth/client.js'
+import {findUser} from '../../../src/oauth/user.js'
 
 const ISSUER = 'https://app.example.test'
 const ME = `${ISSUER}/api/users/@me/`

@@ -5,10 +5,11 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {OnrampError} from '../../src/errors.js'
-import {createFileStore} from '../../src/session/file-store.js'
-import {sessionKey, type Session} from '../../src/session/session.js'
-import {runChildrenTogether} from '../fixtures/run-children.js'
+import {OnrampError} from '../../../src/errors.js'
+import {createFileStore} from '../../../src/session/file-store.js'
+import {sessionKey, type Session} from '../../../src/session/session.js'
+import {runChildrenTogether} from '../../fixtures/run-children.js'
+import {describeUnless, itUnless, POSIX_ONLY, ROOT_ONLY} from '../../support/skip.js'
 
 const session = (issuer: string, extra: Partial<Session> = {}): Session => ({
   issuer,
@@ -85,7 +86,7 @@ describe('file store', () => {
     expect(mode(dir)).toBe(0o700)
   })
 
-  it.skipIf(process.platform === 'win32')('tightens a 0644 credentials file to 0600 and says so; a folder others may only read is tightened too', async () => {
+  itUnless(POSIX_ONLY)('tightens a 0644 credentials file to 0600 and says so; a folder others may only read is tightened too', async () => {
     const warnings: string[] = []
     const store = createFileStore({path: file, warn: (message) => warnings.push(message)})
     await store.save(session('https://us.posthog.com'))
@@ -176,7 +177,7 @@ describe('file store', () => {
     })
   })
 
-  describe.skipIf(process.platform === 'win32')('trusts only what is yours', () => {
+  describeUnless(POSIX_ONLY)('trusts only what is yours', () => {
     it('refuses a symlinked credentials file, never reading or replacing through it', async () => {
       const elsewhere = path.join(home, 'elsewhere.json')
       fs.writeFileSync(elsewhere, JSON.stringify({version: 1, sessions: {}}), {mode: 0o600})
@@ -201,7 +202,7 @@ describe('file store', () => {
       expect(fs.existsSync(file)).toBe(false)
     })
 
-    it.skipIf(process.getuid?.() !== 0)('refuses a credentials file owned by another user', async () => {
+    itUnless(ROOT_ONLY)('refuses a credentials file owned by another user', async () => {
       fs.mkdirSync(dir, {recursive: true, mode: 0o700})
       fs.writeFileSync(file, JSON.stringify({version: 1, sessions: {}}), {mode: 0o600})
       fs.chownSync(file, 12345, 12345)
@@ -226,7 +227,7 @@ describe('file store', () => {
     })
 
     // Root writes anywhere, so the folder is made unwritable for an unprivileged user who owns it.
-    it.skipIf(process.platform === 'win32')('stops with exit 7 when the folder cannot be written', () => {
+    itUnless(POSIX_ONLY)('stops with exit 7 when the folder cannot be written', () => {
       fs.mkdirSync(dir, {recursive: true, mode: 0o700})
       const script = `import('./src/session/file-store.ts').then(({createFileStore}) => createFileStore({path: ${JSON.stringify(file)}}).checkWritable()).then(() => console.log('ok'), (e) => console.log(JSON.stringify({code: e.code, exit: e.exit, message: e.message})))`
       let uid: number | undefined
@@ -240,7 +241,7 @@ describe('file store', () => {
       const env = {...process.env}
       delete env.NODE_ENV
       const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        cwd: path.resolve(import.meta.dirname, '../..'),
+        cwd: path.resolve(import.meta.dirname, '../../..'),
         env: {...env, TSX_TSCONFIG_PATH: 'tsconfig.json', HOME: home},
         encoding: 'utf8',
         ...(uid === undefined ? {} : {uid, gid: uid}),

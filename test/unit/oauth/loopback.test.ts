@@ -5,9 +5,9 @@ import path from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {ROOT} from '../support/cli.js'
+import {ROOT} from '../../support/cli.js'
 
-import {listenLoopback, type CallbackListener} from '../../src/oauth/loopback.js'
+import {listenLoopback, type CallbackListener} from '../../../src/oauth/loopback.js'
 
 const portOf = (listener: {redirectUri: string}): number => Number(new URL(listener.redirectUri).port)
 

@@ -1,0 +1,48 @@
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {ExitCode} from '../../src/errors.js'
+import {login} from '../../src/flows/login.js'
+import {logout} from '../../src/flows/logout.js'
+import {token} from '../../src/flows/token.js'
+import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness, storedSessions} from '../support/harness.js'
+
+let harness: Harness | undefined
+afterEach(async () => {
+  await harness?.close()
+  harness = undefined
+})
+
+async function loggedIn(options: Parameters<typeof startHarness>[0] = {}) {
+  harness = await startHarness(options)
+  await login(harness.deps, loginDefaults)
+  return harness
+}
+
+describe('logout', () => {
+  it('revokes the refresh token, then deletes the session', async () => {
+    const h = await loggedIn()
+    const [session] = await storedSessions(h.deps)
+    const result = await logout(h.deps, {selection: {}, all: false})
+    expect(result.logged_out).toEqual([{issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, revoked: true}])
+    expect(h.mock.control.snapshot().counters.revocations).toBe(1)
+    expect(await (await h.deps.sessions()).list()).toEqual([])
+    // The revoked access token no longer works.
+    const me = await fetch(`${US_ISSUER}/api/users/@me/`, {headers: {authorization: `Bearer ${session!.access_token}`}})
+    expect(me.status).toBe(401)
+    await expect(token(h.deps, {minValidSeconds: 60})).rejects.toMatchObject({exit: ExitCode.notLoggedIn})
+  })
+
+  it('deletes locally even when revocation fails', async () => {
+    const h = await loggedIn()
+    h.mock.control.configure({fail_next: {path: '/oauth/revoke/', status: 500, count: 5}})
+    const result = await logout(h.deps, {selection: {}, all: true})
+    expect(result.logged_out[0]).toMatchObject({revoked: false})
+    expect(h.stderr.text()).toMatch(/deleted locally anyway/)
+    expect(await (await h.deps.sessions()).list()).toEqual([])
+  })
+
+  it('exits 3 when there is nothing to log out', async () => {
+    harness = await startHarness()
+    await expect(logout(harness.deps, {selection: {}, all: false})).rejects.toMatchObject({exit: ExitCode.notLoggedIn})
+  })
+})
