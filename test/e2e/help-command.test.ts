@@ -18,7 +18,10 @@ describe('onramp help [COMMAND] (built binary)', () => {
   it('lists every command', async () => {
     const result = await runCli(['help'])
     expect(result.code).toBe(0)
-    for (const id of builtCommandIds()) expect(result.stdout).toMatch(new RegExp(`^  ${id}\\b`, 'm'))
+    // Commands of a topic (`projects create`) are listed under the topic, and in `onramp help <topic>`.
+    for (const id of builtCommandIds()) expect(result.stdout).toMatch(new RegExp(`^  ${id.split(' ')[0]}\\b`, 'm'))
+    const topic = await runCli(['help', 'projects'])
+    for (const id of builtCommandIds().filter((command) => command.startsWith('projects '))) expect(topic.stdout).toMatch(new RegExp(`^  ${id}\\b`, 'm'))
   })
 
   it('shows the same help for a command as --help does', async () => {

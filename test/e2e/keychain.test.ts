@@ -9,7 +9,7 @@ import {resolvePaths} from '../../src/paths.js'
 import type {Session} from '../../src/session/session.js'
 import {openSessionStore, type SessionStore} from '../../src/session/store.js'
 import {BIN, cliEnv, isolatedHome, ROOT, runCli} from '../support/cli.js'
-import {LOCK_KEYRING_SH, NO_BUS, privateKeyringUnavailable, searchKeychain, secretServiceUnavailable} from '../support/keyring.js'
+import {fakeBackend, LOCK_KEYRING_SH, NO_BUS, privateKeyringUnavailable, searchKeychain, secretServiceUnavailable} from '../support/keyring.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
 
 // Decided once, at load: no Secret Service skips with this reason, or fails under ONRAMP_REQUIRE_KEYCHAIN_TESTS=1.
@@ -78,7 +78,7 @@ describe('with a real Secret Service', () => {
 
     const status = await runCli(['status', '--json'], {env: h.env})
     expect(status.code, status.stderr).toBe(0)
-    expect(JSON.parse(status.stdout).sessions).toEqual([expect.objectContaining({issuer: session.issuer, storage: expect.stringMatching(/^keychain/)})])
+    expect(JSON.parse(status.stdout).sessions).toEqual([expect.objectContaining({issuer: session.issuer, storage: {kind: 'keychain', location: 'Secret Service (service onramp)'}})])
     expect(status.stdout).not.toContain(session.access_token)
 
     const token = await runCli(['token'], {env: h.env})
@@ -112,7 +112,7 @@ describe('with a real Secret Service', () => {
     // Until then, status shows it as the plaintext session it is.
     const before = await runCli(['status', '--json'], {env: h.env})
     expect(before.code, before.stderr).toBe(0)
-    expect(JSON.parse(before.stdout).sessions[0].storage).toBe(`file (${credentials})`)
+    expect(JSON.parse(before.stdout).sessions[0].storage).toEqual({kind: 'file', location: credentials})
 
     const store = await openStore(h)
     const saved = await store.save({...session, access_token: `pha_${randomBytes(20).toString('hex')}`})
@@ -121,7 +121,7 @@ describe('with a real Secret Service', () => {
     expect(searchKeychain()).toContain(`${session.issuer}#${session.client_id}`)
 
     const after = await runCli(['status', '--json'], {env: h.env})
-    expect(JSON.parse(after.stdout).sessions[0].storage).toMatch(/^keychain/)
+    expect(JSON.parse(after.stdout).sessions[0].storage).toMatchObject({kind: 'keychain'})
     await store.delete(session)
   })
 })
@@ -136,23 +136,35 @@ describe('with no Secret Service on the bus', () => {
     await mock?.stop()
   })
 
-  it('auto falls back to the file, with a warning naming the reason, shown once', async () => {
+  it('auto falls back to the file, with a warning naming the reason, shown once; a plaintext session still works', async () => {
     const h = home('auto')
+    const env = {...h.env, ...noBus}
+    // What login and signup do before the browser: prove where the next save goes.
+    const warnings: string[] = []
+    // In this process the native library sees the real bus, so the unreachable keychain is a fake here.
+    const gone = () => Object.assign(fakeBackend(), {failWith: 'no Secret Service: the bus address is nonexistent'})
+    const first = await openSessionStore({env, paths: h.paths, warn: (message) => warnings.push(message), backend: gone()})
+    await first.checkWritable!()
+    expect(first.describe()).toMatchObject({kind: 'file'})
+    expect(warnings.join('\n')).toMatch(/keychain is unavailable \(.*nonexistent.*\).*shown once/s)
     const session = uniqueSession()
-    await (await openStore(h, {ONRAMP_STORAGE: 'file'})).save(session)
+    await expect(first.save(session)).resolves.toMatchObject({storage: {kind: 'file'}})
 
-    const first = await runCli(['token'], {env: {...h.env, ...noBus}})
-    expect(first.code, first.stderr).toBe(0)
-    expect(first.stdout).toBe(`${session.access_token}\n`)
-    expect(first.stderr).toMatch(/keychain is unavailable \(.*nonexistent.*\).*shown once/s)
+    const second = await openSessionStore({env, paths: h.paths, warn: (message) => warnings.push(message), backend: gone()})
+    await second.checkWritable!()
+    expect(warnings).toHaveLength(1)
 
-    const second = await runCli(['token'], {env: {...h.env, ...noBus}})
-    expect(second.code, second.stderr).toBe(0)
-    expect(second.stderr).not.toMatch(/keychain is unavailable/)
+    // `token` reads the plaintext session without a keychain round trip, and without warning again.
+    const token = await runCli(['token'], {env})
+    expect(token.code, token.stderr).toBe(0)
+    expect(token.stdout).toBe(`${session.access_token}\n`)
+    expect(token.stderr).not.toMatch(/keychain is unavailable/)
   })
 
-  it('ONRAMP_STORAGE=keychain refuses to fall back: exit 7', async () => {
+  it('ONRAMP_STORAGE=keychain refuses to fall back: a session whose tokens are in the keychain is exit 7, never "not logged in"', async () => {
     const h = home('keychain')
+    // A session stored while a keychain worked (a fake one here), then the keychain goes away.
+    await (await openSessionStore({env: h.env, paths: h.paths, warn: () => undefined, backend: fakeBackend()})).save(uniqueSession())
     const result = await runCli(['token', '--json'], {env: {...h.env, ...noBus}})
     expect(result.code, result.stderr).toBe(7)
     expect(JSON.parse(result.stdout).error).toMatchObject({code: 'storage_unavailable', exit: 7})
