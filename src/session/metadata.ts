@@ -32,11 +32,11 @@ export function createMetadataFile({path: file}: {path: string}) {
     async read(): Promise<Map<string, MetadataEntry>> {
       return parseFile(file, await readJson(file))
     },
-    async update<T>(change: (entries: Map<string, MetadataEntry>) => {result: T; write: boolean}): Promise<T> {
+    async update<T>(change: (entries: Map<string, MetadataEntry>) => {result: T; write: boolean} | Promise<{result: T; write: boolean}>): Promise<T> {
       await fs.mkdir(dir, {recursive: true, mode: DIR_MODE})
       return withLock(`${file}.lock`, async () => {
         const entries = parseFile(file, await readJson(file)) // re-read under the lock
-        const {result, write} = change(entries)
+        const {result, write} = await change(entries)
         if (write) {
           const sessions = Object.fromEntries([...entries].map(([key, entry]) => [key, {...entry.metadata, secrets: entry.secrets}]))
           await writeFileAtomic(file, JSON.stringify({version: METADATA_VERSION, sessions}, null, 2) + '\n')

@@ -240,8 +240,9 @@ function keychainSessions(options: KeychainSessionsOptions): SessionStore & {che
         return {storage: {...plaintext}, moved_from: null}
       }
       const info = metadataOf(session) // validates before anything is written
-      await writeValue(backend, id, encodeSecrets(session))
-      await metadata.update((entries) => {
+      // The keychain write happens under the metadata lock, so a refresh's compare-and-replace never interleaves with it.
+      await metadata.update(async (entries) => {
+        await writeValue(backend, id, encodeSecrets(session))
         entries.set(id, {metadata: info, secrets: 'keychain'})
         return {result: undefined, write: true}
       })
@@ -249,19 +250,33 @@ function keychainSessions(options: KeychainSessionsOptions): SessionStore & {che
       const moved = await file.delete(session)
       return {storage: {...keychain}, moved_from: moved ? {...plaintext} : null}
     },
+    async replace(session, {ifRefreshToken}) {
+      const id = sessionKey(session)
+      // A session still in the plaintext file is replaced there (the file store compares under its own lock).
+      if (!(await metadata.read()).has(id)) return file.replace ? file.replace(session, {ifRefreshToken}) : 'missing'
+      const info = metadataOf(session)
+      return metadata.update(async (entries) => {
+        if (!entries.has(id)) return {result: 'missing' as const, write: false} // logged out meanwhile
+        const stored = await readSecrets(session, id)
+        if (stored.refresh_token !== ifRefreshToken) return {result: 'changed' as const, write: false} // a newer login won
+        await writeValue(backend, id, encodeSecrets(session))
+        entries.set(id, {metadata: info, secrets: 'keychain'})
+        return {result: 'saved' as const, write: true}
+      })
+    },
     async delete(key) {
       const id = sessionKey(key)
       const listed = (await metadata.read()).has(id)
       let scrubbed = false
       const result = await usable()
-      if (result.ok) {
-        scrubbed = await deleteValue(backend, id)
-      } else if (listed) {
+      if (!result.ok && listed) {
         // Removing the metadata alone would orphan live tokens in the keychain: change nothing.
         throw new KeychainUnavailableError(`${result.reason}; nothing was removed, so logging out can be retried once it works`)
       }
-      const unlisted = await metadata.update((entries) => {
+      // Under the metadata lock, like save and replace: a refresh finishing meanwhile cannot write the secret back.
+      const unlisted = await metadata.update(async (entries) => {
         const had = entries.delete(id)
+        if (result.ok) scrubbed = await deleteValue(backend, id)
         return {result: had, write: had}
       })
       const removed = await file.delete(key)

@@ -225,3 +225,25 @@ describe('ONRAMP_TOKEN', () => {
     expect(envToken({ONRAMP_TOKEN: ' pha_abc '})).toBe('pha_abc')
   })
 })
+
+describe('the keychain store never lets a refresh resurrect or overwrite a session (replace)', () => {
+  it('saves only while the stored refresh token is the one the refresh spent; a newer login wins; a logout stays a logout', async () => {
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend: fakeBackend()})
+    const first = session('https://h.example')
+    await store.save(first)
+    const refreshed = {...first, access_token: 'pha_refreshed', refresh_token: 'phr_rotated'}
+    await expect(store.replace!(refreshed, {ifRefreshToken: 'phr_refresh'})).resolves.toBe('saved')
+    await expect(store.get(first)).resolves.toMatchObject({access_token: 'pha_refreshed', refresh_token: 'phr_rotated'})
+
+    // A newer login saved another pair: the late refresh result is discarded.
+    await store.save({...first, access_token: 'pha_newer', refresh_token: 'phr_newer'})
+    await expect(store.replace!(refreshed, {ifRefreshToken: 'phr_rotated'})).resolves.toBe('changed')
+    await expect(store.get(first)).resolves.toMatchObject({access_token: 'pha_newer'})
+
+    // Logged out: the refresh result does not bring the session back.
+    await store.delete(first)
+    await expect(store.replace!(refreshed, {ifRefreshToken: 'phr_newer'})).resolves.toBe('missing')
+    await expect(store.get(first)).resolves.toBeUndefined()
+    await expect(store.list()).resolves.toEqual([])
+  })
+})
