@@ -1,4 +1,4 @@
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 
 /**
  * The browser port: opens the authorization URL with `$BROWSER` when set (like gh and git), else the
@@ -25,6 +25,7 @@ export function createBrowser({env, platform = process.platform}: {env: NodeJS.P
           // The URL goes in argv, never through a shell: it carries & and ? characters.
           const [command, ...args] = env.BROWSER.split(' ').filter(Boolean)
           if (!command) return {opened: false, reason: '$BROWSER is blank'}
+          const {spawn} = await import('node:child_process') // loaded only to open a browser, not on every command
           return await started(spawn(command, [...args, url], {stdio: 'ignore', detached: true, env}), '$BROWSER')
         }
         const {default: open} = await import('open')

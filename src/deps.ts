@@ -45,7 +45,7 @@ export async function createDeps(options: CreateDepsOptions): Promise<Deps> {
   const logger = createLogger({file: path.join(paths.state, 'onramp.log'), verbose: options.verbose ?? false, stderr})
   if (!options.fetch) await installProxyFromEnv(env)
   const http = createHttp({userAgent: `onramp/${options.version}`, logger, ...(options.fetch ? {fetch: options.fetch} : {})})
-  const ui = options.ui ?? createTerminalUi({stdin: options.stdin ?? process.stdin, stderr, logger, env, nonInteractive: options.nonInteractive ?? false})
+  const ui = options.ui ?? createTerminalUi({stdin: options.stdin ?? (() => process.stdin), stderr, logger, env, nonInteractive: options.nonInteractive ?? false})
   let store: Promise<SessionStore> | undefined
   return {
     env,

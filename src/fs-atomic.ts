@@ -1,11 +1,8 @@
-import {createRequire} from 'node:module'
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import {crypto} from './lazy-crypto.js'
 
 // Hand-written rather than write-file-atomic: that one realpath()s the target and writes through a symlink, which onramp must refuse.
-// node:crypto costs ~10 ms to load: loaded on first use, so `onramp token` reading a stored session never pays it.
-const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
-
 /**
  * Temp file in the same folder (rename is only atomic within one filesystem), created 0600 so the
  * secret is never readable by others even for an instant, flushed to disk before it replaces the old file.

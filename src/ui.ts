@@ -1,7 +1,8 @@
-import {createInterface} from 'node:readline'
+import {createRequire} from 'node:module'
 
 import type {Logger} from './log.js'
 import {redact} from './redact.js'
+import {terminalSafe} from './terminal-text.js'
 
 /** Where text goes. Results go to stdout; progress, prompts and warnings to stderr. */
 export interface Writer {
@@ -26,8 +27,11 @@ export interface Ui {
   readLines(onLine: (line: string) => void): () => void
 }
 
+type Stdin = NodeJS.ReadableStream & {isTTY?: boolean}
+
 export interface TerminalUiOptions {
-  stdin: NodeJS.ReadableStream & {isTTY?: boolean}
+  /** Resolved on first use: touching process.stdin loads tty and net, which `onramp token` never needs. */
+  stdin: Stdin | (() => Stdin)
   stderr: Writer & {isTTY?: boolean}
   logger: Logger
   env: NodeJS.ProcessEnv
@@ -35,26 +39,32 @@ export interface TerminalUiOptions {
   nonInteractive?: boolean
 }
 
-export function createTerminalUi({stdin, stderr, logger, env, nonInteractive = false}: TerminalUiOptions): Ui {
-  const interactive = !nonInteractive && Boolean(stdin.isTTY) && Boolean(stderr.isTTY) && !isCi(env)
-  const context = {input: stdin, output: stderr as NodeJS.WritableStream, clearPromptOnDone: false}
+export function createTerminalUi({stdin: stdinOption, stderr, logger, env, nonInteractive = false}: TerminalUiOptions): Ui {
+  let resolved: Stdin | undefined
+  const stdin = (): Stdin => (resolved ??= typeof stdinOption === 'function' ? stdinOption() : stdinOption)
+  const context = () => ({input: stdin(), output: stderr as NodeJS.WritableStream, clearPromptOnDone: false})
   return {
-    info: (message) => void stderr.write(`${message}\n`),
+    // Messages may quote a server (scope names, error text): redacted and made safe for the terminal here too.
+    info: (message) => void stderr.write(`${terminalSafe(redact(message))}\n`),
     warn: (message) => {
-      stderr.write(`Warning: ${redact(message)}\n`)
+      stderr.write(`Warning: ${terminalSafe(redact(message))}\n`)
       logger.event('warning', {message}, 'warn', {echo: false})
     },
-    interactive,
+    get interactive() {
+      return !nonInteractive && Boolean(stdin().isTTY) && Boolean(stderr.isTTY) && !isCi(env)
+    },
     async prompt(message, options = {}) {
       const {input} = await import('@inquirer/prompts')
-      return input({message, ...(options.default === undefined ? {} : {default: options.default}), ...(options.validate ? {validate: options.validate} : {})}, context)
+      return input({message, ...(options.default === undefined ? {} : {default: options.default}), ...(options.validate ? {validate: options.validate} : {})}, context())
     },
     async confirm(message, options = {}) {
       const {confirm} = await import('@inquirer/prompts')
-      return confirm({message, default: options.default ?? false}, context)
+      return confirm({message, default: options.default ?? false}, context())
     },
     readLines(onLine) {
-      const lines = createInterface({input: stdin, terminal: false})
+      // node:readline loads only when a pasted URL may come (login), not on every command.
+      const {createInterface} = createRequire(import.meta.url)('node:readline') as typeof import('node:readline')
+      const lines = createInterface({input: stdin(), terminal: false})
       lines.on('line', onLine)
       return () => lines.close()
     },

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../cli/base-command.js'
+import {ExitCode} from '../errors.js'
 import {serverFlags} from '../cli/flags.js'
 import type {ScopeCheckReport} from '../flows/check-scopes.js'
 import type {ScopesDescription} from '../flows/describe-scopes.js'
@@ -22,7 +23,7 @@ export default class Scopes extends OnrampCommand {
       const [{checkScopes}, {renderScopeCheck}] = await Promise.all([import('../flows/check-scopes.js'), import('../render/scopes.js')])
       const report = await checkScopes(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id']})
       if (!this.jsonEnabled()) process.stdout.write(renderScopeCheck(report))
-      if (!report.ok) process.exitCode = 4
+      if (!report.ok) process.exitCode = ExitCode.scope
       return report
     }
     // The same body as the fast path's (bin/run.js answers `onramp scopes` without oclif when it can).

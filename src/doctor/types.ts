@@ -46,6 +46,8 @@ export interface DoctorFindings {
     | {ok: false; reason: string}
   /** Set by the storage check: the store the sessions check reads, or why there is none. */
   store?: {ok: true; store: SessionStore} | {ok: false; reason: string}
+  /** The keychain round trip (in a child process, with the doctor's environment): run once, read by both storage checks. */
+  keychain?: Promise<{outcome: true | string; ms: number}>
 }
 
 export interface DoctorContext {

@@ -28,7 +28,12 @@ export async function logout(deps: Deps, {selection, all}: {selection: ServerSel
 
   const result: LogoutResult = {logged_out: []}
   for (const info of sessions) {
-    const session = await store.get(info) // list() holds no tokens; revocation needs them
+    // list() holds no tokens; revocation needs them. Tokens removed outside onramp leave nothing to revoke,
+    // and the dangling metadata must still go.
+    const session = await store.get(info).catch((error: unknown) => {
+      if (error instanceof NotLoggedInError) return undefined
+      throw error
+    })
     const revoked = session ? await revokeSession(deps, session) : false
     await store.delete(info)
     deps.logger.event('logout', {issuer: info.issuer, client_id: info.client_id, revoked}, 'info')

@@ -13,7 +13,6 @@ import type {ProvisioningDeps} from '../provisioning/api.js'
 import {ProvisioningTokenRejectedError} from '../provisioning/errors.js'
 import type {ProvisionedProject} from '../provisioning/resources.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
-import type {Refresher} from '../session/ensure-fresh.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
 import {envToken, type SessionInfo, type SessionStore} from '../session/store.js'
 import {selectSessions} from './select-sessions.js'
@@ -67,13 +66,6 @@ export const PROJECT_ENV = {
 
 /** `minValidSeconds` that makes ensureFresh refresh whatever the stored expiry says (after a 401). */
 const FORCE_REFRESH_SECONDS = 100 * 365 * 24 * 3600
-
-/** The provisioning refresh (server.md 4.2): the agentic token endpoint, rotation with no grace period. */
-export const provisioningRefresher: Refresher = async (deps, session) => {
-  const {refreshProvisioningToken} = await import('../provisioning/token.js')
-  const tokens = await refreshProvisioningToken(provisioningDeps(deps), {issuer: session.issuer, refreshToken: session.refresh_token!})
-  return {access_token: tokens.access_token, refresh_token: tokens.refresh_token, ...(tokens.expires_in === null ? {} : {expires_in: tokens.expires_in})}
-}
 
 function provisioningDeps(deps: Deps): ProvisioningDeps {
   return {
@@ -169,20 +161,11 @@ function envBearerSession(deps: Deps, selection: ServerSelection, token: string)
   }
 }
 
-const refreshers = {provisioning: provisioningRefresher}
-
-/** Refresh under the lock (ensureFresh); a provisioning session that cannot be refreshed needs signup, not login. */
+/** Refresh under the lock (ensureFresh, with the refresher of the session's kind). */
 async function refreshStored(deps: Deps, {store, session, minValidSeconds}: {store: SessionStore; session: Session; minValidSeconds?: number}): Promise<Session> {
   const {ensureFresh} = await import('../session/ensure-fresh.js')
-  try {
-    const fresh = await ensureFresh(deps, {store, session, refreshers, ...(minValidSeconds === undefined ? {} : {minValidSeconds})})
-    return fresh.session
-  } catch (error) {
-    if (session.kind !== 'provisioning' || !(error instanceof SessionExpiredError)) throw error
-    // ensureFresh's wording is for login sessions; the provisioning refresh error says what happened.
-    const said = error.cause instanceof OnrampError ? error.cause.message : error.message
-    throw new SessionExpiredError(`${said.replace(/ Run onramp login.*$/, '')}`, {code: error.code, nextCommand: 'onramp signup', cause: error})
-  }
+  const fresh = await ensureFresh(deps, {store, session, ...(minValidSeconds === undefined ? {} : {minValidSeconds})})
+  return fresh.session
 }
 
 /**

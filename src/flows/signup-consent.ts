@@ -1,5 +1,5 @@
 import type {Deps} from '../deps.js'
-import {NotLoggedInError, OnrampError} from '../errors.js'
+import {NotLoggedInError, OnrampError, UnexpectedError} from '../errors.js'
 import {awaitCallback} from '../oauth/await-callback.js'
 import {listenLoopback, type CallbackListener} from '../oauth/loopback.js'
 import type {AccountRequestResult} from '../provisioning/account-requests.js'
@@ -50,7 +50,7 @@ export async function consentForExistingAccount(
       )
     }
     const code = callback.get('code')
-    if (!code) throw new OnrampError('The consent redirect carried no code; nothing was stored. Run onramp signup again.', {code: 'no_code', exit: 1})
+    if (!code) throw new UnexpectedError('The consent redirect carried no code; nothing was stored. Run onramp signup again.', {code: 'no_code'})
     return code
   } finally {
     await listener.close()

@@ -1,5 +1,5 @@
 import type {Deps} from '../deps.js'
-import {NetworkError, OnrampError, ScopeError, UsageError} from '../errors.js'
+import {NetworkError, ScopeError, UsageError} from '../errors.js'
 import {discover, type Discovered} from '../oauth/discovery.js'
 import {requestAccount, type AccountRequestResult} from '../provisioning/account-requests.js'
 import {readAppCeiling} from '../provisioning/app-ceiling.js'
@@ -159,11 +159,11 @@ async function readProvisioningCeiling(deps: Deps, {issuer, clientId}: {issuer: 
   return read.scopes
 }
 
-function provisioningRefused({issuer, clientId, why}: {issuer: string; clientId: string; why: string}): OnrampError {
-  return new OnrampError(
+function provisioningRefused({issuer, clientId, why}: {issuer: string; clientId: string; why: string}): ScopeError {
+  return new ScopeError(
     `${issuer} does not let the app ${clientId} sign people up: ${why}. The server's admins must enable account creation for this app. No account was requested. ` +
       'If you already have an account, run onramp login instead.',
-    {code: 'account_creation_disabled', exit: 4, nextCommand: 'onramp login'},
+    {code: 'account_creation_disabled', nextCommand: 'onramp login'},
   )
 }
 
@@ -217,7 +217,14 @@ async function keepGrant(
   const {discovered, clientId, plan, grant} = input
   const issuer = discovered.issuer
   const accessToken = grant.access_token
-  const introspected = await introspectedScope(deps, {issuer, clientId, accessToken, introspectionEndpoint: discovered.metadata.introspection_endpoint})
+  // The account exists by now: a read-back that fails (5xx, timeout) must not strand the new tokens, so it
+  // counts as "unknown" and the user lookup below decides, as for a server without introspection.
+  const introspected = await introspectedScope(deps, {issuer, clientId, accessToken, introspectionEndpoint: discovered.metadata.introspection_endpoint}).catch(
+    (error: unknown) => {
+      deps.logger.event('signup.grant_readback_failed', {issuer, error: error instanceof Error ? error.message : String(error)}, 'warn')
+      return undefined
+    },
+  )
   const me = await readMe(deps, {issuer, accessToken})
   const granted = introspected ?? (me.status === 403 ? plan.request.filter((scope) => scope !== 'user:read').join(' ') : undefined)
   // RFC 7009 at the OAuth revocation endpoint: the provisioning token is the same token model (server.md 3, 4).

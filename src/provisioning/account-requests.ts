@@ -4,6 +4,7 @@
  * as the wizard sends it (server.md 4.4): the challenge is the public partner's only proof at the token
  * endpoint.
  */
+import {isLoopbackHost} from '../select-server.js'
 import {createHash, randomBytes, randomUUID} from 'node:crypto'
 
 import {UsageError} from '../errors.js'
@@ -85,7 +86,7 @@ export async function requestAccount(deps: ProvisioningDeps, request: AccountReq
   throw malformed('`type` "oauth" or "requires_auth"')
 }
 
-/** The consent URL goes to a browser: only http(s), and its `state` is the one the callback must carry. */
+/** The consent URL goes to a browser: https (plain http only on loopback hosts), and its `state` is the one the callback must carry. */
 function parseConsentUrl(value: string): {url: string; state: string} | undefined {
   let url: URL
   try {
@@ -93,7 +94,7 @@ function parseConsentUrl(value: string): {url: string; state: string} | undefine
   } catch {
     return undefined
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) return undefined
   const state = url.searchParams.get('state')
   return state ? {url: url.toString(), state} : undefined
 }

@@ -5,11 +5,12 @@ import {terminalSafe} from '../terminal-text.js'
 /** The project's id, key and host: the part a person copies. */
 function projectLines(project: ProjectView): string {
   const rows: [string, string][] = [
-    ['id', project.id],
-    ['api key', project.api_key],
+    // All three come from the server: stripped of control characters before they reach the terminal.
+    ['id', terminalSafe(project.id)],
+    ['api key', terminalSafe(project.api_key)],
     ['host', terminalSafe(project.host)],
   ]
-  if (project.personal_api_key !== null) rows.push(['personal api key', project.personal_api_key])
+  if (project.personal_api_key !== null) rows.push(['personal api key', terminalSafe(project.personal_api_key)])
   const width = Math.max(...rows.map(([label]) => label.length))
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}\n`).join('')
 }
@@ -24,10 +25,10 @@ export function renderProjectCreate(result: ProjectCreateResult): string {
   const id = terminalSafe(result.project_id)
   const head =
     result.created === false
-      ? `Project ${result.project.id} already existed for --id ${id}: the same project as before, nothing was created.`
+      ? `Project ${terminalSafe(result.project.id)} already existed for --id ${id}: the same project as before, nothing was created.`
       : result.created === true
-        ? `Created project ${result.project.id} for --id ${id}.`
-        : `Project ${result.project.id} is ready for --id ${id} (onramp could not tell whether it already existed).`
+        ? `Created project ${terminalSafe(result.project.id)} for --id ${id}.`
+        : `Project ${terminalSafe(result.project.id)} is ready for --id ${id} (onramp could not tell whether it already existed).`
   return `${head}\n${projectLines(result.project)}${envLine(result.env_file, result.project.personal_api_key !== null)}`
 }
 
@@ -36,7 +37,7 @@ export function renderProjectShow(result: ProjectShowResult): string {
 }
 
 export function renderProjectRotate(result: ProjectRotateResult): string {
-  return `New API key for project ${result.project.id}; the previous key no longer works.\n${projectLines(result.project)}${envLine(result.env_file, false)}`
+  return `New API key for project ${terminalSafe(result.project.id)}; the previous key no longer works.\n${projectLines(result.project)}${envLine(result.env_file, false)}`
 }
 
 export function renderProjectRemove(result: ProjectRemoveResult): string {

@@ -74,7 +74,9 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
   const {store, session, minValidSeconds = REFRESH_MARGIN_SECONDS} = options
   if (!isExpiring(session, deps.now(), minValidSeconds)) return {session, refreshed: false, lost: []}
   if (!session.refresh_token) {
-    throw new SessionExpiredError(`The access token for ${session.issuer} expires within ${minValidSeconds} s and there is no refresh token.`)
+    throw new SessionExpiredError(`The access token for ${session.issuer} expires within ${minValidSeconds} s and there is no refresh token.`, {
+      nextCommand: session.kind === 'provisioning' ? 'onramp signup' : 'onramp login',
+    })
   }
   const lockPath = lockPathFor({dir: path.join(deps.paths.state, 'locks'), identity: sessionKey(session)})
   // staleMs beyond the worst case of discovery retries plus the refresh request, so a slow refresh keeps its lock.
@@ -120,7 +122,9 @@ async function refreshOnce(deps: Deps, step: RefreshStep): Promise<FreshSession>
       return refreshOnce(deps, {...step, current: stored, retried: true})
     }
     deps.logger.event('refresh.failed', {issuer: current.issuer, client_id: current.client_id, error: error.message}, 'warn')
-    throw new SessionExpiredError(`${error.message} Run onramp login to sign in again.`, {cause: error})
+    // A provisioning session comes back with signup (an existing account confirms in the browser), a login session with login.
+    const again = current.kind === 'provisioning' ? 'onramp signup' : 'onramp login'
+    throw new SessionExpiredError(`${error.message} Run ${again} to sign in again.`, {cause: error, nextCommand: again})
   }
   const now = deps.now()
   const updated: Session = {

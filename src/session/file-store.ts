@@ -1,9 +1,9 @@
-import {randomBytes} from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {StorageUnavailableError, UnexpectedError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {crypto} from '../lazy-crypto.js'
 import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
 import {withLock, type LockOptions} from './lock.js'
 import {InvalidSessionError, parseSession, sessionKey, type Session, type SessionKey} from './session.js'
@@ -155,7 +155,7 @@ function corrupt(file: string, reason: string, cause?: unknown): UnexpectedError
  * may not write shows up here, before a refresh token is spent or a browser opens.
  */
 async function probeWrite(dir: string): Promise<void> {
-  const probe = path.join(dir, `.write-probe.${process.pid}.${randomBytes(4).toString('hex')}`)
+  const probe = path.join(dir, `.write-probe.${process.pid}.${crypto().randomBytes(4).toString('hex')}`)
   try {
     const handle = await fs.open(probe, 'wx', 0o600)
     try {

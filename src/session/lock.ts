@@ -1,16 +1,13 @@
-import {createRequire} from 'node:module'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {UnexpectedError} from '../errors.js'
 import {ensurePrivateDir} from '../fs-trust.js'
+import {crypto} from '../lazy-crypto.js'
 
 // Hand-written rather than proper-lockfile: that one has no owner record (a lock is a bare folder), so a
 // SIGKILLed holder is only recovered after its mtime goes stale, never at once by a dead-pid check.
-
-// node:crypto costs ~10 ms to load: loaded on first use, so `onramp token` reading a stored session never pays it.
-const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
 
 export interface LockOptions {
   /** Give up (exit 1, `lock_timeout`) after waiting this long. */

@@ -35,9 +35,7 @@ export const checkKeychain: Check = async (ctx) => {
   const id = 'storage.keychain'
   const mode = keychainWanted(ctx)
   if (mode === 'file') return [ok('storage', id, 'not used: ONRAMP_STORAGE=file')]
-  const started = Date.now()
-  const outcome = await roundTrip(ctx)
-  const ms = Date.now() - started
+  const {outcome, ms} = await keychainRoundTrip(ctx)
   if (outcome === true) {
     if (ms > SLOW_MS) return [warn('storage', id, `keychain round trip took ${ms} ms (slow: every token read pays it)`, unlockFix(ctx))]
     return [ok('storage', id, `keychain round trip in ${ms} ms`)]
@@ -45,6 +43,12 @@ export const checkKeychain: Check = async (ctx) => {
   const summary = `keychain round trip failed after ${ms} ms: ${outcome}`
   if (mode === 'keychain') return [fail('storage', id, `${summary}; ONRAMP_STORAGE=keychain refuses the file`, `${unlockFix(ctx)}, or export ONRAMP_STORAGE=file`)]
   return [warn('storage', id, `${summary}; auto falls back to the 0600 file`, `${unlockFix(ctx)}, or export ONRAMP_STORAGE=file to silence this`)]
+}
+
+/** The round trip, once per doctor run. */
+export function keychainRoundTrip(ctx: DoctorContext): Promise<{outcome: true | string; ms: number}> {
+  const started = Date.now()
+  return (ctx.findings.keychain ??= roundTrip(ctx).then((outcome) => ({outcome, ms: Date.now() - started})))
 }
 
 function roundTrip(ctx: DoctorContext): Promise<true | string> {

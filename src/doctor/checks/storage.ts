@@ -1,9 +1,12 @@
+import path from 'node:path'
+
 import {openSessionStore, storageMode, type StorageMode} from '../../session/store.js'
+import {keychainRoundTrip} from './keychain.js'
 import {fail, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
 
 /**
- * storage.backend: which backend ONRAMP_STORAGE selects and why, by opening the store the way every
- * command does (the keychain probe included), with its one-time warning captured instead of printed.
+ * storage.backend: which backend ONRAMP_STORAGE selects and why: the keychain round trip (shared with
+ * storage.keychain) decides between the keychain and the file, as login's check before the browser does.
  */
 export const checkStorageBackend: Check = async (ctx) => {
   const id = 'storage.backend'
@@ -15,20 +18,22 @@ export const checkStorageBackend: Check = async (ctx) => {
     return [fail('storage', id, (error as Error).message, 'export ONRAMP_STORAGE=auto (or keychain, or file)')]
   }
   const source = ctx.deps.env.ONRAMP_STORAGE?.trim() ? `ONRAMP_STORAGE=${mode}` : 'ONRAMP_STORAGE unset (auto)'
-  const warnings: string[] = []
   try {
-    const store = await openSessionStore({env: ctx.deps.env, paths: ctx.deps.paths, warn: (message) => warnings.push(message), probe: true})
-    ctx.findings.store = {ok: true, store}
-    const where = `${store.kind} (${store.location})`
-    if (warnings.length > 0) {
-      return [warn('storage', id, `${source}: the keychain is unavailable, so sessions go to ${where}: ${warnings[0]}`, 'fix the keychain (see storage.keychain), or export ONRAMP_STORAGE=file to choose the file on purpose')]
+    // The keychain is proved in a child process with the doctor's own environment (a hung D-Bus cannot hang
+    // this one); the store itself is opened without its in-process probe, reading metadata only.
+    const keychain = mode === 'file' ? undefined : await keychainRoundTrip(ctx)
+    if (keychain && keychain.outcome !== true && mode === 'keychain') {
+      ctx.findings.store = {ok: false, reason: 'ONRAMP_STORAGE=keychain and the keychain is unavailable'}
+      return [fail('storage', id, `${source}: the keychain is unavailable (${keychain.outcome}) and keychain mode never falls back`, 'fix the keychain (see storage.keychain), or export ONRAMP_STORAGE=file')]
     }
-    const why =
-      mode === 'file' ? 'chosen explicitly'
-      : store.kind === 'keychain' ? 'the keychain works'
-      // auto opens the keychain when it works and warns when it does not: silence means no backend is built in.
-      : 'this onramp has no keychain backend, so auto uses the file'
-    return [ok('storage', id, `${source}: sessions in ${where}, ${why}`)]
+    const store = await openSessionStore({env: ctx.deps.env, paths: ctx.deps.paths, warn: () => undefined})
+    ctx.findings.store = {ok: true, store}
+    if (keychain && keychain.outcome !== true) {
+      const file = path.join(ctx.deps.paths.config, 'credentials.json')
+      return [warn('storage', id, `${source}: the keychain is unavailable (${keychain.outcome}), so new sessions go to the plaintext file ${file}`, 'fix the keychain (see storage.keychain), or export ONRAMP_STORAGE=file to choose the file on purpose')]
+    }
+    const where = `${store.kind} (${store.location})`
+    return [ok('storage', id, `${source}: sessions in ${where}, ${mode === 'file' ? 'chosen explicitly' : 'the keychain works'}`)]
   } catch (error) {
     ctx.findings.store = {ok: false, reason: 'the store could not be opened'}
     return [fail('storage', id, `${source}: ${(error as Error).message.split('. ')[0]}`, 'fix the keychain (see storage.keychain), or export ONRAMP_STORAGE=file')]
