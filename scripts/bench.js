@@ -7,7 +7,7 @@
 // The keychain rows need a Secret Service: `scripts/with-keyring.sh npm run bench` gives a private one;
 // without it they say "not measured: no Secret Service". Temp folders, the mock process and keychain
 // entries are cleaned up even on failure (scripts/bench/support.js).
-//   BENCH_RUNS=n            start-up runs per case (default 20, at least 15)
+//   BENCH_RUNS=n            start-up runs per case (default 15, the minimum)
 //   BENCH_SKIP_STARTUP=1    skip the start-up table (the slowest part)
 //   BENCH_SKIP_INSTALL=1    skip the production install (npm pack + npm install --omit=dev: needs the registry)
 //   BENCH_NO_WRITE=1        print only, leave BENCHMARKS.md alone
@@ -22,7 +22,7 @@ import {measureRequests, measureStorm, newSession, renderRequests, renderStorms}
 import {measureStartup, renderStartup} from './bench/startup.js'
 import {finish, keychainReachable, onFinish, root, runCli, WIZARD_CEILING, WIZARD_CLIENT_ID} from './bench/support.js'
 
-const runs = Math.max(15, Number(process.env.BENCH_RUNS ?? 20))
+const runs = Math.max(15, Number(process.env.BENCH_RUNS ?? 15))
 const began = Date.now()
 const loadAtStart = loadAverage()
 const step = (message) => process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0).padStart(3)} s] ${message}\n`)
@@ -127,7 +127,7 @@ N \`onramp token\` processes started at once (\`ONRAMP_STORAGE=file\` or \`keych
 whose access token is inside the 60 s refresh margin, while the mock issues 3600 s tokens: one refresh must serve
 them all. How the session is made expiring, with the default command (no \`--min-valid\` in the storm): the mock
 issues 61 s tokens (\`POST /__mock/config {"access_token_ttl": 61}\`), \`onramp token --min-valid 7200\` refreshes
-once, the mock goes back to 3600 s (\`{"access_token_ttl": null}\`), and the bench waits 1.5 s. Sessions come from
+once, the mock goes back to 3600 s (\`{"access_token_ttl": null}\`), and the bench waits 1.2 s. Sessions come from
 \`onramp login\` (BROWSER=\`node scripts/scripted-browser.mjs\`) or \`onramp signup --non-interactive --email
 bench-<random>@example.com\` (provisioning: refreshed at \`/api/agentic/oauth/token\`, no grace period).
 "Refreshes seen by the mock": \`counters.grants.refresh_token\` (OAuth) or

@@ -13,7 +13,9 @@ export function measureInstall() {
   const folder = tempFolder('onramp-bench-install-')
   try {
     const npm = (args, cwd) => execFileSync('npm', args, {cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000})
-    const tarball = JSON.parse(npm(['pack', '--json', '--pack-destination', folder], root))[0].filename
+    // prepack's build prints to the same stdout before npm's JSON array.
+    const packed = npm(['pack', '--json', '--pack-destination', folder], root)
+    const tarball = JSON.parse(packed.slice(packed.search(/^\[/m)))[0].filename
     const app = path.join(folder, 'app')
     mkdirSync(app)
     writeFileSync(path.join(app, 'package.json'), JSON.stringify({name: 'onramp-install-probe', version: '0.0.0', private: true}))
@@ -26,7 +28,7 @@ export function measureInstall() {
     weights.sort((a, b) => b.bytes - a.bytes)
     return {total, count: packages.length, added: added === undefined ? undefined : Number(added), weights, tarball}
   } catch (error) {
-    return {skipped: `not measured: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`}
+    return {skipped: `${error instanceof Error ? error.message.split('\n')[0] : String(error)}`}
   } finally {
     forget(folder)
   }

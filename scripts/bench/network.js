@@ -143,7 +143,7 @@ async function makeExpiring(mock, env) {
   const forced = await runCli(['token', '--min-valid', '7200'], env, {timeoutMs: 60_000})
   await mock.control('config', {access_token_ttl: null})
   if (forced.code !== 0) throw new Error(`onramp token --min-valid 7200 exited ${forced.code}: ${redact(forced.stderr)}`)
-  await sleep(1500)
+  await sleep(1200)
 }
 
 const COUNTERS = {
