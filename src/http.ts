@@ -227,7 +227,8 @@ export function parseRetryAfter(retryAfter: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-function stripQuery(url: string): string {
+/** A URL without its query (codes, states) or fragment, for logs. */
+export function stripQuery(url: string): string {
   const parsed = new URL(url)
   return `${parsed.origin}${parsed.pathname}`
 }

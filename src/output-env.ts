@@ -29,3 +29,20 @@ export async function appendEnvFile(file: string, values: Record<string, string>
     })
   }
 }
+
+/** The variables --output-env writes for a project (signup and projects), in GitHub Actions' `$GITHUB_ENV` format. */
+export const PROJECT_ENV = {
+  apiKey: 'POSTHOG_PROJECT_API_KEY',
+  projectId: 'POSTHOG_PROJECT_ID',
+  host: 'POSTHOG_HOST',
+  personalApiKey: 'POSTHOG_PERSONAL_API_KEY',
+} as const
+
+export function projectEnv(project: {id: string; api_key: string; host: string; personal_api_key?: string | null | undefined}): Record<string, string> {
+  return {
+    [PROJECT_ENV.apiKey]: project.api_key,
+    [PROJECT_ENV.projectId]: project.id,
+    [PROJECT_ENV.host]: project.host,
+    ...(project.personal_api_key ? {[PROJECT_ENV.personalApiKey]: project.personal_api_key} : {}),
+  }
+}

@@ -10,7 +10,7 @@ export interface Writer {
 }
 
 /**
- * The one way flows talk to a person (architecture.md "Growing it"): they never write to a stream or
+ * The one way flows talk to a person (flows tell the story; they neither print nor prompt): they never write to a stream or
  * prompt directly. The terminal implementation is below; tests pass a fake or a terminal over buffers.
  */
 export interface Ui {

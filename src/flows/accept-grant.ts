@@ -80,7 +80,7 @@ export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now'>, inp
 }
 
 /** A refused grant should not stay live, but failing to revoke it changes nothing for the user. */
-async function revokeQuietly(deps: Pick<Deps, 'logger'>, revoke: () => Promise<unknown>): Promise<void> {
+export async function revokeQuietly(deps: Pick<Deps, 'logger'>, revoke: () => Promise<unknown>): Promise<void> {
   try {
     await revoke()
   } catch (error) {

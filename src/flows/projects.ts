@@ -8,14 +8,14 @@
  */
 import type {Deps} from '../deps.js'
 import {NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageError} from '../errors.js'
-import {appendEnvFile} from '../output-env.js'
+import {appendEnvFile, projectEnv} from '../output-env.js'
 import type {ProvisioningDeps} from '../provisioning/api.js'
 import {ProvisioningTokenRejectedError} from '../provisioning/errors.js'
 import type {ProvisionedProject} from '../provisioning/resources.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
-import {envToken, type SessionInfo, type SessionStore} from '../session/store.js'
-import {selectSessions} from './select-sessions.js'
+import {envToken, type SessionStore} from '../session/store.js'
+import {selectOneSession} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
 
 /** A project as every `projects` command shows it; `personal_api_key` only when the server grants one (create). */
@@ -56,13 +56,6 @@ export interface ProjectRemoveResult {
   session: SessionView
 }
 
-/** The variables --output-env writes (GitHub Actions' $GITHUB_ENV format). */
-export const PROJECT_ENV = {
-  apiKey: 'POSTHOG_PROJECT_API_KEY',
-  projectId: 'POSTHOG_PROJECT_ID',
-  host: 'POSTHOG_HOST',
-  personalApiKey: 'POSTHOG_PERSONAL_API_KEY',
-} as const
 
 /** `minValidSeconds` that makes ensureFresh refresh whatever the stored expiry says (after a 401). */
 const FORCE_REFRESH_SECONDS = 100 * 365 * 24 * 3600
@@ -93,26 +86,13 @@ async function openBearerSession(deps: Deps, selection: ServerSelection): Promis
   const fromEnv = envToken(deps.env)
   if (fromEnv) return envBearerSession(deps, selection, fromEnv)
 
-  const {store, sessions} = await selectSessions(deps, selection)
-  const pick = (pool: SessionInfo[]): {issuer: string; session: SessionInfo | undefined} => {
-    const issuers = [...new Set(pool.map((session) => session.issuer))]
-    const issuer = issuers.length === 1 && !selection.host && !selection.region ? issuers[0]! : resolveServer(selection).issuer
-    const session = pool.filter((candidate) => candidate.issuer === issuer).sort((a, b) => Date.parse(b.obtained_at) - Date.parse(a.obtained_at))[0]
-    return {issuer, session}
-  }
-  let chosen = pick(sessions.filter((session) => session.kind === 'provisioning'))
-  if (!chosen.session) chosen = pick(sessions)
-  const {issuer} = chosen
-  if (!chosen.session) {
+  const {store, session: read, storage, issuer} = await selectOneSession(deps, selection, {prefer: 'provisioning'})
+  if (!read || !storage) {
     throw new NotLoggedInError(
       `No provisioning session for ${issuer}. Run onramp signup to create one (a CI job can set ONRAMP_TOKEN to a provisioning access token instead).`,
       {code: 'no_provisioning_session', nextCommand: 'onramp signup'},
     )
   }
-  const {storage} = chosen.session
-  // list() holds no tokens: read them (from the keychain, maybe) for the one session used.
-  const read = await store.get(chosen.session)
-  if (!read) throw new NotLoggedInError(`The session for ${issuer} was removed meanwhile.`, {code: 'no_provisioning_session', nextCommand: 'onramp signup'})
   let current: Session = read
   if (isExpiring(current, deps.now(), REFRESH_MARGIN_SECONDS)) current = await refreshStored(deps, {store, session: current})
   return {
@@ -206,12 +186,7 @@ function projectView(project: ProvisionedProject): ProjectView {
 
 async function writeEnv(file: string | undefined, project: ProjectView): Promise<string | null> {
   if (file === undefined) return null
-  await appendEnvFile(file, {
-    [PROJECT_ENV.apiKey]: project.api_key,
-    [PROJECT_ENV.projectId]: project.id,
-    [PROJECT_ENV.host]: project.host,
-    ...(project.personal_api_key === null ? {} : {[PROJECT_ENV.personalApiKey]: project.personal_api_key}),
-  })
+  await appendEnvFile(file, projectEnv(project))
   return file
 }
 

@@ -23,19 +23,25 @@ export async function selectSessions(
 }
 
 /**
- * The one session `token` uses: the selected issuer's, most recently obtained first. With no
- * --host/--region and sessions on one host only, that host; on several, the default region's.
+ * The one session `token` (and `projects`) uses: the selected issuer's, most recently obtained first. With
+ * no --host/--region and sessions on one host only, that host; on several, the default region's. `prefer`
+ * picks among the sessions of that kind first (`projects` wants the provisioning session).
  */
 export async function selectOneSession(
   deps: Deps,
   selection: ServerSelection,
+  {prefer}: {prefer?: SessionInfo['kind']} = {},
 ): Promise<{store: SessionStore; session: Session | undefined; storage: SessionInfo['storage'] | undefined; issuer: string}> {
   const {store, sessions} = await selectSessions(deps, selection)
-  const issuers = [...new Set(sessions.map((session) => session.issuer))]
-  const issuer = issuers.length === 1 && !selection.host && !selection.region ? issuers[0]! : resolveServer(selection).issuer
-  const chosen = sessions
-    .filter((candidate) => candidate.issuer === issuer)
-    .sort((a, b) => Date.parse(b.obtained_at) - Date.parse(a.obtained_at))[0]
+  const pick = (pool: SessionInfo[]): {issuer: string; chosen: SessionInfo | undefined} => {
+    const issuers = [...new Set(pool.map((session) => session.issuer))]
+    const issuer = issuers.length === 1 && !selection.host && !selection.region ? issuers[0]! : resolveServer(selection).issuer
+    const chosen = pool.filter((candidate) => candidate.issuer === issuer).sort((a, b) => Date.parse(b.obtained_at) - Date.parse(a.obtained_at))[0]
+    return {issuer, chosen}
+  }
+  let picked = prefer ? pick(sessions.filter((session) => session.kind === prefer)) : {issuer: '', chosen: undefined}
+  if (!picked.chosen) picked = pick(sessions)
+  const {issuer, chosen} = picked
   // list() holds no tokens: read them (from the keychain, maybe) for the one session used.
   const session = chosen ? await store.get(chosen) : undefined
   return {store, session, storage: chosen?.storage, issuer}

@@ -12,9 +12,9 @@ import {resolveServer, type ServerSelection} from '../select-server.js'
 import type {Session} from '../session/session.js'
 import type {SessionStore, StorageDescription} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
-import {appendEnvFile} from '../output-env.js'
+import {appendEnvFile, projectEnv} from '../output-env.js'
 import {terminalSafe} from '../terminal-text.js'
-import {acceptGrant} from './accept-grant.js'
+import {acceptGrant, revokeQuietly} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
 import {consentForExistingAccount} from './signup-consent.js'
 
@@ -116,7 +116,7 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
     // --no-store: nothing will ever use these tokens again, so they should not stay live on the server.
     if (!store) await revokeQuietly(deps, revoke)
   }
-  if (options.outputEnv) await appendEnvFile(options.outputEnv, {POSTHOG_PROJECT_API_KEY: project.api_key, POSTHOG_PROJECT_ID: project.id, POSTHOG_HOST: project.host})
+  if (options.outputEnv) await appendEnvFile(options.outputEnv, projectEnv(project))
   deps.logger.event('signup.success', {issuer, client_id: clientId, account_id: grant.account.id, project_id: project.id, stored: Boolean(store), new_account: answer.type === 'oauth'}, 'info')
   return {
     result: {
@@ -245,14 +245,6 @@ async function keepGrant(
     refusalOutcome: `${created}; it was revoked and nothing was stored. Once the admins fix the app, run onramp login to reach the account.`,
   })
   return {session, storage, revoke}
-}
-
-async function revokeQuietly(deps: Deps, revoke: () => Promise<unknown>): Promise<void> {
-  try {
-    await revoke()
-  } catch (error) {
-    deps.logger.event('oauth.revoke_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
-  }
 }
 
 /** PostHog's `GET /api/users/@me/` with the new token: who signed up, and whether `user:read` works. */

@@ -7,7 +7,7 @@ import type {Discovered} from './discovery.js'
 import {mapOAuthError, oauthErrorOf, type OAuthStep} from './errors.js'
 
 /**
- * The one module over openid-client (architecture.md "Growing it"): the authorization URL, the code
+ * The one module over openid-client (protocol steps hide their library): the authorization URL, the code
  * exchange, refresh, revocation and userinfo, with typed results. Flows never import openid-client,
  * and a scope refusal arrives as `ScopeRefusal` instead of an error code string to match.
  */

@@ -1,4 +1,4 @@
-import type {Fetch} from '../http.js'
+import {stripQuery, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import type {OAuthClient} from './client.js'
 import {terminalSafe} from '../terminal-text.js'
@@ -70,11 +70,6 @@ async function getSameOrigin({http, logger}: {http: Fetch; logger: Logger}, url:
     }
     current = next.href
   }
-}
-
-function stripQuery(url: string): string {
-  const parsed = new URL(url)
-  return `${parsed.origin}${parsed.pathname}`
 }
 
 function userFromClaims(claims: Record<string, unknown>): SessionUser {

@@ -1,5 +1,5 @@
 import type {ProjectCreateResult, ProjectRemoveResult, ProjectRotateResult, ProjectShowResult, ProjectView} from '../flows/projects.js'
-import {PROJECT_ENV} from '../flows/projects.js'
+import {PROJECT_ENV} from '../output-env.js'
 import {terminalSafe} from '../terminal-text.js'
 
 /** The project's id, key and host: the part a person copies. */

@@ -1,7 +1,7 @@
 /**
  * Scope data of the PostHog API (posthog/scopes.py, late 2026), copied verbatim from
  * ../shared/spec/scopes.json. The mock plays the server: it keeps its own copy and never imports the
- * CLI's scope constant (src/scopes.ts). Derivations (ALL, UNPRIVILEGED, scopes_supported) live in scopes.ts.
+ * CLI's scope constant (src/scopes/constant.ts). Derivations (ALL, UNPRIVILEGED, scopes_supported) live in scopes.ts.
  */
 
 /** Every scope is `object:action` with one of these actions. */

@@ -1,6 +1,6 @@
 /**
  * The server's scope model and ceiling rules (server.md section 2), derived from scope-data.ts.
- * Independent of the CLI's src/scopes.ts on purpose: the mock plays the server.
+ * Independent of the CLI's src/scopes/constant.ts on purpose: the mock plays the server.
  */
 import {
   ALWAYS_ALLOWED_SCOPES,

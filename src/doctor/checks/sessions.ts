@@ -1,4 +1,4 @@
-import {REQUIRED_LOGIN_SCOPES} from '../../scopes/constant.js'
+import {requiredScopesFor} from '../../scopes/constant.js'
 import {discover} from '../../oauth/discovery.js'
 import {resolveServer} from '../../select-server.js'
 import {ensureFresh} from '../../session/ensure-fresh.js'
@@ -89,7 +89,7 @@ async function checkOne(ctx: DoctorContext, store: SessionStore, stored: Session
     }
   }
   const now = ctx.deps.now()
-  const missing = REQUIRED_LOGIN_SCOPES.filter((scope) => !session.scope.includes(scope))
+  const missing = requiredScopesFor(session.kind === 'provisioning' ? 'signup' : 'login').filter((scope) => !session.scope.includes(scope))
   if (missing.length > 0) return fail('scope', id, `${host}: the session lacks required scopes ${missing.join(', ')}`, relogin)
   const expiry = session.expires_at ? `expires ${session.expires_at}` : 'no expiry known'
   if (isExpiring(session, now, 0)) {
