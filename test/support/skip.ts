@@ -1,3 +1,6 @@
+import fs from 'node:fs'
+import path from 'node:path'
+
 import {describe, it} from 'vitest'
 
 /**
@@ -24,3 +27,18 @@ export function skippedTitle(title: string, reason: string): string {
 export const POSIX_ONLY = process.platform === 'win32' && 'POSIX file modes and owners only'
 /** Making a file owned by another user takes root. */
 export const ROOT_ONLY = (process.platform === 'win32' || process.getuid?.() !== 0) && 'needs root to make a file owned by another user'
+
+/**
+ * Some checks need an unprivileged process (root binds port 80 and writes anywhere): as root they run a child
+ * as uid 65534, which must be able to reach the checkout. A checkout under a folder others cannot enter (a
+ * 0700 mktemp folder) makes that impossible: those tests then skip, saying why.
+ */
+export const UNPRIVILEGED_CHILD_UNAVAILABLE = ((): string | false => {
+  if (process.platform === 'win32') return 'POSIX users only'
+  if (process.getuid?.() !== 0) return false // already unprivileged: the test runs as this user
+  for (let dir = path.resolve(import.meta.dirname, '../..'); ; dir = path.dirname(dir)) {
+    const mode = fs.statSync(dir).mode & 0o777
+    if ((mode & 0o001) === 0) return `an unprivileged user cannot enter ${dir} (mode ${mode.toString(8)}), so the check cannot run as one`
+    if (dir === path.dirname(dir)) return false
+  }
+})()

@@ -7,6 +7,7 @@ import {describe, expect, it} from 'vitest'
 
 import {asOnrampError, ExitCode} from '../../src/errors.js'
 import {ROOT} from '../support/cli.js'
+import {itUnless, UNPRIVILEGED_CHILD_UNAVAILABLE} from '../support/skip.js'
 
 /** The shape Node gives file-system errors. */
 function errno(code: string, syscall: string, target: string): NodeJS.ErrnoException {
@@ -32,7 +33,7 @@ describe('file-system errors say where and what to do', () => {
     expect(asOnrampError(new Error('boom')).message).toBe('Unexpected error: boom')
   })
 
-  it('an unwritable config folder, for real: saving a session names the folder and the fix', () => {
+  itUnless(UNPRIVILEGED_CHILD_UNAVAILABLE)('an unwritable config folder, for real: saving a session names the folder and the fix', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'onramp-readonly-'))
     chmodSync(dir, 0o755) // root-owned (or ours, made read-only below): a normal user cannot write in it
     const isRoot = process.getuid?.() === 0

@@ -6,6 +6,7 @@ import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {ROOT} from '../../support/cli.js'
+import {itUnless, UNPRIVILEGED_CHILD_UNAVAILABLE} from '../../support/skip.js'
 
 import {listenLoopback, type CallbackListener} from '../../../src/oauth/loopback.js'
 
@@ -148,7 +149,7 @@ describe('listenLoopback', () => {
     }
   })
 
-  it('says which port it may not use, and what to do, when listening is not permitted (--port 80 as a normal user)', () => {
+  itUnless(UNPRIVILEGED_CHILD_UNAVAILABLE)('says which port it may not use, and what to do, when listening is not permitted (--port 80 as a normal user)', () => {
     const script = `
       import {listenLoopback} from ${JSON.stringify(path.join(ROOT, 'src/oauth/loopback.ts'))}
       listenLoopback({host: '127.0.0.1', ports: [80], path: '/callback', expectedState: 's', expectedIssuer: 'https://i.test'})

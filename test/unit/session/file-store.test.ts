@@ -9,7 +9,7 @@ import {OnrampError} from '../../../src/errors.js'
 import {createFileStore} from '../../../src/session/file-store.js'
 import {sessionKey, type Session} from '../../../src/session/session.js'
 import {runChildrenTogether} from '../../fixtures/run-children.js'
-import {describeUnless, itUnless, POSIX_ONLY, ROOT_ONLY} from '../../support/skip.js'
+import {describeUnless, itUnless, POSIX_ONLY, ROOT_ONLY, UNPRIVILEGED_CHILD_UNAVAILABLE} from '../../support/skip.js'
 
 const session = (issuer: string, extra: Partial<Session> = {}): Session => ({
   issuer,
@@ -227,7 +227,7 @@ describe('file store', () => {
     })
 
     // Root writes anywhere, so the folder is made unwritable for an unprivileged user who owns it.
-    itUnless(POSIX_ONLY)('stops with exit 7 when the folder cannot be written', () => {
+    itUnless(POSIX_ONLY || UNPRIVILEGED_CHILD_UNAVAILABLE)('stops with exit 7 when the folder cannot be written', () => {
       fs.mkdirSync(dir, {recursive: true, mode: 0o700})
       const script = `import('./src/session/file-store.ts').then(({createFileStore}) => createFileStore({path: ${JSON.stringify(file)}}).checkWritable()).then(() => console.log('ok'), (e) => console.log(JSON.stringify({code: e.code, exit: e.exit, message: e.message})))`
       let uid: number | undefined
