@@ -20,7 +20,7 @@ for (const file of readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.
   ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMAS, file), 'utf8')) as object)
 }
 
-type SchemaName = 'error' | 'login' | 'status' | 'token' | 'logout' | 'scopes' | 'scopes-check'
+type SchemaName = 'error' | 'login' | 'status' | 'token' | 'logout' | 'scopes' | 'scopes-check' | 'help'
 
 /** Parses stdout (the whole of it: one JSON document) and validates it against schemas/<name>.schema.json. */
 function documentOf(result: CliResult, schema: SchemaName): Record<string, unknown> {
@@ -184,14 +184,18 @@ describe('scopes --json', () => {
   })
 })
 
-describe('unknown commands', () => {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {oclif: {hooks?: Record<string, unknown>}}
-  const title = 'an unknown command with --json prints an error document (exit 2)'
-  if (pkg.oclif.hooks?.command_not_found) {
-    it(title, async () => {
-      expect(errorOf(await onramp(['bogus']), 2).code).toMatch(/^(usage|command_not_found)$/)
-    })
-  } else {
-    it.todo(`${title}: waits for the command_not_found hook (oclif prints plain text today)`)
-  }
+describe('help and unknown commands', () => {
+  it('help --json lists every command with its flags', async () => {
+    const result = await onramp(['help'])
+    expect(result.code, result.stderr).toBe(0)
+    const {commands} = documentOf(result, 'help') as {commands: {id: string; flags: string[]}[]}
+    expect(commands.map((command) => command.id)).toEqual(expect.arrayContaining(['login', 'signup', 'token', 'projects create', 'doctor']))
+    expect(commands.find((command) => command.id === 'token')?.flags).toContain('--min-valid')
+  })
+
+  it('an unknown command with --json prints an error document naming the closest command (exit 2)', async () => {
+    const error = errorOf(await onramp(['tokn']), 2)
+    expect(error.code).toBe('command_not_found')
+    expect(error.next_command).toBe('onramp token')
+  })
 })

@@ -6,7 +6,9 @@ import path from 'node:path'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {BIN, cliEnv, isolatedHome, ROOT, runCli} from '../support/cli.js'
+import {secretServiceUnavailable} from '../support/keyring.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {describeUnless} from '../support/skip.js'
 
 const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
@@ -101,4 +103,32 @@ describe('onramp token under load, file store', () => {
     expect(again.stdout).toBe(next.stdout)
     expect(await refreshes()).toBe(count)
   }, 120_000)
+})
+
+const noSecretService = secretServiceUnavailable()
+
+describeUnless(noSecretService)('onramp token under load, OS keychain (a real Secret Service)', () => {
+  it('16 processes at once with an expired token in the keychain: one refresh, all exit 0 with the same token', async () => {
+    const keychainEnv = () => ({...env(), ONRAMP_STORAGE: 'keychain'})
+    const login = await runCli(['login', '--json'], {env: keychainEnv()})
+    expect(login.code, login.stderr).toBe(0)
+    // The expiry lives in the metadata file (the tokens are in the keychain): move it into the past.
+    const metadataFile = path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'sessions.json')
+    const data = JSON.parse(readFileSync(metadataFile, 'utf8')) as {sessions: Record<string, {expires_at: string; secrets: string}>}
+    const [entry] = Object.values(data.sessions)
+    expect(entry!.secrets).toBe('keychain')
+    entry!.expires_at = new Date(Date.now() - 1000).toISOString()
+    writeFileSync(metadataFile, JSON.stringify(data, null, 2), {mode: 0o600})
+    expect(existsSync(credentialsFile()) ? readFileSync(credentialsFile(), 'utf8') : '').not.toMatch(/pha_/) // no token on disk
+
+    const before = await refreshes()
+    const runs = await Promise.all(Array.from({length: 16}, () => runCli(['token'], {env: keychainEnv(), timeoutMs: 240_000})))
+    for (const run of runs) expect(run.code, run.stderr).toBe(0)
+    const tokens = new Set(runs.map((run) => run.stdout))
+    expect(tokens.size).toBe(1)
+    const [printed] = [...tokens].map((text) => text.trim())
+    expect(await refreshes()).toBe(before + 1)
+    expect(await works(printed!)).toBe(true)
+    expect((await runCli(['logout'], {env: keychainEnv()})).code).toBe(0) // leaves nothing in the shared keyring
+  }, 300_000)
 })
