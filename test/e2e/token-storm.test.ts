@@ -92,6 +92,9 @@ describe('onramp token under load, file store', () => {
     await exited
     expect(readdirSync(locks).some((name) => name.endsWith('.lock'))).toBe(true) // left behind by the killed holder
     await mock.control('config', {latency_ms: 0})
+    // The killed process's request is still held by the mock's 4 s latency: let it land before anything is
+    // counted, here and in the next test (its refresh would otherwise be counted there).
+    await new Promise((resolve) => setTimeout(resolve, 4_500))
 
     // Killed (code null) unless it gets past the dead holder's lock long before the 90 s lock timeout.
     const next = await runCli(['token'], {env: env(), timeoutMs: 20_000})
