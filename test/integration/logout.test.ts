@@ -1,22 +1,11 @@
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {ExitCode} from '../../src/errors.js'
-import {login} from '../../src/flows/login.js'
 import {logout} from '../../src/flows/logout.js'
 import {token} from '../../src/flows/token.js'
-import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness, storedSessions} from '../support/harness.js'
+import {harnessPerTest, US_ISSUER, WIZARD_CLIENT_ID, storedSessions} from '../support/harness.js'
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function loggedIn(options: Parameters<typeof startHarness>[0] = {}) {
-  harness = await startHarness(options)
-  await login(harness.deps, loginDefaults)
-  return harness
-}
+const {start, loggedIn} = harnessPerTest()
 
 describe('logout', () => {
   it('revokes the refresh token, then deletes the session', async () => {
@@ -42,7 +31,7 @@ describe('logout', () => {
   })
 
   it('exits 3 when there is nothing to log out', async () => {
-    harness = await startHarness()
+    const harness = await start()
     await expect(logout(harness.deps, {selection: {}, all: false})).rejects.toMatchObject({exit: ExitCode.notLoggedIn})
   })
 })

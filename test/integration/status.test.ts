@@ -1,21 +1,10 @@
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {ExitCode} from '../../src/errors.js'
-import {login} from '../../src/flows/login.js'
 import {status} from '../../src/flows/status.js'
-import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness, storedSessions} from '../support/harness.js'
+import {harnessPerTest, US_ISSUER, WIZARD_CLIENT_ID, storedSessions} from '../support/harness.js'
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function loggedIn(options: Parameters<typeof startHarness>[0] = {}) {
-  harness = await startHarness(options)
-  await login(harness.deps, loginDefaults)
-  return harness
-}
+const {loggedIn} = harnessPerTest()
 
 describe('status', () => {
   it('describes every stored session', async () => {

@@ -1,24 +1,13 @@
 import {http, HttpResponse} from 'msw'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {ExitCode} from '../../src/errors.js'
-import {login} from '../../src/flows/login.js'
 import {status} from '../../src/flows/status.js'
 import {token} from '../../src/flows/token.js'
 import {ensureFresh} from '../../src/session/ensure-fresh.js'
-import {loginDefaults, startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness, storedSessions} from '../support/harness.js'
+import {harnessPerTest, US_ISSUER, WIZARD_CLIENT_ID, storedSessions} from '../support/harness.js'
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function loggedIn(options: Parameters<typeof startHarness>[0] = {}) {
-  harness = await startHarness(options)
-  await login(harness.deps, loginDefaults)
-  return harness
-}
+const {start, loggedIn} = harnessPerTest()
 
 describe('token and refresh', () => {
   it('prints the stored access token while it is fresh, without a refresh', async () => {
@@ -92,7 +81,7 @@ describe('token and refresh', () => {
   })
 
   it('exits 3 when not logged in, and uses ONRAMP_TOKEN as-is', async () => {
-    harness = await startHarness()
+    const harness = await start()
     await expect(token(harness.deps, {minValidSeconds: 60})).rejects.toMatchObject({exit: ExitCode.notLoggedIn})
     const withEnv = {...harness.deps, env: {...harness.deps.env, ONRAMP_TOKEN: 'pha_fromenvironment'}}
     const envSession = {

@@ -3,10 +3,12 @@ import path from 'node:path'
 import {PassThrough} from 'node:stream'
 
 import {setupServer} from 'msw/node'
+import {afterEach} from 'vitest'
 
 import {follow} from '../../scripts/scripted-browser.mjs'
 import type {Browser} from '../../src/browser.js'
 import {createDeps, type Deps} from '../../src/deps.js'
+import {login} from '../../src/flows/login.js'
 import type {Session} from '../../src/session/session.js'
 import {createTerminalUi, type Ui} from '../../src/ui.js'
 import {createLogger} from '../../src/log.js'
@@ -132,3 +134,26 @@ export async function storedSessions(deps: Pick<Deps, 'sessions'>): Promise<Sess
   const store = await deps.sessions()
   return Promise.all((await store.list()).map(async (info) => (await store.get(info))!))
 }
+
+/**
+ * One harness per test, closed after it: `start()` starts it, `loggedIn()` starts it and logs in through
+ * the consent page (the usual first step of a status, token or logout test).
+ */
+export function harnessPerTest(): {start: (options?: HarnessOptions) => Promise<Harness>; loggedIn: (options?: HarnessOptions) => Promise<Harness>} {
+  let current: Harness | undefined
+  afterEach(async () => {
+    await current?.close()
+    current = undefined
+  })
+  const start = async (options: HarnessOptions = {}) => (current = await startHarness(options))
+  return {
+    start,
+    loggedIn: async (options = {}) => {
+      const h = await start(options)
+      await login(h.deps, loginDefaults)
+      return h
+    },
+  }
+}
+
+type HarnessOptions = Parameters<typeof startHarness>[0]
