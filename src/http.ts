@@ -219,12 +219,13 @@ export function retryDelay(retryAfter: string | null, attempt: number): number {
 }
 
 /** Retry-After as milliseconds to wait, or undefined when absent or unreadable. */
-export function parseRetryAfter(retryAfter: string | null): number | undefined {
-  if (!retryAfter) return undefined
-  const seconds = Number(retryAfter)
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
-  const date = Date.parse(retryAfter)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+export function parseRetryAfter(retryAfter: string | null, now: number = Date.now()): number | undefined {
+  const value = retryAfter?.trim()
+  if (!value) return undefined
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000
+  // An HTTP-date names its day; Date.parse alone would read "-3" as a year.
+  const date = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
 /** A URL without its query (codes, states) or fragment, for logs. */

@@ -5,7 +5,7 @@
  * an `src/errors.ts` class by ./errors.ts. Steps get back a parsed JSON object or an exception, never a
  * Response.
  */
-import {serverUnreachable, type Fetch} from '../http.js'
+import {parseRetryAfter, serverUnreachable, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {malformedResponse, mapProvisioningError, readErrorEnvelope, type ProvisioningStep} from './errors.js'
 
@@ -137,13 +137,8 @@ function numberOrText(value: string | null): number | string | null {
 
 /** RFC 9110 section 10.2.3: delay-seconds or an HTTP-date; whole seconds, rounded up; undefined when absent or unreadable. */
 export function retryAfterSeconds(value: string | null, now: Date): number | undefined {
-  if (value === null || value.trim() === '') return undefined
-  const trimmed = value.trim()
-  if (/^\d+$/.test(trimmed)) return Number(trimmed)
-  // An IMF-fixdate names its day; Date.parse alone would read "-3" as a year.
-  const date = /[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN
-  if (Number.isNaN(date)) return undefined
-  return Math.max(0, Math.ceil((date - now.getTime()) / 1000))
+  const ms = parseRetryAfter(value, now.getTime())
+  return ms === undefined ? undefined : Math.ceil(ms / 1000)
 }
 
 /** `{issuer}{path}`, the issuer without a trailing slash (provisioning paths have none, server.md 4.1). */

@@ -238,3 +238,15 @@ describe('createHttp POST retries', () => {
     }
   })
 })
+
+describe('parseRetryAfter (RFC 9110 section 10.2.3)', () => {
+  it('reads delta-seconds and HTTP-dates, and nothing else (a "-3" is not a year)', async () => {
+    const {parseRetryAfter} = await import('../../src/http.js')
+    const now = Date.parse('2026-01-01T00:00:00Z')
+    expect(parseRetryAfter('2', now)).toBe(2000)
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5000)
+    expect(parseRetryAfter('-3', now)).toBeUndefined()
+    expect(parseRetryAfter('soon', now)).toBeUndefined()
+    expect(parseRetryAfter(null, now)).toBeUndefined()
+  })
+})
