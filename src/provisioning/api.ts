@@ -5,6 +5,7 @@
  * an `src/errors.ts` class by ./errors.ts. Steps get back a parsed JSON object or an exception, never a
  * Response.
  */
+import {OnrampError} from '../errors.js'
 import {parseRetryAfter, serverUnreachable, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {malformedResponse, mapProvisioningError, readErrorEnvelope, type ProvisioningStep} from './errors.js'
@@ -101,7 +102,8 @@ async function send(deps: ProvisioningDeps, request: ProvisioningRequest, method
   try {
     return await deps.http(request.url, {method, headers, ...(body === undefined ? {} : {body})})
   } catch (error) {
-    throw serverUnreachable(request.issuer, error)
+    // Ours (a body over the size limit, a deadline) already says what happened; anything else is no answer at all.
+    throw error instanceof OnrampError ? error : serverUnreachable(request.issuer, error)
   }
 }
 
