@@ -1,7 +1,7 @@
-import {randomBytes} from 'node:crypto'
 import net from 'node:net'
 
-import {ExitCode, OnrampError, StorageUnavailableError} from '../errors.js'
+import {StorageUnavailableError, UnexpectedError} from '../errors.js'
+import {crypto} from '../lazy-crypto.js'
 
 /** The keychain service every onramp entry lives under; the account is the session key (issuer + client id). */
 export const KEYCHAIN_SERVICE = 'onramp'
@@ -184,8 +184,8 @@ export async function busAnswers(address: string | undefined, timeoutMs: number)
  * concurrent processes never see each other's probe.
  */
 export async function probeKeychain(backend: SecretBackend): Promise<{ok: true} | {ok: false; reason: string}> {
-  const account = `onramp-probe-${process.pid}-${randomBytes(6).toString('hex')}`
-  const value = randomBytes(12).toString('hex')
+  const account = `onramp-probe-${process.pid}-${crypto().randomBytes(6).toString('hex')}`
+  const value = crypto().randomBytes(12).toString('hex')
   try {
     await backend.set(account, value)
     const read = await backend.get(account)
@@ -245,9 +245,9 @@ export async function readValue(backend: SecretBackend, account: string): Promis
     if (parts.length === header.parts.count) return parts.join('')
     // A writer replaced the value between our reads: read its new header once.
     if (attempt > 0) {
-      throw new OnrampError(
+      throw new UnexpectedError(
         `The keychain entry for ${account} (service ${KEYCHAIN_SERVICE}) is incomplete: a part is missing. Run onramp login to store a new session.`,
-        {code: 'keychain_entry_corrupt', exit: ExitCode.unexpected, nextCommand: 'onramp login'},
+        {code: 'keychain_entry_corrupt', nextCommand: 'onramp login'},
       )
     }
   }
@@ -259,7 +259,7 @@ export async function writeValue(backend: SecretBackend, account: string, value:
   if (value.length <= MAX_ENTRY_CHARS) {
     await backend.set(account, value)
   } else {
-    const generation = randomBytes(6).toString('hex')
+    const generation = crypto().randomBytes(6).toString('hex')
     const parts = splitValue(value)
     for (const [index, part] of parts.entries()) await backend.set(partAccount(account, generation, index), part)
     await backend.set(account, `onramp-parts:v1:${generation}:${parts.length}`)
@@ -293,8 +293,8 @@ export function decodeSecrets(value: string, account: string): SessionSecrets {
   } catch {
     // reported below
   }
-  throw new OnrampError(
+  throw new UnexpectedError(
     `The keychain entry for ${account} (service ${KEYCHAIN_SERVICE}) is not one onramp wrote. It was left unchanged; run onramp login to store a new session.`,
-    {code: 'keychain_entry_corrupt', exit: ExitCode.unexpected, nextCommand: 'onramp login'},
+    {code: 'keychain_entry_corrupt', nextCommand: 'onramp login'},
   )
 }

@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import {ExitCode, OnrampError} from '../errors.js'
+import {UnexpectedError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
 import {withLock} from './lock.js'
 import {InvalidSessionError, parseSession, type Session} from './session.js'
 
@@ -16,8 +17,6 @@ export interface MetadataEntry {
 }
 
 export const METADATA_VERSION = 1
-const FILE_MODE = 0o600
-const DIR_MODE = 0o700
 
 /**
  * `<config dir>/sessions.json` (0600, folder 0700): `{"version":1,"sessions":{"<sessionKey>":{...metadata,
@@ -30,10 +29,12 @@ export function createMetadataFile({path: file}: {path: string}) {
   return {
     location: file,
     async read(): Promise<Map<string, MetadataEntry>> {
+      // Like credentials.json: a folder or file onramp does not own, or a symlink, is refused, never followed.
+      assertPrivateDir(dir)
       return parseFile(file, await readJson(file))
     },
     async update<T>(change: (entries: Map<string, MetadataEntry>) => {result: T; write: boolean} | Promise<{result: T; write: boolean}>): Promise<T> {
-      await fs.mkdir(dir, {recursive: true, mode: DIR_MODE})
+      ensurePrivateDir(dir)
       return withLock(`${file}.lock`, async () => {
         const entries = parseFile(file, await readJson(file)) // re-read under the lock
         const {result, write} = await change(entries)
@@ -56,6 +57,8 @@ export function metadataOf(session: Session & {kind?: SessionMetadata['kind']}):
 }
 
 async function readJson(file: string): Promise<unknown> {
+  // It holds no secret: a file of ours others may only read is tightened silently; one they can write is refused.
+  if (!assertPrivateFile(file)) return undefined
   let text: string
   try {
     text = await fs.readFile(file, 'utf8')
@@ -63,7 +66,6 @@ async function readJson(file: string): Promise<unknown> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw corrupt(file, `it cannot be read: ${(error as Error).message}`, error)
   }
-  await tighten(file)
   try {
     return JSON.parse(text)
   } catch (error) {
@@ -77,9 +79,9 @@ function parseFile(file: string, data: unknown): Map<string, MetadataEntry> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw corrupt(file, 'it is not a JSON object')
   const {version, sessions} = data as Record<string, unknown>
   if (version !== METADATA_VERSION) {
-    throw new OnrampError(
+    throw new UnexpectedError(
       `The session metadata file ${file} has format version ${String(version)}, which this onramp cannot read. It was left unchanged: upgrade onramp, or move it aside and run onramp login.`,
-      {code: 'credentials_unsupported_version', exit: ExitCode.unexpected},
+      {code: 'credentials_unsupported_version'},
     )
   }
   if (typeof sessions !== 'object' || sessions === null || Array.isArray(sessions)) throw corrupt(file, '"sessions" is not an object')
@@ -98,19 +100,9 @@ function parseFile(file: string, data: unknown): Map<string, MetadataEntry> {
   return entries
 }
 
-function corrupt(file: string, reason: string, cause?: unknown): OnrampError {
-  return new OnrampError(
+function corrupt(file: string, reason: string, cause?: unknown): UnexpectedError {
+  return new UnexpectedError(
     `The session metadata file ${file} is unusable: ${reason}. onramp has not changed it. Move it aside (mv "${file}" "${file}.bak") and run onramp login again.`,
-    {code: 'credentials_corrupt', exit: ExitCode.unexpected, ...(cause === undefined ? {} : {cause})},
+    {code: 'credentials_corrupt', ...(cause === undefined ? {} : {cause})},
   )
-}
-
-/** Removes group/other permissions left by a user or an old tool; best effort, POSIX only. */
-async function tighten(file: string): Promise<void> {
-  if (process.platform === 'win32') return
-  try {
-    if (((await fs.stat(file)).mode & 0o077) !== 0) await fs.chmod(file, FILE_MODE)
-  } catch {
-    // best effort
-  }
 }
