@@ -14,7 +14,7 @@ export function renderSignup(outcome: SignupOutcome, {outputEnv}: {outputEnv?: s
     `  Project:  ${terminalSafe(project.id)}, lives at ${terminalSafe(project.host)}`,
     `  API key:  ${terminalSafe(project.api_key)} (project key for the SDK: POSTHOG_PROJECT_API_KEY)`,
     session
-      ? `  Session:  stored in ${storageLine(session)}; expires ${session.expires_at ?? 'when the server says'} (onramp token refreshes it)`
+      ? `  Session:  expires ${session.expires_at ?? 'when the server says'} (onramp token refreshes it)\n  Stored:   ${storageLine(session)}`
       : '  Session:  not stored (--no-store)',
     ...(outputEnv ? [`  Env file: appended POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID, POSTHOG_HOST to ${outputEnv}`] : []),
     ...(outcome.newAccount ? [`Verify your email: PostHog sent a link to ${email}; the account must be verified to keep using it.`] : []),
