@@ -1,30 +1,15 @@
 import {readFileSync} from 'node:fs'
 
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {runDoctor, doctorExitCode} from '../../src/doctor/run.js'
-import type {CheckResult, DoctorReport} from '../../src/doctor/types.js'
 import {login} from '../../src/flows/login.js'
-import {loginDefaults, startHarness, storedSessions, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+import {harnessPerTest, loginDefaults, storedSessions, US_ISSUER, WIZARD_CLIENT_ID} from '../support/harness.js'
+import {findCheck} from '../support/doctor.js'
 
 const ENGINES = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {engines: {node: string}}).engines.node
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function setup() {
-  harness = await startHarness()
-  return harness
-}
-
-function find(report: DoctorReport, id: string): CheckResult {
-  const found = report.checks.find((check) => check.id === id)
-  if (!found) throw new Error(`no check ${id} in ${report.checks.map((check) => check.id).join(', ')}`)
-  return found
-}
+const {start: setup} = harnessPerTest()
 
 const sessionId = `sessions.${US_ISSUER}#${WIZARD_CLIENT_ID}`
 
@@ -35,14 +20,14 @@ describe('onramp doctor against the in-process mock', () => {
     const report = await runDoctor(h.deps, {selection: {}, engines: ENGINES})
     expect(report.ok, JSON.stringify(report.checks, null, 2)).toBe(true)
     expect(doctorExitCode(report)).toBe(0)
-    expect(find(report, 'runtime.node')).toMatchObject({status: 'ok', fix: null})
-    expect(find(report, 'server.proxy').summary).toMatch(/direct connection/)
-    expect(find(report, 'server.discovery')).toMatchObject({status: 'ok', summary: expect.stringMatching(/answered its metadata in \d+ ms/)})
-    expect(find(report, 'scopes.login').status).toBe('ok')
-    expect(find(report, 'scopes.signup').status).toBe('ok')
-    expect(find(report, 'storage.backend').summary).toMatch(/ONRAMP_STORAGE=file: sessions in file/)
-    expect(find(report, 'storage.permissions').status).toBe('ok')
-    expect(find(report, sessionId)).toMatchObject({status: 'ok', summary: expect.stringMatching(/accepted by the server \(\/api\/users\/@me\/\)/)})
+    expect(findCheck(report, 'runtime.node')).toMatchObject({status: 'ok', fix: null})
+    expect(findCheck(report, 'server.proxy').summary).toMatch(/direct connection/)
+    expect(findCheck(report, 'server.discovery')).toMatchObject({status: 'ok', summary: expect.stringMatching(/answered its metadata in \d+ ms/)})
+    expect(findCheck(report, 'scopes.login').status).toBe('ok')
+    expect(findCheck(report, 'scopes.signup').status).toBe('ok')
+    expect(findCheck(report, 'storage.backend').summary).toMatch(/ONRAMP_STORAGE=file: sessions in file/)
+    expect(findCheck(report, 'storage.permissions').status).toBe('ok')
+    expect(findCheck(report, sessionId)).toMatchObject({status: 'ok', summary: expect.stringMatching(/accepted by the server \(\/api\/users\/@me\/\)/)})
     // the order is the documented one
     const prefixes = [...new Set(report.checks.map((check) => check.id.split('.')[0]))]
     expect(prefixes).toEqual(['runtime', 'server', 'clock', 'scopes', 'storage', 'sessions', 'login'])
@@ -66,7 +51,7 @@ describe('onramp doctor against the in-process mock', () => {
     const h = await setup()
     h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read']})
     const report = await runDoctor(h.deps, {selection: {}})
-    const signup = find(report, 'scopes.signup')
+    const signup = findCheck(report, 'scopes.signup')
     expect(signup.status).toBe('fail')
     expect(signup.summary).toMatch(/outside the app's ceiling: dashboard:write/)
     expect(signup.fix).toBe("ask the server's admins to add dashboard:write to the app's allowed scopes")
@@ -79,7 +64,7 @@ describe('onramp doctor against the in-process mock', () => {
     await login(h.deps, loginDefaults)
     expect(h.mock.control.expireTokens()).toBeGreaterThan(0)
     const report = await runDoctor(h.deps, {selection: {}})
-    expect(find(report, sessionId)).toMatchObject({status: 'fail', fix: 'onramp login', summary: expect.stringMatching(/no longer accepts this session \(HTTP 401/)})
+    expect(findCheck(report, sessionId)).toMatchObject({status: 'fail', fix: 'onramp login', summary: expect.stringMatching(/no longer accepts this session \(HTTP 401/)})
     expect(doctorExitCode(report)).toBe(5)
     expect(h.mock.control.snapshot().counters.grants.refresh_token ?? 0).toBe(0) // never refreshed without --refresh
   })
@@ -90,7 +75,7 @@ describe('onramp doctor against the in-process mock', () => {
     const before = (await storedSessions(h.deps))[0]!
     h.mock.control.expireTokens()
     const report = await runDoctor(h.deps, {selection: {}, refresh: true})
-    expect(find(report, sessionId)).toMatchObject({status: 'ok', summary: expect.stringMatching(/accepted by the server .*refreshed/)})
+    expect(findCheck(report, sessionId)).toMatchObject({status: 'ok', summary: expect.stringMatching(/accepted by the server .*refreshed/)})
     expect(h.mock.control.snapshot().counters.grants.refresh_token).toBe(1)
     const after = (await storedSessions(h.deps))[0]!
     expect(after.refresh_token).not.toBe(before.refresh_token) // the rotated token was stored
@@ -102,13 +87,13 @@ describe('onramp doctor against the in-process mock', () => {
     await login(h.deps, loginDefaults)
     h.advance(3 * 3600)
     const report = await runDoctor(h.deps, {selection: {}})
-    expect(find(report, sessionId)).toMatchObject({status: 'warn', fix: expect.stringMatching(/onramp doctor --refresh/)})
+    expect(findCheck(report, sessionId)).toMatchObject({status: 'warn', fix: expect.stringMatching(/onramp doctor --refresh/)})
   })
 
   it('no stored session: warn with the login command', async () => {
     const h = await setup()
     const report = await runDoctor(h.deps, {selection: {region: 'us'}})
-    expect(find(report, 'sessions')).toMatchObject({status: 'warn', fix: 'onramp login', summary: `no stored session for ${US_ISSUER}`})
+    expect(findCheck(report, 'sessions')).toMatchObject({status: 'warn', fix: 'onramp login', summary: `no stored session for ${US_ISSUER}`})
     expect(report.ok).toBe(true)
   })
 
@@ -116,9 +101,9 @@ describe('onramp doctor against the in-process mock', () => {
     const h = await setup()
     const deps = {...h.deps, env: {...h.deps.env, ONRAMP_TOKEN: 'pha_notarealtokenbutshaped'}}
     const report = await runDoctor(deps, {selection: {}})
-    expect(find(report, 'storage.env_token')).toMatchObject({status: 'warn', fix: 'unset ONRAMP_TOKEN', summary: expect.stringMatching(/overrides stored sessions/)})
+    expect(findCheck(report, 'storage.env_token')).toMatchObject({status: 'warn', fix: 'unset ONRAMP_TOKEN', summary: expect.stringMatching(/overrides stored sessions/)})
     expect(JSON.stringify(report)).not.toContain('notarealtokenbutshaped')
-    expect(find(report, 'sessions.env')).toMatchObject({status: 'fail', summary: expect.stringMatching(/does not accept ONRAMP_TOKEN \(HTTP 401/), fix: expect.stringMatching(/unset ONRAMP_TOKEN/)})
+    expect(findCheck(report, 'sessions.env')).toMatchObject({status: 'fail', summary: expect.stringMatching(/does not accept ONRAMP_TOKEN \(HTTP 401/), fix: expect.stringMatching(/unset ONRAMP_TOKEN/)})
     expect(doctorExitCode(report)).toBe(5)
   })
 
@@ -127,14 +112,14 @@ describe('onramp doctor against the in-process mock', () => {
     await login(h.deps, loginDefaults)
     const {access_token} = (await storedSessions(h.deps))[0]!
     const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_TOKEN: access_token}}, {selection: {}})
-    expect(find(report, 'sessions.env')).toMatchObject({status: 'ok', summary: 'us.posthog.com accepts ONRAMP_TOKEN (/api/users/@me/)'})
+    expect(findCheck(report, 'sessions.env')).toMatchObject({status: 'ok', summary: 'us.posthog.com accepts ONRAMP_TOKEN (/api/users/@me/)'})
     expect(JSON.stringify(report)).not.toContain(access_token)
   })
 
   it('an old Node: runtime.node fails against engines with the install command, exit 1', async () => {
     const h = await setup()
     const report = await runDoctor(h.deps, {selection: {}, engines: ENGINES, nodeVersion: '18.19.0'})
-    expect(find(report, 'runtime.node')).toMatchObject({status: 'fail', summary: `Node 18.19.0 does not satisfy ${ENGINES}`, fix: expect.stringMatching(/^install Node 20\.18\.1 or later/)})
+    expect(findCheck(report, 'runtime.node')).toMatchObject({status: 'fail', summary: `Node 18.19.0 does not satisfy ${ENGINES}`, fix: expect.stringMatching(/^install Node 20\.18\.1 or later/)})
     expect(doctorExitCode(report)).toBe(1)
   })
 })

@@ -10,11 +10,11 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {createDeps} from '../../src/deps.js'
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
-import type {CheckResult, DoctorReport} from '../../src/doctor/types.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
 import {capture} from '../support/harness.js'
 import {isolatedHome} from '../support/cli.js'
 import {itUnless} from '../support/skip.js'
+import {findCheck} from '../support/doctor.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -55,24 +55,18 @@ async function depsFor(extraEnv: Record<string, string> = {}) {
   return createDeps({env: {...home.env, ...extraEnv}, stderr: capture(), version: 'test', fetch: (input, init) => fetch(input, init)})
 }
 
-function find(report: DoctorReport, id: string): CheckResult {
-  const found = report.checks.find((check) => check.id === id)
-  if (!found) throw new Error(`no check ${id}`)
-  return found
-}
-
 describe('onramp doctor: the network between here and the server', () => {
   it('a proxy variable pointing at a closed port: server.proxy names the variable and fails as a network problem (exit 6)', async () => {
     const issuer = await startMetadataServer()
     const port = await closedPort()
     const deps = await depsFor({HTTP_PROXY: `http://user:secret@127.0.0.1:${port}`})
     const report = await runDoctor(deps, {selection: {host: issuer}})
-    const proxy = find(report, 'server.proxy')
+    const proxy = findCheck(report, 'server.proxy')
     expect(proxy.status).toBe('fail')
     expect(proxy.summary).toMatch(new RegExp(`HTTP_PROXY applies to 127\\.0\\.0\\.1:\\d+, but the proxy http://127\\.0\\.0\\.1:${port} is unreachable \\(ECONNREFUSED\\)`))
     expect(proxy.fix).toMatch(/unset HTTP_PROXY/)
     expect(JSON.stringify(report)).not.toContain('secret') // proxy credentials stay out of the output
-    expect(find(report, 'server.discovery').status).toBe('warn')
+    expect(findCheck(report, 'server.discovery').status).toBe('warn')
     expect(doctorExitCode(report)).toBe(6)
   })
 
@@ -81,24 +75,24 @@ describe('onramp doctor: the network between here and the server', () => {
     const port = await closedPort()
     const deps = await depsFor({https_proxy: `http://127.0.0.1:${port}`, HTTP_PROXY: `http://127.0.0.1:${port}`, no_proxy: 'example.com,127.0.0.1'})
     const report = await runDoctor(deps, {selection: {host: issuer}})
-    expect(find(report, 'server.proxy')).toMatchObject({status: 'ok', summary: expect.stringMatching(/no_proxy entry "127\.0\.0\.1" matches .*direct connection \(HTTP_PROXY not used\)/)})
-    expect(find(report, 'server.discovery').status).toBe('ok')
+    expect(findCheck(report, 'server.proxy')).toMatchObject({status: 'ok', summary: expect.stringMatching(/no_proxy entry "127\.0\.0\.1" matches .*direct connection \(HTTP_PROXY not used\)/)})
+    expect(findCheck(report, 'server.discovery').status).toBe('ok')
   })
 
   it("a server Date 10 minutes behind this machine's clock: clock.skew fails with the sync command", async () => {
     const issuer = await startMetadataServer({date: () => new Date(Date.now() - 10 * 60_000).toUTCString()})
     const deps = await depsFor()
     const report = await runDoctor(deps, {selection: {host: issuer}, platform: 'linux'})
-    expect(find(report, 'clock.skew')).toMatchObject({status: 'fail', summary: expect.stringMatching(/10 min ahead of the server's/), fix: 'synchronise the clock (sudo timedatectl set-ntp true)'})
-    expect(find(report, 'server.discovery').status).toBe('ok')
+    expect(findCheck(report, 'clock.skew')).toMatchObject({status: 'fail', summary: expect.stringMatching(/10 min ahead of the server's/), fix: 'synchronise the clock (sudo timedatectl set-ntp true)'})
+    expect(findCheck(report, 'server.discovery').status).toBe('ok')
   })
 
   it('a server Date 2 minutes off warns; an accurate one is ok', async () => {
     const skewed = await startMetadataServer({date: () => new Date(Date.now() + 2 * 60_000).toUTCString()})
     const accurate = await startMetadataServer()
     const deps = await depsFor()
-    expect(find(await runDoctor(deps, {selection: {host: skewed}}), 'clock.skew')).toMatchObject({status: 'warn', summary: expect.stringMatching(/behind the server's/)})
-    expect(find(await runDoctor(deps, {selection: {host: accurate}}), 'clock.skew')).toMatchObject({status: 'ok', fix: null})
+    expect(findCheck(await runDoctor(deps, {selection: {host: skewed}}), 'clock.skew')).toMatchObject({status: 'warn', summary: expect.stringMatching(/behind the server's/)})
+    expect(findCheck(await runDoctor(deps, {selection: {host: accurate}}), 'clock.skew')).toMatchObject({status: 'ok', fix: null})
   })
 
   itUnless(!hasOpenssl() && 'openssl is not installed')('a self-signed certificate: the TLS error is named, with NODE_EXTRA_CA_CERTS as the fix', async () => {
@@ -108,11 +102,11 @@ describe('onramp doctor: the network between here and the server', () => {
     const issuer = await startMetadataServer({tls: {key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8')}})
     const deps = await depsFor()
     const report = await runDoctor(deps, {selection: {host: issuer}})
-    const discovery = find(report, 'server.discovery')
+    const discovery = findCheck(report, 'server.discovery')
     expect(discovery.status).toBe('fail')
     expect(discovery.summary).toMatch(/TLS error from https:\/\/127\.0\.0\.1:\d+: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/)
     expect(discovery.fix).toMatch(/^NODE_EXTRA_CA_CERTS=\/path\/to\/ca\.pem/)
-    expect(find(report, 'clock.skew').status).toBe('warn') // not checked without an answer
+    expect(findCheck(report, 'clock.skew').status).toBe('warn') // not checked without an answer
     expect(doctorExitCode(report)).toBe(6)
   })
 
@@ -120,7 +114,7 @@ describe('onramp doctor: the network between here and the server', () => {
     const port = await closedPort()
     const deps = await depsFor()
     const report = await runDoctor(deps, {selection: {host: `http://127.0.0.1:${port}`}})
-    expect(find(report, 'server.discovery')).toMatchObject({status: 'fail', summary: expect.stringMatching(/ECONNREFUSED/)})
+    expect(findCheck(report, 'server.discovery')).toMatchObject({status: 'fail', summary: expect.stringMatching(/ECONNREFUSED/)})
     expect(doctorExitCode(report)).toBe(6)
   })
 })

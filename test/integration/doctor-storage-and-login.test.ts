@@ -7,28 +7,15 @@ import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
-import type {CheckResult, DoctorReport} from '../../src/doctor/types.js'
 import {rememberClient} from '../../src/oauth/registration.js'
-import {startHarness, type Harness} from '../support/harness.js'
+import {harnessPerTest} from '../support/harness.js'
+import {findCheck} from '../support/doctor.js'
 
-let harness: Harness | undefined
+const {start: setup} = harnessPerTest()
 const servers: Server[] = []
 afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise<void>((resolve) => server.close(() => resolve()))
-  await harness?.close()
-  harness = undefined
 })
-
-async function setup() {
-  harness = await startHarness()
-  return harness
-}
-
-function find(report: DoctorReport, id: string): CheckResult {
-  const found = report.checks.find((check) => check.id === id)
-  if (!found) throw new Error(`no check ${id} in ${report.checks.map((check) => check.id).join(', ')}`)
-  return found
-}
 
 /** Holds a port the way another program would; EADDRINUSE means something already does, which is as good. */
 async function hold(port: number, host = '127.0.0.1'): Promise<void> {
@@ -53,7 +40,7 @@ describe('onramp doctor: storage', () => {
     writeFileSync(file, JSON.stringify({version: 1, sessions: {}}))
     chmodSync(file, 0o644)
     const report = await runDoctor(h.deps, {selection: {}})
-    expect(find(report, 'storage.permissions.credentials')).toMatchObject({status: 'fail', summary: `${file} has mode 0644: others can read it (want 0600)`, fix: `chmod 600 ${file}`})
+    expect(findCheck(report, 'storage.permissions.credentials')).toMatchObject({status: 'fail', summary: `${file} has mode 0644: others can read it (want 0600)`, fix: `chmod 600 ${file}`})
     expect(doctorExitCode(report)).toBe(7)
   })
 
@@ -63,7 +50,7 @@ describe('onramp doctor: storage', () => {
     const file = path.join(h.deps.paths.config, 'credentials.json')
     writeFileSync(file, '{not json', {mode: 0o600})
     const report = await runDoctor(h.deps, {selection: {}})
-    expect(find(report, 'sessions')).toMatchObject({status: 'fail', summary: expect.stringMatching(/credentials file .* is unusable: it is not valid JSON/), fix: expect.stringContaining(`mv "${file}" "${file}.bak"`)})
+    expect(findCheck(report, 'sessions')).toMatchObject({status: 'fail', summary: expect.stringMatching(/credentials file .* is unusable: it is not valid JSON/), fix: expect.stringContaining(`mv "${file}" "${file}.bak"`)})
     expect(doctorExitCode(report)).toBe(7)
   })
 
@@ -72,7 +59,7 @@ describe('onramp doctor: storage', () => {
     mkdirSync(h.deps.paths.config, {recursive: true})
     chmodSync(h.deps.paths.config, 0o777)
     const report = await runDoctor(h.deps, {selection: {}})
-    expect(find(report, 'storage.permissions.config_dir')).toMatchObject({status: 'fail', summary: expect.stringMatching(/mode 0777: others can write into it/), fix: `chmod 700 ${h.deps.paths.config}`})
+    expect(findCheck(report, 'storage.permissions.config_dir')).toMatchObject({status: 'fail', summary: expect.stringMatching(/mode 0777: others can write into it/), fix: `chmod 700 ${h.deps.paths.config}`})
   })
 
   it('a lock left by a dead process, and one 10 minutes old from another host: warn with the rm command', async () => {
@@ -86,7 +73,7 @@ describe('onramp doctor: storage', () => {
     const fresh = path.join(locks, 'c'.repeat(32) + '.lock')
     writeFileSync(fresh, JSON.stringify({pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: 'z'}))
     const report = await runDoctor(h.deps, {selection: {}})
-    const result = find(report, 'storage.locks')
+    const result = findCheck(report, 'storage.locks')
     expect(result.status).toBe('warn')
     expect(result.summary).toMatch(/2 stale or foreign lock file\(s\)/)
     expect(result.summary).toMatch(/owner \(pid \d+\) is no longer running/)
@@ -99,7 +86,7 @@ describe('onramp doctor: storage', () => {
     const h = await setup()
     const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'auto', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent'}}
     const report = await runDoctor(deps, {selection: {}, platform: 'linux'})
-    const keychain = find(report, 'storage.keychain')
+    const keychain = findCheck(report, 'storage.keychain')
     expect(keychain.status).toBe('warn')
     expect(keychain.summary).toMatch(/keychain round trip failed after \d+ ms: no Secret Service answers on D-Bus/)
     expect(keychain.summary).toMatch(/auto falls back to the 0600 file/)
@@ -110,9 +97,9 @@ describe('onramp doctor: storage', () => {
     const h = await setup()
     const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'keychain', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent'}}
     const report = await runDoctor(deps, {selection: {}, platform: 'linux'})
-    expect(find(report, 'storage.keychain')).toMatchObject({status: 'fail', summary: expect.stringMatching(/refuses the file/)})
-    expect(find(report, 'storage.backend').status).toBe('fail')
-    expect(find(report, 'sessions').status).toBe('warn') // not checked without a store
+    expect(findCheck(report, 'storage.keychain')).toMatchObject({status: 'fail', summary: expect.stringMatching(/refuses the file/)})
+    expect(findCheck(report, 'storage.backend').status).toBe('fail')
+    expect(findCheck(report, 'sessions').status).toBe('warn') // not checked without a store
     expect(doctorExitCode(report)).toBe(7)
   })
 
@@ -126,13 +113,13 @@ describe('onramp doctor: storage', () => {
     const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'auto', DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}`}}
     const report = await runDoctor(deps, {selection: {}, platform: 'linux', keychainTimeoutMs: 1500})
     for (const socket of sockets) socket.destroy()
-    expect(find(report, 'storage.keychain')).toMatchObject({status: 'warn', summary: expect.stringMatching(/failed after \d+ ms: no answer in 1\.5 s/)})
+    expect(findCheck(report, 'storage.keychain')).toMatchObject({status: 'warn', summary: expect.stringMatching(/failed after \d+ ms: no answer in 1\.5 s/)})
   })
 
   it('an unknown ONRAMP_STORAGE value: fails with the accepted values', async () => {
     const h = await setup()
     const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'vault'}}, {selection: {}})
-    expect(find(report, 'storage.backend')).toMatchObject({status: 'fail', fix: 'export ONRAMP_STORAGE=auto (or keychain, or file)'})
+    expect(findCheck(report, 'storage.backend')).toMatchObject({status: 'fail', fix: 'export ONRAMP_STORAGE=auto (or keychain, or file)'})
   })
 })
 
@@ -141,7 +128,7 @@ describe('onramp doctor: login', () => {
     const h = await setup()
     await hold(8239)
     const report = await runDoctor(h.deps, {selection: {}})
-    const ports = find(report, 'login.ports')
+    const ports = findCheck(report, 'login.ports')
     expect(ports.status).toBe('warn')
     expect(ports.summary).toMatch(/8239 \(127\.0\.0\.1/)
     expect(ports.fix).toMatch(/lsof .*-i :8239/)
@@ -157,7 +144,7 @@ describe('onramp doctor: login', () => {
     const issuer = 'http://127.0.0.1:1' // never contacted by this check
     await rememberClient(h.deps.paths.config, {issuer, client_id: 'dcr-1', redirect_uri: `http://127.0.0.1:${port}/callback`, registered_at: new Date().toISOString()})
     const report = await runDoctor(h.deps, {selection: {host: issuer}})
-    expect(find(report, 'login.ports')).toMatchObject({status: 'warn', summary: expect.stringMatching(new RegExp(`${port} \\(127\\.0\\.0\\.1\\).*register a new client`)), fix: expect.stringMatching(`lsof -i :${port}`)})
+    expect(findCheck(report, 'login.ports')).toMatchObject({status: 'warn', summary: expect.stringMatching(new RegExp(`${port} \\(127\\.0\\.0\\.1\\).*register a new client`)), fix: expect.stringMatching(`lsof -i :${port}`)})
   })
 
   it.each([
@@ -168,7 +155,7 @@ describe('onramp doctor: login', () => {
     const h = await setup()
     const deps = {...h.deps, env: {...h.deps.env, ...env}}
     const report = await runDoctor(deps, {selection: {}, platform})
-    const browser = find(report, 'login.browser')
+    const browser = findCheck(report, 'login.browser')
     expect(browser.status).toBe('warn')
     expect(browser.summary).toMatch(summary)
     expect(browser.fix).toMatch(/onramp login --no-browser, or paste the redirect URL/)
@@ -177,10 +164,10 @@ describe('onramp doctor: login', () => {
   it('WSL (from /proc/version) warns; a desktop session and a $BROWSER on PATH are ok', async () => {
     const h = await setup()
     const wsl = await runDoctor(h.deps, {selection: {}, platform: 'linux', procVersion: () => 'Linux version 5.15.90.1-microsoft-standard-WSL2'})
-    expect(find(wsl, 'login.browser')).toMatchObject({status: 'warn', summary: expect.stringMatching(/^WSL/)})
+    expect(findCheck(wsl, 'login.browser')).toMatchObject({status: 'warn', summary: expect.stringMatching(/^WSL/)})
     const desktop = await runDoctor({...h.deps, env: {...h.deps.env, WAYLAND_DISPLAY: 'wayland-0'}}, {selection: {}, platform: 'linux', procVersion: () => 'Linux version 6.1'})
-    expect(find(desktop, 'login.browser')).toMatchObject({status: 'ok', fix: null})
+    expect(findCheck(desktop, 'login.browser')).toMatchObject({status: 'ok', fix: null})
     const scripted = await runDoctor({...h.deps, env: {...h.deps.env, BROWSER: process.execPath}}, {selection: {}, platform: 'linux'})
-    expect(find(scripted, 'login.browser')).toMatchObject({status: 'ok', summary: `$BROWSER: ${process.execPath}`})
+    expect(findCheck(scripted, 'login.browser')).toMatchObject({status: 'ok', summary: `$BROWSER: ${process.execPath}`})
   })
 })

@@ -1,7 +1,7 @@
 import {createServer} from 'node:net'
 
 import {http, HttpResponse} from 'msw'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {follow, landingUrl} from '../../scripts/scripted-browser.mjs'
 import {ExitCode} from '../../src/errors.js'
@@ -9,18 +9,9 @@ import {login} from '../../src/flows/login.js'
 import {renderLogin} from '../../src/render/login.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
 import {fakeBackend} from '../support/keyring.js'
-import {loginDefaults, startHarness, storedSessions, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+import {type Harness, harnessPerTest, loginDefaults, storedSessions, US_ISSUER, WIZARD_CLIENT_ID} from '../support/harness.js'
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function setup(options: Parameters<typeof startHarness>[0] = {}) {
-  harness = await startHarness(options)
-  return harness
-}
+const {start: setup} = harnessPerTest()
 
 /** A keychain that is not there (the real one may be, when the suite runs under scripts/with-keyring.sh). */
 const noKeychain = () => Object.assign(fakeBackend(), {failWith: 'no Secret Service on the session bus'})

@@ -6,23 +6,14 @@
  */
 import {createServer, type Server} from 'node:net'
 
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {follow} from '../../scripts/scripted-browser.mjs'
 import {signup, type SignupOptions} from '../../src/flows/signup.js'
 import {DEFAULT_USER_EMAIL} from '../mock-server/index.js'
-import {startHarness, type Harness} from '../support/harness.js'
+import {harnessPerTest} from '../support/harness.js'
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function setup(): Promise<Harness> {
-  harness = await startHarness()
-  return harness
-}
+const {start: setup} = harnessPerTest()
 
 const options = (extra: Partial<SignupOptions> = {}): SignupOptions => ({email: DEFAULT_USER_EMAIL, store: true, timeoutSeconds: 15, ...extra})
 

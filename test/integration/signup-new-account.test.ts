@@ -6,24 +6,15 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {Ajv2020} from 'ajv/dist/2020.js'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {signup, type SignupOptions} from '../../src/flows/signup.js'
 import {redact} from '../../src/redact.js'
 import {renderSignup} from '../../src/render/signup.js'
 import {SIGNUP_SCOPES} from '../../src/scopes/constant.js'
-import {startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness, storedSessions} from '../support/harness.js'
+import {harnessPerTest, storedSessions, US_ISSUER, WIZARD_CLIENT_ID} from '../support/harness.js'
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function setup(): Promise<Harness> {
-  harness = await startHarness()
-  return harness
-}
+const {start: setup} = harnessPerTest()
 
 const options = (extra: Partial<SignupOptions> = {}): SignupOptions => ({email: 'new@example.com', name: 'New Person', store: true, timeoutSeconds: 10, ...extra})
 

@@ -4,22 +4,13 @@
  * refusals AFTER the account exists (the exchange's invalid_scope, a token minted with fewer scopes
  * than requested), which say so and keep nothing.
  */
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {signup, type SignupOptions} from '../../src/flows/signup.js'
 import {REQUIRED_SIGNUP_SCOPES} from '../../src/scopes/constant.js'
-import {startHarness, US_ISSUER, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
+import {type Harness, harnessPerTest, US_ISSUER, WIZARD_CLIENT_ID} from '../support/harness.js'
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function setup(): Promise<Harness> {
-  harness = await startHarness()
-  return harness
-}
+const {start: setup} = harnessPerTest()
 
 const options = (extra: Partial<SignupOptions> = {}): SignupOptions => ({email: 'new@example.com', store: true, timeoutSeconds: 10, ...extra})
 const provisioningCounters = (h: Harness) => h.mock.control.snapshot().counters.provisioning

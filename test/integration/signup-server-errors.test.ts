@@ -3,21 +3,12 @@
  * short, else exit 6 saying when), 5xx, and answers that cannot be read; never an account or a session
  * that cannot work, and the account request retried once only when its answer was lost.
  */
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {signup, type SignupOptions} from '../../src/flows/signup.js'
-import {startHarness, type Harness} from '../support/harness.js'
+import {type Harness, harnessPerTest} from '../support/harness.js'
 
-let harness: Harness | undefined
-afterEach(async () => {
-  await harness?.close()
-  harness = undefined
-})
-
-async function setup(): Promise<Harness> {
-  harness = await startHarness()
-  return harness
-}
+const {start: setup} = harnessPerTest()
 
 const ACCOUNT_REQUESTS = '/api/agentic/provisioning/account_requests'
 const TOKEN = '/api/agentic/oauth/token'
