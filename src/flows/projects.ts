@@ -9,7 +9,6 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageError} from '../errors.js'
 import {appendEnvFile, projectEnv} from '../output-env.js'
-import type {ProvisioningDeps} from '../provisioning/api.js'
 import {ProvisioningTokenRejectedError} from '../provisioning/errors.js'
 import type {ProvisionedProject} from '../provisioning/resources.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
@@ -17,6 +16,7 @@ import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/sessi
 import {envToken, type SessionStore} from '../session/store.js'
 import {selectOneSession} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
+import {provisioningDeps} from '../provisioning/refresher.js'
 
 /** A project as every `projects` command shows it; `personal_api_key` only when the server grants one (create). */
 export interface ProjectView {
@@ -59,15 +59,6 @@ export interface ProjectRemoveResult {
 
 /** `minValidSeconds` that makes ensureFresh refresh whatever the stored expiry says (after a 401). */
 const FORCE_REFRESH_SECONDS = 100 * 365 * 24 * 3600
-
-function provisioningDeps(deps: Deps): ProvisioningDeps {
-  return {
-    http: deps.http,
-    logger: deps.logger,
-    now: deps.now,
-    onRateLimitWait: ({seconds}) => deps.ui.info(`The server is rate limiting this app: waiting ${seconds} s, then retrying once.`),
-  }
-}
 
 /** The credential a projects command acts with: where it points, how to show it, and how to call with it. */
 interface BearerSession {

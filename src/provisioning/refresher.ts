@@ -18,7 +18,7 @@ export function provisioningDeps(deps: Pick<Deps, 'http' | 'logger' | 'now' | 'u
     http: deps.http,
     logger: deps.logger,
     now: deps.now,
-    onRateLimitWait: ({seconds}) => deps.ui.info(`The server is rate limiting onramp; waiting ${seconds} s before trying again.`),
+    onRateLimitWait: ({seconds}) => deps.ui.info(`The server is rate limiting this app: waiting ${seconds} s, then retrying once.`),
   }
 }
 
