@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import {redact, redactValue} from './redact.js'
-import {terminalSafe} from './terminal-text.js'
+import {serverText} from './terminal-text.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
@@ -69,8 +69,9 @@ function withoutReserved(fields: Record<string, unknown>): Record<string, unknow
 function humanLine(level: LogLevel, name: string, fields: Record<string, unknown>): string {
   const parts = Object.entries(fields)
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
-  return `[${level}] ${terminalSafe([name, ...parts].join(' '))}\n`
+    // Field values carry server text (URLs, errors, iss): each stays on this one line.
+    .map(([key, value]) => `${key}=${serverText(typeof value === 'string' ? value : JSON.stringify(value), 2000)}`)
+  return `[${level}] ${serverText(name)} ${parts.join(' ')}`.trimEnd() + '\n'
 }
 
 function tighten(file: string): void {

@@ -1,7 +1,14 @@
 /**
- * Text from a server or a callback (error descriptions, user names, emails, provisioning messages),
- * made safe to print (client.md "Security rules"): a hostile server must not be able to move the
- * cursor, rewrite earlier lines, set the window title, plant OSC 8 links or reorder text on screen.
+ * The one sanitiser for text that did not come from onramp (server answers, callback parameters, stored
+ * values a server once sent), made safe to print (client.md "Security rules"): a hostile server must not
+ * be able to move the cursor, rewrite earlier lines, set the window title, plant OSC 8 links, reorder
+ * text on screen, or forge an output line of its own.
+ *
+ * - `serverText(value)`: one server-provided field (an id, a scope, an email, an error description) as
+ *   it goes into a message or a rendered line: escapes removed whole, every other control character and
+ *   line break turned into a space, trimmed, length capped. One field stays on one line.
+ * - `terminalSafe(text)`: the last guard on a whole message onramp composed (ui.info, ui.warn, the error
+ *   renderer): the same escapes and controls removed, but onramp's own newlines and tabs kept.
  */
 
 // ESC-introduced sequences first, so their parameters go with them: OSC/DCS/SOS/PM/APC strings up to
@@ -21,12 +28,26 @@ const SEQUENCES = new RegExp(
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
+// Everything that breaks or bends a line inside one field: the controls above plus tab, newline, the
+// Unicode line and paragraph separators, and the zero-width characters that hide text.
+// eslint-disable-next-line no-control-regex
+const FIELD_BREAKS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+/g
+
+/** Longest server field shown; longer ones are cut with an ellipsis (a server cannot flood the screen). */
+export const MAX_FIELD_LENGTH = 300
+
 /** `text` without control characters and terminal escape sequences; newlines and tabs are kept. */
 export function terminalSafe(text: string): string {
   return text.replace(SEQUENCES, '').replace(CONTROLS, '')
 }
 
-/** terminalSafe for optional values: undefined and null pass through. */
-export function terminalSafeOptional<T extends string | null | undefined>(text: T): T {
-  return (typeof text === 'string' ? terminalSafe(text) : text) as T
+/**
+ * One server-provided value, safe to put inside a line of ours: escape sequences removed, line breaks
+ * and other controls turned into one space, trimmed, at most `maxLength` characters (then "…").
+ * Non-strings are shown through String() so a number or null from a server is handled the same way.
+ */
+export function serverText(value: unknown, maxLength: number = MAX_FIELD_LENGTH): string {
+  const text = typeof value === 'string' ? value : String(value)
+  const oneLine = text.replace(SEQUENCES, '').replace(FIELD_BREAKS, ' ').replace(/ {2,}/g, ' ').trim()
+  return oneLine.length > maxLength ? `${oneLine.slice(0, maxLength)}…` : oneLine
 }

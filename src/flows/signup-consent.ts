@@ -4,7 +4,7 @@ import {awaitCallback} from '../oauth/await-callback.js'
 import {listenLoopback, type CallbackListener} from '../oauth/loopback.js'
 import type {AccountRequestResult} from '../provisioning/account-requests.js'
 import {BUILTIN_CALLBACK_PORTS, CALLBACK_PATH} from '../select-server.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 
 /**
  * Where the consent for an existing account sends its code: the app's FIRST registered redirect URI
@@ -45,7 +45,7 @@ export async function consentForExistingAccount(
     if (error) {
       const description = callback.get('error_description')
       throw new NotLoggedInError(
-        `The consent for ${email} was not given (${terminalSafe(error)}${description ? `: ${terminalSafe(description)}` : ''}); nothing was stored. Run onramp signup again, or onramp login.`,
+        `The consent for ${email} was not given (${serverText(error)}${description ? `: ${serverText(description)}` : ''}); nothing was stored. Run onramp signup again, or onramp login.`,
         {code: error === 'access_denied' ? 'access_denied' : 'consent_failed', nextCommand: 'onramp login'},
       )
     }

@@ -13,7 +13,7 @@ import type {Session} from '../session/session.js'
 import type {SessionStore, StorageDescription} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {appendEnvFile, projectEnv} from '../output-env.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 import {acceptGrant, revokeQuietly} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
 import {consentForExistingAccount} from './signup-consent.js'
@@ -91,7 +91,7 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   const replaced = store ? (await store.list()).find((info) => info.issuer === issuer && info.client_id === clientId) : undefined
   if (replaced) {
     // One session per server and app (the store's key): say so before it is overwritten, not after.
-    const who = replaced.user?.email ? ` (${terminalSafe(replaced.user.email)})` : ''
+    const who = replaced.user?.email ? ` (${serverText(replaced.user.email)})` : ''
     deps.ui.warn(`The session stored for ${issuer}${who} will be replaced by this signup's: onramp keeps one session per server and app.`)
   }
 
@@ -260,9 +260,9 @@ async function readMe(deps: Deps, {issuer, accessToken}: {issuer: string; access
     const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown}
     const user: NonNullable<Session['user']> = {}
     // Shown in signup and status output: a server's escape sequences must not reach the terminal.
-    if (typeof me.email === 'string') user.email = terminalSafe(me.email)
-    if (typeof me.first_name === 'string' && me.first_name !== '') user.name = terminalSafe(me.first_name)
-    if (typeof me.uuid === 'string') user.id = terminalSafe(me.uuid)
+    if (typeof me.email === 'string') user.email = serverText(me.email)
+    if (typeof me.first_name === 'string' && me.first_name !== '') user.name = serverText(me.first_name)
+    if (typeof me.uuid === 'string') user.id = serverText(me.uuid)
     return {status: response.status, user}
   } catch (error) {
     deps.logger.event('user.lookup_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')

@@ -10,7 +10,7 @@ import {assertPrivateDir, assertPrivateFile, ensurePrivateDir, UntrustedPathErro
 import {isNetworkFailure, onrampErrorIn, parseRetryAfter, serverUnreachable, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {isLoopbackUrl} from '../select-server.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 
 /**
  * Authorization server metadata discovery: RFC 8414 section 3 first, OpenID Connect Discovery 1.0 as
@@ -121,7 +121,7 @@ export function checkEndpointSchemes(issuer: string, metadata: ServerMetadata): 
     const allowed = url !== undefined && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url.href)))
     if (!allowed) {
       throw new UsageError(
-        `The metadata of ${issuer} names ${key} ${terminalSafe(String(value))}, which is not an https:// URL (plain http:// is allowed only for loopback hosts), so onramp sends nothing there. ` +
+        `The metadata of ${issuer} names ${key} ${serverText(value)}, which is not an https:// URL (plain http:// is allowed only for loopback hosts), so onramp sends nothing there. ` +
           `Check --host; if it is right, the server's admins must publish https:// endpoints.`,
         {code: 'insecure_endpoint'},
       )
@@ -133,7 +133,7 @@ function discoveryError(issuer: string, error: unknown): OnrampError {
   const ours = onrampErrorIn(error)
   if (ours) return ours
   if (isNetworkFailure(error)) return serverUnreachable(issuer, error)
-  const detail = terminalSafe(error instanceof Error ? error.message : String(error))
+  const detail = serverText(error instanceof Error ? error.message : String(error))
   const cause = (error as {cause?: unknown})?.cause
   const status = cause instanceof Response ? cause.status : undefined
   if (status === 429 && cause instanceof Response) {

@@ -2,7 +2,7 @@ import * as oidc from 'openid-client'
 
 import {NetworkError, NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UnexpectedError, UsageError} from '../errors.js'
 import {isNetworkFailure, onrampErrorIn, serverUnreachable} from '../http.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 
 /**
  * Maps OAuth errors (RFC 6749 sections 4.1.2.1 and 5.2) to client.md's exit codes, with messages
@@ -35,13 +35,13 @@ export function mapOAuthError(error: unknown, context: {step: OAuthStep; issuer:
     return new NetworkError(`${context.issuer} answered HTTP ${status}; try again in a minute.`, {code: 'server_unavailable', cause: error})
   }
   // openid-client's ClientError keeps the real detail in `cause`.
-  const detail = terminalSafe([error instanceof Error ? error.message : String(error), causeMessage(error)].filter(Boolean).join(': '))
+  const detail = serverText([error instanceof Error ? error.message : String(error), causeMessage(error)].filter(Boolean).join(': '))
   return new UnexpectedError(`The ${context.step} step failed: ${detail}`, {code: `${context.step}_failed`, cause: error})
 }
 
 export function mapOAuthErrorInfo(info: OAuthErrorInfo, context: {step: OAuthStep; issuer: string; clientId?: string}, cause?: unknown): OnrampError {
   // Both come from the server (or the callback): stripped before they reach a terminal.
-  const said = terminalSafe(info.description ? `${info.error}: ${info.description}` : info.error)
+  const said = info.description ? `${serverText(info.error)}: ${serverText(info.description)}` : serverText(info.error)
   switch (info.error) {
     case 'access_denied':
       return new NotLoggedInError(`Access was denied in the browser (${said}); nothing was stored.`, {code: 'access_denied', cause})

@@ -1,7 +1,7 @@
 import {stripQuery, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import type {OAuthClient} from './client.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 
 export interface SessionUser {
   email?: string
@@ -81,7 +81,7 @@ function compact(fields: Record<string, unknown>): SessionUser {
   for (const key of ['email', 'name', 'id'] as const) {
     const value = fields[key]
     // Shown in login and status output: a server's escape sequences must not reach the terminal.
-    const safe = typeof value === 'string' ? terminalSafe(value).trim() : ''
+    const safe = typeof value === 'string' ? serverText(value) : ''
     if (safe) user[key] = safe
   }
   return user

@@ -4,7 +4,8 @@
  * that may not create accounts without stranding an account (server.md section 5 item 4).
  */
 import {callProvisioning, provisioningUrl, type ProvisioningDeps} from './api.js'
-import {readErrorEnvelope, serverText} from './errors.js'
+import {serverText} from '../terminal-text.js'
+import {readErrorEnvelope} from './errors.js'
 
 export {PROVISIONING_API_VERSION} from './api.js'
 

@@ -26,6 +26,7 @@
  */
 import {NetworkError, NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UnexpectedError, UsageError} from '../errors.js'
 import type {Logger} from '../log.js'
+import {serverText} from '../terminal-text.js'
 
 export type ProvisioningStep =
   | 'client_registration'
@@ -52,21 +53,11 @@ const WHAT: Record<ProvisioningStep, string> = {
   project_remove: 'removing the project',
 }
 
-/**
- * Every server-supplied string that ends up in an error message passes through here: the one place to
- * make server text safe for a terminal (control characters out, length capped). Point it at the shared
- * terminal sanitizer when there is one.
- */
-export function serverText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const printable = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, ' ').trim()
-  return printable.length > 300 ? `${printable.slice(0, 300)}…` : printable
-}
 
 export interface ErrorEnvelope {
   shape: 'typed' | 'status' | 'oauth' | 'bare'
   code: string
-  /** Server text, already through serverText(). */
+  /** Server text, already through serverText() (src/terminal-text.ts). */
   message: string
   /** `id` of the status envelope (the resource id, "" on auth errors) or of a typed account_requests error. */
   id?: string

@@ -1,5 +1,6 @@
 import type {DoctorReport} from '../doctor/types.js'
 import {doctorExitCode} from '../doctor/run.js'
+import {serverText} from '../terminal-text.js'
 
 const MAX_ID_WIDTH = 24
 const LABEL = {ok: 'ok  ', warn: 'WARN', fail: 'FAIL'} as const
@@ -10,7 +11,9 @@ export function renderDoctor(report: DoctorReport): string {
   const width = Math.min(MAX_ID_WIDTH, Math.max(...report.checks.map((check) => check.id.length)))
   const indent = ' '.repeat(6 + width + 2)
   const lines: string[] = []
-  for (const check of report.checks) {
+  for (const raw of report.checks) {
+    // A summary or fix may quote a server (its error text, an email): each stays one line of the report.
+    const check = {...raw, summary: serverText(raw.summary, 2000), fix: raw.fix ? serverText(raw.fix, 2000) : raw.fix}
     if (check.id.length > width) lines.push(`${LABEL[check.status]}  ${check.id}`, `${indent}${check.summary}`)
     else lines.push(`${LABEL[check.status]}  ${check.id.padEnd(width)}  ${check.summary}`)
     if (check.fix) lines.push(`${indent}fix: ${check.fix}`)

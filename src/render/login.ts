@@ -1,13 +1,14 @@
+import {serverText} from '../terminal-text.js'
 import type {LoginResult} from '../flows/login.js'
-import {storageLine, who} from './session.js'
+import {scopeList, storageLine, who} from './session.js'
 
 /** The short human summary of a login: who, where, which scopes, where the session is stored. */
 export function renderLogin(result: LoginResult): string {
   const {session} = result
   const lines = [
-    `Logged in to ${session.issuer} as ${who(session)}.`,
-    `  Scopes:  ${session.scopes?.join(' ') ?? '-'}`,
-    ...(result.missing_optional_scopes.length > 0 ? [`  Not granted (optional): ${result.missing_optional_scopes.join(' ')}`] : []),
+    `Logged in to ${serverText(session.issuer)} as ${who(session)}.`,
+    `  Scopes:  ${session.scopes ? scopeList(session.scopes) : '-'}`,
+    ...(result.missing_optional_scopes.length > 0 ? [`  Not granted (optional): ${scopeList(result.missing_optional_scopes)}`] : []),
     `  Expires: ${session.expires_at ?? 'not stated by the server'} (onramp token refreshes it)`,
     `  Stored:  ${storageLine(session)}`,
     'Next: `onramp token` prints a fresh access token; `onramp status` shows the session.',

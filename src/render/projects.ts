@@ -1,16 +1,16 @@
 import type {ProjectCreateResult, ProjectRemoveResult, ProjectRotateResult, ProjectShowResult, ProjectView} from '../flows/projects.js'
 import {PROJECT_ENV} from '../output-env.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 
 /** The project's id, key and host: the part a person copies. */
 function projectLines(project: ProjectView): string {
   const rows: [string, string][] = [
     // All three come from the server: stripped of control characters before they reach the terminal.
-    ['id', terminalSafe(project.id)],
-    ['api key', terminalSafe(project.api_key)],
-    ['host', terminalSafe(project.host)],
+    ['id', serverText(project.id)],
+    ['api key', serverText(project.api_key)],
+    ['host', serverText(project.host)],
   ]
-  if (project.personal_api_key !== null) rows.push(['personal api key', terminalSafe(project.personal_api_key)])
+  if (project.personal_api_key !== null) rows.push(['personal api key', serverText(project.personal_api_key)])
   const width = Math.max(...rows.map(([label]) => label.length))
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}\n`).join('')
 }
@@ -22,13 +22,13 @@ function envLine(file: string | null, personal: boolean): string {
 }
 
 export function renderProjectCreate(result: ProjectCreateResult): string {
-  const id = terminalSafe(result.project_id)
+  const id = serverText(result.project_id)
   const head =
     result.created === false
-      ? `Project ${terminalSafe(result.project.id)} already existed for --id ${id}: the same project as before, nothing was created.`
+      ? `Project ${serverText(result.project.id)} already existed for --id ${id}: the same project as before, nothing was created.`
       : result.created === true
-        ? `Created project ${terminalSafe(result.project.id)} for --id ${id}.`
-        : `Project ${terminalSafe(result.project.id)} is ready for --id ${id} (onramp could not tell whether it already existed).`
+        ? `Created project ${serverText(result.project.id)} for --id ${id}.`
+        : `Project ${serverText(result.project.id)} is ready for --id ${id} (onramp could not tell whether it already existed).`
   return `${head}\n${projectLines(result.project)}${envLine(result.env_file, result.project.personal_api_key !== null)}`
 }
 
@@ -37,9 +37,9 @@ export function renderProjectShow(result: ProjectShowResult): string {
 }
 
 export function renderProjectRotate(result: ProjectRotateResult): string {
-  return `New API key for project ${terminalSafe(result.project.id)}; the previous key no longer works.\n${projectLines(result.project)}${envLine(result.env_file, false)}`
+  return `New API key for project ${serverText(result.project.id)}; the previous key no longer works.\n${projectLines(result.project)}${envLine(result.env_file, false)}`
 }
 
 export function renderProjectRemove(result: ProjectRemoveResult): string {
-  return `Removed project ${result.id}.\n`
+  return `Removed project ${serverText(result.id)}.\n`
 }

@@ -1,6 +1,7 @@
 import type {ScopeCheckReport, SurfaceCheck} from '../flows/check-scopes.js'
 import type {ScopesDescription} from '../flows/describe-scopes.js'
 import {neverAdvertisedReason, requiredScopesFor, scopesFor, SURFACES} from '../scopes/constant.js'
+import {serverText} from '../terminal-text.js'
 import {listOrDash, renderTable, yesNo} from './table.js'
 
 /** `onramp scopes`: the constant as a table. */
@@ -43,7 +44,7 @@ export function renderScopeCheck(report: ScopeCheckReport): string {
   const advertised =
     report.advertised === 'listed' ? '' : `\nThe server ${report.advertised === 'absent' ? 'does not list' : 'sent a malformed'} scopes_supported: advertised scopes were not checked.`
   const ceiling = report.ceiling
-    ? `\nApp ceiling (${report.client_id}): ${report.ceiling.join(' ') || '(empty: every unprivileged scope)'}`
+    ? `\nApp ceiling (${serverText(report.client_id)}): ${report.ceiling.map((scope) => serverText(scope)).join(' ') || '(empty: every unprivileged scope)'}`
     : '\nApp ceiling: not offered by the server (not checked).'
   const verdict = report.ok
     ? `\nOK: every required scope can be granted by ${report.issuer}.\n`

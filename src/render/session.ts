@@ -1,9 +1,10 @@
 import type {SessionView} from '../flows/session-view.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 
 /** Who a session belongs to, for a person. */
 export function who(session: Pick<SessionView, 'user'>): string {
-  return terminalSafe(session.user?.email ?? session.user?.name ?? 'an unknown user (the server did not say)')
+  const name = session.user?.email || session.user?.name
+  return name ? serverText(name) : 'an unknown user (the server did not say)'
 }
 
 /** Where a session lives, and for a plaintext file the command that moves it into the keychain. */
@@ -30,13 +31,18 @@ export function renderSessionBlock(session: SessionView): string {
   const lines = [
     title,
     `  Logged in as ${who(session)}${session.kind === 'provisioning' ? ' (signup session)' : ''}`,
-    `  Client:   ${session.client_id ?? '-'}`,
-    `  Scopes:   ${session.scopes?.join(' ') || '-'}`,
+    `  Client:   ${session.client_id ? serverText(session.client_id) : '-'}`,
+    `  Scopes:   ${scopeList(session.scopes) || '-'}`,
   ]
   if (session.missing_required_scopes?.length) {
-    lines.push(`  MISSING required scopes: ${session.missing_required_scopes.join(', ')} (run onramp login again)`)
+    lines.push(`  MISSING required scopes: ${session.missing_required_scopes.map((scope) => serverText(scope)).join(', ')} (run onramp login again)`)
   }
   const expiry = session.expires_at ? `${session.state}, access token expires ${session.expires_at}` : session.state
   lines.push(`  Token:    ${expiry}`, `  Stored:   ${storageLine(session)}`)
   return lines.join('\n')
+}
+
+/** Scopes as the server granted them, each one field on one line (a scope string is server text). */
+export function scopeList(scopes: readonly string[] | null | undefined, separator = ' '): string {
+  return (scopes ?? []).map((scope) => serverText(scope)).join(separator)
 }

@@ -1,5 +1,5 @@
 import type {SignupOutcome} from '../flows/signup.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 import {storageLine} from './session.js'
 
 /**
@@ -8,11 +8,11 @@ import {storageLine} from './session.js'
  */
 export function renderSignup(outcome: SignupOutcome, {outputEnv}: {outputEnv?: string | undefined} = {}): string {
   const {account, project, session} = outcome.result
-  const email = terminalSafe(outcome.email)
+  const email = serverText(outcome.email)
   const lines = [
-    outcome.newAccount ? `Created a PostHog account for ${email} (organization ${terminalSafe(account.id)}).` : `Authorized onramp for the existing account ${email}.`,
-    `  Project:  ${terminalSafe(project.id)}, lives at ${terminalSafe(project.host)}`,
-    `  API key:  ${terminalSafe(project.api_key)} (project key for the SDK: POSTHOG_PROJECT_API_KEY)`,
+    outcome.newAccount ? `Created a PostHog account for ${email} (organization ${serverText(account.id)}).` : `Authorized onramp for the existing account ${email}.`,
+    `  Project:  ${serverText(project.id)}, lives at ${serverText(project.host)}`,
+    `  API key:  ${serverText(project.api_key)} (project key for the SDK: POSTHOG_PROJECT_API_KEY)`,
     session
       ? `  Session:  expires ${session.expires_at ?? 'when the server says'} (onramp token refreshes it)\n  Stored:   ${storageLine(session)}`
       : '  Session:  not stored (--no-store)',

@@ -1,6 +1,6 @@
 import {ScopeError} from '../errors.js'
 import type {Logger} from '../log.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 import type {Surface} from './constant.js'
 
 /**
@@ -53,7 +53,7 @@ export function invalidScope(logger: Logger, report: InvalidScopeReport): ScopeE
     report.missing.length > 0
       ? report.missing.map((scope) => `  - ${scope} (${report.surface}, ${report.required.includes(scope) ? 'required' : 'optional'})`).join('\n')
       : '  (the server did not say which)'
-  const said = report.serverSaid ? `\nThe server said: ${terminalSafe(report.serverSaid)}` : ''
+  const said = report.serverSaid ? `\nThe server said: ${serverText(report.serverSaid)}` : ''
   return new ScopeError(
     `${report.issuer} ${WHY[report.source]} these scopes that onramp ${report.surface} asks for:\n${named}${said}\n` +
       `The scopes an app may receive (its ceiling) are set by the server's admins: ask them to allow these scopes for client ${report.clientId}` +

@@ -3,7 +3,8 @@ import {describe, expect, it} from 'vitest'
 import {NetworkError, NotLoggedInError, ScopeError, SessionExpiredError, UnexpectedError, UsageError} from '../../../src/errors.js'
 import type {Logger} from '../../../src/log.js'
 import {retryAfterSeconds} from '../../../src/provisioning/api.js'
-import {mapProvisioningError, ProvisioningTokenRejectedError, readErrorEnvelope, serverText, type ProvisioningStep} from '../../../src/provisioning/errors.js'
+import {mapProvisioningError, ProvisioningTokenRejectedError, readErrorEnvelope, type ProvisioningStep} from '../../../src/provisioning/errors.js'
+import {serverText} from '../../../src/terminal-text.js'
 
 const ISSUER = 'https://us.posthog.com'
 const NOW = new Date('2026-11-23T12:00:00Z')
@@ -42,7 +43,7 @@ describe('reading the three error envelopes (server.md 4.1)', () => {
 
   it('server text loses control characters before it reaches a message', () => {
     const envelope = readErrorEnvelope(typed('invalid_request', 'email\u001b[31m is\r\nrequired\u202e'))
-    expect(envelope?.message).toBe('email [31m is  required')
+    expect(envelope?.message).toBe('email is required')
     expect(serverText('x'.repeat(400))).toHaveLength(301)
   })
 })

@@ -1,0 +1,91 @@
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import path from 'node:path'
+
+/** One request as the loopback server saw it. */
+export interface SeenRequest {
+  method: string
+  path: string
+  headers: IncomingMessage['headers']
+  body: string
+}
+
+export type Route = (request: IncomingMessage, response: ServerResponse, body: string, seen: SeenRequest[]) => void
+
+export interface HostileIssuer {
+  url: string
+  seen: SeenRequest[]
+  close: () => Promise<void>
+}
+
+/**
+ * A loopback authorization server for tests that need a server misbehaving in one precise way: the
+ * metadata document is served unless a route replaces it; every other path answers from `routes`
+ * (by path without the query) or 404. Every request is recorded in `seen`.
+ */
+export async function hostileIssuer(routes: Record<string, Route>, options: {host?: string; metadata?: Record<string, unknown>} = {}): Promise<HostileIssuer> {
+  const seen: SeenRequest[] = []
+  let url = ''
+  const server = createServer({maxHeaderSize: 64 * 1024}, (request, response) => {
+    let body = ''
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()))
+    request.on('end', () => {
+      const pathname = new URL(request.url ?? '/', 'http://x').pathname
+      seen.push({method: request.method ?? 'GET', path: pathname, headers: request.headers, body})
+      const route = routes[pathname]
+      if (route) return route(request, response, body, seen)
+      if (pathname === '/.well-known/oauth-authorization-server') {
+        response.writeHead(200, {'content-type': 'application/json'})
+        response.end(
+          JSON.stringify({
+            issuer: url,
+            authorization_endpoint: `${url}/authorize`,
+            token_endpoint: `${url}/token`,
+            revocation_endpoint: `${url}/revoke`,
+            response_types_supported: ['code'],
+            ...options.metadata,
+          }),
+        )
+        return
+      }
+      response.writeHead(404).end()
+    })
+  })
+  const host = options.host ?? '127.0.0.1'
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`
+  return {
+    url,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+export function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', ...headers})
+  response.end(JSON.stringify(body))
+}
+
+/** A stored file-backend session for `issuer` (client-1) under `configHome`; expired unless `expiresAt` says otherwise. */
+export function storeFileSession(configHome: string, issuer: string, extra: Record<string, unknown> = {}): void {
+  const dir = path.join(configHome, 'onramp')
+  mkdirSync(dir, {recursive: true, mode: 0o700})
+  const session = {
+    issuer,
+    client_id: 'client-1',
+    region: null,
+    access_token: 'stored-access-token-0001',
+    refresh_token: 'stored-refresh-token-0001',
+    expires_at: '2020-01-01T00:00:00.000Z',
+    scope: ['user:read'],
+    user: null,
+    obtained_at: '2020-01-01T00:00:00.000Z',
+    ...extra,
+  }
+  writeFileSync(path.join(dir, 'credentials.json'), JSON.stringify({version: 1, sessions: {[`${issuer}#client-1`]: session}}), {mode: 0o600})
+}
