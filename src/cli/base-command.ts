@@ -1,9 +1,11 @@
-import {Command, Errors, Flags} from '@oclif/core'
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import type {Deps} from '../deps.js'
 import {asOnrampError, UsageError} from '../errors.js'
 import {writeErrorDocument} from '../render/error.js'
-import {envOptionError} from './flags.js'
+import type {BodyContext} from './bodies/context.js'
+import {commandDeps} from './command-deps.js'
+import {envOptionError, inheritedFlagError} from './flags.js'
 
 /**
  * Every onramp command: `--json` (oclif's JSON flag) and `--verbose`, `Deps` built once here, and one
@@ -20,8 +22,27 @@ export abstract class OnrampCommand extends Command {
 
   /** The dependencies every flow receives; heavy parts (openid-client, undici, the keychain) load later, on use. */
   protected async deps(options: {verbose?: boolean; nonInteractive?: boolean} = {}): Promise<Deps> {
-    const {createDeps} = await import('../deps.js')
-    return createDeps({version: this.config.version, verbose: options.verbose ?? false, nonInteractive: options.nonInteractive ?? false})
+    return commandDeps({version: this.config.version, verbose: options.verbose ?? false, nonInteractive: options.nonInteractive ?? false})
+  }
+
+  /** What a body in src/cli/bodies/ needs (the fast path gives the same from the same builder). */
+  protected bodyContext(flags: {verbose?: boolean}): BodyContext {
+    return {json: this.jsonEnabled(), deps: () => this.deps({verbose: flags.verbose ?? false})}
+  }
+
+  /**
+   * oclif's parser finds a flag by `flags[name]`, so `--toString`, `--valueOf` (names every object
+   * inherits) pass as flags, or fail as "Unexpected flag Object": refused here as the unknown flags they are.
+   */
+  protected override async parse<F extends Record<string, unknown>, B extends Record<string, unknown>, A extends Record<string, unknown>>(
+    options?: Interfaces.Input<F, B, A>,
+    argv: string[] = this.argv,
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const input = options ?? (this.ctor as unknown as Interfaces.Input<F, B, A>)
+    const names = [...Object.keys(input.flags ?? {}), ...Object.keys(input.baseFlags ?? {}), ...(input.enableJsonFlag ? ['json'] : [])]
+    const refused = inheritedFlagError(argv, names)
+    if (refused) throw refused
+    return super.parse(options, argv)
   }
 
   protected override async catch(thrown: Error & {exitCode?: number}): Promise<void> {

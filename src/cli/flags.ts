@@ -32,3 +32,23 @@ export function envOptionError({flags, argv}: {flags: Record<string, {env?: stri
   }
   return undefined
 }
+
+/**
+ * A word of argv (before `--`) naming, as a flag, a property every object inherits (`--toString`,
+ * `--no-valueOf`, `--constructor=x`, `--__proto__`) that is none of `names`: the usage error oclif gives
+ * for an unknown flag. oclif's own lookup would take it for a flag (see OnrampCommand.parse).
+ */
+export function inheritedFlagError(argv: readonly string[], names: readonly string[]): UsageError | undefined {
+  const known = new Set(names)
+  for (const word of argv) {
+    if (word === '--') return undefined
+    if (!word.startsWith('--')) continue
+    const whole = word.slice(2)
+    const equals = whole.indexOf('=')
+    const candidates = [whole, equals === -1 ? whole : whole.slice(0, equals)].flatMap((name) => (name.startsWith('no-') ? [name, name.slice(3)] : [name]))
+    if (candidates.some((name) => !known.has(name) && name in Object.prototype)) {
+      return new UsageError(`Nonexistent flag: ${word}\nSee more help with --help`)
+    }
+  }
+  return undefined
+}

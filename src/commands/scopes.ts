@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../cli/base-command.js'
-import {ExitCode} from '../errors.js'
 import {serverFlags} from '../cli/flags.js'
 import type {ScopeCheckReport} from '../flows/check-scopes.js'
 import type {ScopesDescription} from '../flows/describe-scopes.js'
@@ -19,15 +18,8 @@ export default class Scopes extends OnrampCommand {
 
   async run(): Promise<ScopesDescription | ScopeCheckReport> {
     const {flags} = await this.parse(Scopes)
-    if (flags.check) {
-      const [{checkScopes}, {renderScopeCheck}] = await Promise.all([import('../flows/check-scopes.js'), import('../render/scopes.js')])
-      const report = await checkScopes(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id']})
-      if (!this.jsonEnabled()) process.stdout.write(renderScopeCheck(report))
-      if (!report.ok) process.exitCode = ExitCode.scope
-      return report
-    }
-    // The same body as the fast path's (bin/run.js answers `onramp scopes` without oclif when it can).
-    const {runScopesDescription} = await import('../fast/hot-commands.js')
-    return runScopesDescription(flags, {version: this.config.version, json: this.jsonEnabled()}) as Promise<ScopesDescription>
+    // The same body as the fast path's (bin/run.js answers `onramp scopes` without oclif when it can; --check stays here).
+    const {scopesBody} = await import('../cli/bodies/scopes.js')
+    return scopesBody(flags, this.bodyContext(flags))
   }
 }

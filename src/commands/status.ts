@@ -12,7 +12,7 @@ export default class Status extends OnrampCommand {
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
     // The same body as the fast path's (bin/run.js answers `onramp status` without oclif when it can).
-    const {runStatus} = await import('../fast/hot-commands.js')
-    return runStatus(flags, {version: this.config.version, json: this.jsonEnabled()})
+    const {statusBody} = await import('../cli/bodies/status.js')
+    return statusBody(flags, this.bodyContext(flags))
   }
 }

@@ -23,7 +23,7 @@ export default class Token extends OnrampCommand {
   async run(): Promise<TokenResult> {
     const {flags} = await this.parse(Token)
     // The same body as the fast path's (bin/run.js answers `onramp token` without oclif when it can).
-    const {runToken} = await import('../fast/hot-commands.js')
-    return runToken(flags, {version: this.config.version, json: this.jsonEnabled()})
+    const {tokenBody} = await import('../cli/bodies/token.js')
+    return tokenBody(flags, this.bodyContext(flags))
   }
 }

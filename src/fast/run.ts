@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {BASE_FLAG_SPECS, JSON_FLAG_SPEC} from '../cli/flag-spec.js'
-import {HOT_COMMANDS} from './hot-commands.js'
+import {hotCommand} from './commands.js'
 import {parseFlags} from './parse.js'
 
 interface PackageJson {
@@ -24,14 +24,16 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const pjson = readPackageJson()
   if (!pjson || hasOclifExtras(pjson)) return false
   if (argv[0] === '--version') return printVersion(pjson)
-  const command = argv[0] !== undefined && Object.hasOwn(HOT_COMMANDS, argv[0]) ? HOT_COMMANDS[argv[0]] : undefined
+  const command = hotCommand(argv[0])
   if (!command) return false
   const flags = parseFlags(argv.slice(1), {...command.flags, ...BASE_FLAG_SPECS, ...JSON_FLAG_SPEC}, env)
   if (!flags) return false
   const json = flags.json === true
   if (json && hasUserTheme(env)) return false
   try {
-    const result = await command.run(flags, {version: pjson.version, json})
+    const body = await command.body()
+    const verbose = flags.verbose === true
+    const result = await body(flags, {json, deps: async () => (await import('../cli/command-deps.js')).commandDeps({version: pjson.version, verbose})})
     // oclif's logJson: pretty JSON, uncoloured without a theme.
     if (json && result) process.stdout.write(JSON.stringify(result, null, 2) + '\n')
   } catch (error) {

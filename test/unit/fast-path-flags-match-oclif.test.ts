@@ -1,10 +1,14 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
 import {describe, expect, it} from 'vitest'
 
 import {BASE_FLAG_SPECS, type FlagSpecs} from '../../src/cli/flag-spec.js'
 import Scopes from '../../src/commands/scopes.js'
 import Status from '../../src/commands/status.js'
 import Token from '../../src/commands/token.js'
-import {HOT_COMMANDS} from '../../src/fast/hot-commands.js'
+import {HOT_COMMANDS} from '../../src/fast/commands.js'
+import {ROOT} from '../support/cli.js'
 
 /**
  * The fast path parses the hot commands' flags from the specs in src/cli/flag-spec.ts. Here the oclif
@@ -76,5 +80,14 @@ describe('the fast path knows the hot commands by the same flags as oclif', () =
         required: false,
       })
     }
+  })
+})
+
+describe('the parity tests test the @oclif/core users install', () => {
+  it('package.json pins @oclif/core exactly, at the version in package-lock.json', () => {
+    const read = (file: string) => JSON.parse(readFileSync(path.join(ROOT, file), 'utf8')) as Record<string, Record<string, {version?: string} & Record<string, string>>>
+    const wanted = read('package.json').dependencies!['@oclif/core']
+    expect(wanted).toMatch(/^\d+\.\d+\.\d+$/)
+    expect(read('package-lock.json').packages!['node_modules/@oclif/core']!.version).toBe(wanted)
   })
 })

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {BASE_FLAG_SPECS, JSON_FLAG_SPEC, SERVER_FLAG_SPECS} from '../../src/cli/flag-spec.js'
+import {hotCommand, HOT_COMMANDS} from '../../src/fast/commands.js'
 import {parseFlags} from '../../src/fast/parse.js'
 
 const specs = {...SERVER_FLAG_SPECS, ...BASE_FLAG_SPECS, ...JSON_FLAG_SPEC}
@@ -35,6 +36,17 @@ describe('the fast path parser', () => {
     ['an inherited property name', ['--constructor']],
   ])('declines %s', (_what, argv) => {
     expect(parse(argv)).toBeUndefined()
+  })
+
+  it.each(Object.entries(HOT_COMMANDS))('declines, for %s, every name an object inherits (oclif then refuses it)', (_id, command) => {
+    const hotSpecs = {...command.flags, ...BASE_FLAG_SPECS, ...JSON_FLAG_SPEC}
+    for (const name of Object.getOwnPropertyNames(Object.prototype)) {
+      for (const word of [`--${name}`, `--no-${name}`, `--${name}=x`]) expect(parseFlags([word], hotSpecs, {}), word).toBeUndefined()
+    }
+  })
+
+  it('knows no command by an inherited name', () => {
+    for (const name of Object.getOwnPropertyNames(Object.prototype)) expect(hotCommand(name), name).toBeUndefined()
   })
 
   it('declines an env value outside the options, even when the flag is not used', () => {

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {envOptionError, serverFlags} from '../../src/cli/flags.js'
+import {envOptionError, inheritedFlagError, serverFlags} from '../../src/cli/flags.js'
 
 const saved = process.env.ONRAMP_REGION
 afterEach(() => {
@@ -28,5 +28,27 @@ describe('envOptionError', () => {
   it('checks the variable when --region only appears after --', () => {
     process.env.ONRAMP_REGION = 'xx'
     expect(envOptionError({flags: serverFlags, argv: ['--', '--region=us']})).toBeDefined()
+  })
+})
+
+describe('inheritedFlagError (oclif would take `--toString` for a flag)', () => {
+  const names = ['region', 'host', 'client-id', 'verbose', 'json']
+  const inherited = Object.getOwnPropertyNames(Object.prototype)
+
+  it.each(inherited)('refuses --%s, --no-%s and --%s=x as nonexistent flags (exit 2)', (name) => {
+    for (const word of [`--${name}`, `--no-${name}`, `--${name}=x`]) {
+      const error = inheritedFlagError(['--json', word], names)
+      expect(error, word).toMatchObject({code: 'usage', exit: 2, message: `Nonexistent flag: ${word}\nSee more help with --help`})
+    }
+  })
+
+  it('leaves real flags, values, other unknown flags (oclif names them) and words after -- alone', () => {
+    expect(inheritedFlagError(['--region', 'us', '--host=https://toString.example', '--json', '--verbose', 'toString'], names)).toBeUndefined()
+    expect(inheritedFlagError(['--bogus'], names)).toBeUndefined()
+    expect(inheritedFlagError(['--', '--toString'], names)).toBeUndefined()
+  })
+
+  it('lets a command that does define such a name keep it', () => {
+    expect(inheritedFlagError(['--constructor'], ['constructor'])).toBeUndefined()
   })
 })
