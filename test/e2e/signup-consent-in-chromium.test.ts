@@ -17,18 +17,23 @@ import {capture} from '../support/harness.js'
 import {isolatedHome} from '../support/cli.js'
 import {browserUnavailable, launchChromium} from '../support/chromium.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {holdWizardPorts, WIZARD_PORTS_HOOK_TIMEOUT} from '../support/wizard-ports.js'
 
 const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const unavailable = browserUnavailable()
 
 describe('signup for an existing account, consent in Chromium', () => {
   let mock: MockProcess
+  // The consent comes back on localhost:8239 (the app's first redirect URI), which is what this tests.
+  let releasePorts: (() => Promise<void>) | undefined
   beforeAll(async () => {
     if (unavailable) return
+    releasePorts = await holdWizardPorts([8239])
     mock = await startMockProcess()
-  })
+  }, WIZARD_PORTS_HOOK_TIMEOUT)
   afterAll(async () => {
     await mock?.stop()
+    await releasePorts?.()
   })
 
   it.skipIf(unavailable !== undefined)(`Authorize in the page completes the signup with a stored session${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {

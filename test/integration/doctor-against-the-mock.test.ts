@@ -4,20 +4,23 @@ import {describe, expect, it} from 'vitest'
 
 import {runDoctor, doctorExitCode} from '../../src/doctor/run.js'
 import {login} from '../../src/flows/login.js'
-import {harnessPerTest, loginDefaults, storedSessions, US_ISSUER, WIZARD_CLIENT_ID} from '../support/harness.js'
+import {FREE_PORT_ISSUER, FREE_PORT_SERVER, harnessPerTest, loginDefaults, storedSessions, WIZARD_CLIENT_ID} from '../support/harness.js'
 import {findCheck} from '../support/doctor.js'
 
 const ENGINES = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {engines: {node: string}}).engines.node
 
-const {start: setup} = harnessPerTest()
+const {start} = harnessPerTest()
+// Doctor on a built-in region probes the wizard app's fixed ports; these tests are about everything else.
+const setup = () => start({issuer: FREE_PORT_ISSUER})
+const loginOptions = {...loginDefaults, ...FREE_PORT_SERVER}
 
-const sessionId = `sessions.${US_ISSUER}#${WIZARD_CLIENT_ID}`
+const sessionId = `sessions.${FREE_PORT_ISSUER}#${WIZARD_CLIENT_ID}`
 
 describe('onramp doctor against the in-process mock', () => {
   it('a healthy machine with a live session: nothing fails, exit 0, the session is accepted by the server', async () => {
     const h = await setup()
-    await login(h.deps, loginDefaults)
-    const report = await runDoctor(h.deps, {selection: {}, engines: ENGINES})
+    await login(h.deps, loginOptions)
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER, engines: ENGINES})
     expect(report.ok, JSON.stringify(report.checks, null, 2)).toBe(true)
     expect(doctorExitCode(report)).toBe(0)
     expect(findCheck(report, 'runtime.node')).toMatchObject({status: 'ok', fix: null})
@@ -40,9 +43,9 @@ describe('onramp doctor against the in-process mock', () => {
 
   it('measures the server for real: the discovery cache does not hide an outage', async () => {
     const h = await setup()
-    await runDoctor(h.deps, {selection: {}}) // warms the cache through the scopes check
+    await runDoctor(h.deps, {selection: FREE_PORT_SERVER}) // warms the cache through the scopes check
     const before = Object.entries(h.mock.control.snapshot().counters.requests).filter(([key]) => key.includes('/.well-known/')).reduce((sum, [, count]) => sum + count, 0)
-    await runDoctor(h.deps, {selection: {}})
+    await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
     const after = Object.entries(h.mock.control.snapshot().counters.requests).filter(([key]) => key.includes('/.well-known/')).reduce((sum, [, count]) => sum + count, 0)
     expect(after).toBeGreaterThan(before)
   })
@@ -50,7 +53,7 @@ describe('onramp doctor against the in-process mock', () => {
   it('a narrowed app ceiling: scopes.signup fails naming the scope and who can fix it, exit 4', async () => {
     const h = await setup()
     h.mock.control.upsertApp({client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read']})
-    const report = await runDoctor(h.deps, {selection: {}})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
     const signup = findCheck(report, 'scopes.signup')
     expect(signup.status).toBe('fail')
     expect(signup.summary).toMatch(/outside the app's ceiling: dashboard:write/)
@@ -61,20 +64,20 @@ describe('onramp doctor against the in-process mock', () => {
 
   it('a session the server no longer accepts: fail with "onramp login", exit 5', async () => {
     const h = await setup()
-    await login(h.deps, loginDefaults)
+    await login(h.deps, loginOptions)
     expect(h.mock.control.expireTokens()).toBeGreaterThan(0)
-    const report = await runDoctor(h.deps, {selection: {}})
-    expect(findCheck(report, sessionId)).toMatchObject({status: 'fail', fix: 'onramp login', summary: expect.stringMatching(/no longer accepts this session \(HTTP 401/)})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
+    expect(findCheck(report, sessionId)).toMatchObject({status: 'fail', fix: `onramp login --host ${FREE_PORT_ISSUER}`, summary: expect.stringMatching(/no longer accepts this session \(HTTP 401/)})
     expect(doctorExitCode(report)).toBe(5)
     expect(h.mock.control.snapshot().counters.grants.refresh_token ?? 0).toBe(0) // never refreshed without --refresh
   })
 
   it('--refresh spends the refresh token once and verifies the new access token', async () => {
     const h = await setup()
-    await login(h.deps, loginDefaults)
+    await login(h.deps, loginOptions)
     const before = (await storedSessions(h.deps))[0]!
     h.mock.control.expireTokens()
-    const report = await runDoctor(h.deps, {selection: {}, refresh: true})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER, refresh: true})
     expect(findCheck(report, sessionId)).toMatchObject({status: 'ok', summary: expect.stringMatching(/accepted by the server .*refreshed/)})
     expect(h.mock.control.snapshot().counters.grants.refresh_token).toBe(1)
     const after = (await storedSessions(h.deps))[0]!
@@ -84,23 +87,23 @@ describe('onramp doctor against the in-process mock', () => {
 
   it('an expired access token is not called "rejected" without --refresh: warn, and says how to check', async () => {
     const h = await setup()
-    await login(h.deps, loginDefaults)
+    await login(h.deps, loginOptions)
     h.advance(3 * 3600)
-    const report = await runDoctor(h.deps, {selection: {}})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
     expect(findCheck(report, sessionId)).toMatchObject({status: 'warn', fix: expect.stringMatching(/onramp doctor --refresh/)})
   })
 
   it('no stored session: warn with the login command', async () => {
     const h = await setup()
-    const report = await runDoctor(h.deps, {selection: {region: 'us'}})
-    expect(findCheck(report, 'sessions')).toMatchObject({status: 'warn', fix: 'onramp login', summary: `no stored session for ${US_ISSUER}`})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
+    expect(findCheck(report, 'sessions')).toMatchObject({status: 'warn', fix: `onramp login --host ${FREE_PORT_ISSUER}`, summary: `no stored session for ${FREE_PORT_ISSUER}`})
     expect(report.ok).toBe(true)
   })
 
   it('ONRAMP_TOKEN set: warns that it overrides stored sessions', async () => {
     const h = await setup()
     const deps = {...h.deps, env: {...h.deps.env, ONRAMP_TOKEN: 'pha_notarealtokenbutshaped'}}
-    const report = await runDoctor(deps, {selection: {}})
+    const report = await runDoctor(deps, {selection: FREE_PORT_SERVER})
     expect(findCheck(report, 'storage.env_token')).toMatchObject({status: 'warn', fix: 'unset ONRAMP_TOKEN', summary: expect.stringMatching(/overrides stored sessions/)})
     expect(JSON.stringify(report)).not.toContain('notarealtokenbutshaped')
     expect(findCheck(report, 'sessions.env')).toMatchObject({status: 'fail', summary: expect.stringMatching(/does not accept ONRAMP_TOKEN \(HTTP 401/), fix: expect.stringMatching(/unset ONRAMP_TOKEN/)})
@@ -109,16 +112,16 @@ describe('onramp doctor against the in-process mock', () => {
 
   it('ONRAMP_TOKEN holding a live token: the server accepts it', async () => {
     const h = await setup()
-    await login(h.deps, loginDefaults)
+    await login(h.deps, loginOptions)
     const {access_token} = (await storedSessions(h.deps))[0]!
-    const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_TOKEN: access_token}}, {selection: {}})
-    expect(findCheck(report, 'sessions.env')).toMatchObject({status: 'ok', summary: 'us.posthog.com accepts ONRAMP_TOKEN (/api/users/@me/)'})
+    const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_TOKEN: access_token}}, {selection: FREE_PORT_SERVER})
+    expect(findCheck(report, 'sessions.env')).toMatchObject({status: 'ok', summary: `${new URL(FREE_PORT_ISSUER).host} accepts ONRAMP_TOKEN (/api/users/@me/)`})
     expect(JSON.stringify(report)).not.toContain(access_token)
   })
 
   it('an old Node: runtime.node fails against engines with the install command, exit 1', async () => {
     const h = await setup()
-    const report = await runDoctor(h.deps, {selection: {}, engines: ENGINES, nodeVersion: '18.19.0'})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER, engines: ENGINES, nodeVersion: '18.19.0'})
     expect(findCheck(report, 'runtime.node')).toMatchObject({status: 'fail', summary: `Node 18.19.0 does not satisfy ${ENGINES}`, fix: expect.stringMatching(/^install Node 20\.18\.1 or later/)})
     expect(doctorExitCode(report)).toBe(1)
   })

@@ -8,10 +8,14 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
 import {rememberClient} from '../../src/oauth/registration.js'
-import {harnessPerTest} from '../support/harness.js'
+import {FREE_PORT_ISSUER, FREE_PORT_SERVER, harnessPerTest} from '../support/harness.js'
+import {wizardPortsPerTest} from '../support/wizard-ports.js'
 import {findCheck} from '../support/doctor.js'
 
-const {start: setup} = harnessPerTest()
+const {start} = harnessPerTest()
+// Doctor on a built-in region probes the wizard app's fixed ports: only the test of that check does so.
+const setup = () => start({issuer: FREE_PORT_ISSUER})
+const wizardPorts = wizardPortsPerTest()
 const servers: Server[] = []
 afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -39,7 +43,7 @@ describe('onramp doctor: storage', () => {
     const file = path.join(h.deps.paths.config, 'credentials.json')
     writeFileSync(file, JSON.stringify({version: 1, sessions: {}}))
     chmodSync(file, 0o644)
-    const report = await runDoctor(h.deps, {selection: {}})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
     expect(findCheck(report, 'storage.permissions.credentials')).toMatchObject({status: 'fail', summary: `${file} has mode 0644: others can read it (want 0600)`, fix: `chmod 600 ${file}`})
     expect(doctorExitCode(report)).toBe(7)
   })
@@ -49,7 +53,7 @@ describe('onramp doctor: storage', () => {
     mkdirSync(h.deps.paths.config, {recursive: true, mode: 0o700})
     const file = path.join(h.deps.paths.config, 'credentials.json')
     writeFileSync(file, '{not json', {mode: 0o600})
-    const report = await runDoctor(h.deps, {selection: {}})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
     expect(findCheck(report, 'sessions')).toMatchObject({status: 'fail', summary: expect.stringMatching(/credentials file .* is unusable: it is not valid JSON/), fix: expect.stringContaining(`mv "${file}" "${file}.bak"`)})
     expect(doctorExitCode(report)).toBe(7)
   })
@@ -58,7 +62,7 @@ describe('onramp doctor: storage', () => {
     const h = await setup()
     mkdirSync(h.deps.paths.config, {recursive: true})
     chmodSync(h.deps.paths.config, 0o777)
-    const report = await runDoctor(h.deps, {selection: {}})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
     expect(findCheck(report, 'storage.permissions.config_dir')).toMatchObject({status: 'fail', summary: expect.stringMatching(/mode 0777: others can write into it/), fix: `chmod 700 ${h.deps.paths.config}`})
   })
 
@@ -72,7 +76,7 @@ describe('onramp doctor: storage', () => {
     writeFileSync(old, JSON.stringify({pid: 1, host: 'elsewhere.example', created: new Date(Date.now() - 10 * 60_000).toISOString(), nonce: 'y'}))
     const fresh = path.join(locks, 'c'.repeat(32) + '.lock')
     writeFileSync(fresh, JSON.stringify({pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: 'z'}))
-    const report = await runDoctor(h.deps, {selection: {}})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
     const result = findCheck(report, 'storage.locks')
     expect(result.status).toBe('warn')
     expect(result.summary).toMatch(/2 stale or foreign lock file\(s\)/)
@@ -85,7 +89,7 @@ describe('onramp doctor: storage', () => {
   it('no Secret Service under auto: the keychain round trip warns and names the fallback', async () => {
     const h = await setup()
     const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'auto', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent'}}
-    const report = await runDoctor(deps, {selection: {}, platform: 'linux'})
+    const report = await runDoctor(deps, {selection: FREE_PORT_SERVER, platform: 'linux'})
     const keychain = findCheck(report, 'storage.keychain')
     expect(keychain.status).toBe('warn')
     expect(keychain.summary).toMatch(/keychain round trip failed after \d+ ms: no Secret Service answers on D-Bus/)
@@ -96,7 +100,7 @@ describe('onramp doctor: storage', () => {
   it('no Secret Service under ONRAMP_STORAGE=keychain: fails as a storage problem, exit 7', async () => {
     const h = await setup()
     const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'keychain', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent'}}
-    const report = await runDoctor(deps, {selection: {}, platform: 'linux'})
+    const report = await runDoctor(deps, {selection: FREE_PORT_SERVER, platform: 'linux'})
     expect(findCheck(report, 'storage.keychain')).toMatchObject({status: 'fail', summary: expect.stringMatching(/refuses the file/)})
     expect(findCheck(report, 'storage.backend').status).toBe('fail')
     expect(findCheck(report, 'sessions').status).toBe('warn') // not checked without a store
@@ -111,21 +115,22 @@ describe('onramp doctor: storage', () => {
     await new Promise<void>((resolve) => bus.listen(socketPath, resolve))
     servers.push(bus)
     const deps = {...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'auto', DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}`}}
-    const report = await runDoctor(deps, {selection: {}, platform: 'linux', keychainTimeoutMs: 1500})
+    const report = await runDoctor(deps, {selection: FREE_PORT_SERVER, platform: 'linux', keychainTimeoutMs: 1500})
     for (const socket of sockets) socket.destroy()
     expect(findCheck(report, 'storage.keychain')).toMatchObject({status: 'warn', summary: expect.stringMatching(/failed after \d+ ms: no answer in 1\.5 s/)})
   })
 
   it('an unknown ONRAMP_STORAGE value: fails with the accepted values', async () => {
     const h = await setup()
-    const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'vault'}}, {selection: {}})
+    const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'vault'}}, {selection: FREE_PORT_SERVER})
     expect(findCheck(report, 'storage.backend')).toMatchObject({status: 'fail', fix: 'export ONRAMP_STORAGE=auto (or keychain, or file)'})
   })
 })
 
 describe('onramp doctor: login', () => {
   it('a registered port held on 127.0.0.1: warns listing it, with lsof as the fix; login still has other ports', async () => {
-    const h = await setup()
+    await wizardPorts.hold()
+    const h = await start()
     await hold(8239)
     const report = await runDoctor(h.deps, {selection: {}})
     const ports = findCheck(report, 'login.ports')
@@ -154,7 +159,7 @@ describe('onramp doctor: login', () => {
   ] as const)('a browser that cannot open (%j on %s): warn with --no-browser', async (env, platform, summary) => {
     const h = await setup()
     const deps = {...h.deps, env: {...h.deps.env, ...env}}
-    const report = await runDoctor(deps, {selection: {}, platform})
+    const report = await runDoctor(deps, {selection: FREE_PORT_SERVER, platform})
     const browser = findCheck(report, 'login.browser')
     expect(browser.status).toBe('warn')
     expect(browser.summary).toMatch(summary)
@@ -163,11 +168,11 @@ describe('onramp doctor: login', () => {
 
   it('WSL (from /proc/version) warns; a desktop session and a $BROWSER on PATH are ok', async () => {
     const h = await setup()
-    const wsl = await runDoctor(h.deps, {selection: {}, platform: 'linux', procVersion: () => 'Linux version 5.15.90.1-microsoft-standard-WSL2'})
+    const wsl = await runDoctor(h.deps, {selection: FREE_PORT_SERVER, platform: 'linux', procVersion: () => 'Linux version 5.15.90.1-microsoft-standard-WSL2'})
     expect(findCheck(wsl, 'login.browser')).toMatchObject({status: 'warn', summary: expect.stringMatching(/^WSL/)})
-    const desktop = await runDoctor({...h.deps, env: {...h.deps.env, WAYLAND_DISPLAY: 'wayland-0'}}, {selection: {}, platform: 'linux', procVersion: () => 'Linux version 6.1'})
+    const desktop = await runDoctor({...h.deps, env: {...h.deps.env, WAYLAND_DISPLAY: 'wayland-0'}}, {selection: FREE_PORT_SERVER, platform: 'linux', procVersion: () => 'Linux version 6.1'})
     expect(findCheck(desktop, 'login.browser')).toMatchObject({status: 'ok', fix: null})
-    const scripted = await runDoctor({...h.deps, env: {...h.deps.env, BROWSER: process.execPath}}, {selection: {}, platform: 'linux'})
+    const scripted = await runDoctor({...h.deps, env: {...h.deps.env, BROWSER: process.execPath}}, {selection: FREE_PORT_SERVER, platform: 'linux'})
     expect(findCheck(scripted, 'login.browser')).toMatchObject({status: 'ok', summary: `$BROWSER: ${process.execPath}`})
   })
 })

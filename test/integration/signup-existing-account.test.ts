@@ -12,8 +12,11 @@ import {follow} from '../../scripts/scripted-browser.mjs'
 import {signup, type SignupOptions} from '../../src/flows/signup.js'
 import {DEFAULT_USER_EMAIL} from '../mock-server/index.js'
 import {harnessPerTest} from '../support/harness.js'
+import {holdWizardPortsForFile} from '../support/wizard-ports.js'
 
 const {start: setup} = harnessPerTest()
+// The consent comes back on the app's first redirect URI, localhost:8239, whatever the app: that port is what these tests test.
+holdWizardPortsForFile([8239])
 
 const options = (extra: Partial<SignupOptions> = {}): SignupOptions => ({email: DEFAULT_USER_EMAIL, store: true, timeoutSeconds: 15, ...extra})
 

@@ -18,6 +18,17 @@ import {isolatedHome} from './cli.js'
 export const US_ISSUER = 'https://us.posthog.com'
 export const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 
+/**
+ * A server the CLI has no built-in app for (not us/eu.posthog.com): login there listens on any free port
+ * of 127.0.0.1 (RFC 8252) and doctor probes no fixed port, so a test on it never meets another test, or
+ * another program, on the wizard app's fixed redirect ports 8235-8240 (those tests hold
+ * test/support/wizard-ports.ts). The mock seeds the wizard app on every issuer, with
+ * `http://127.0.0.1/callback` (any port) among its redirect URIs.
+ */
+export const FREE_PORT_ISSUER = 'https://posthog.onramp-tests.example'
+/** The selection (flags) for FREE_PORT_ISSUER and its wizard app: `runDoctor(deps, {selection: FREE_PORT_SERVER})`. */
+export const FREE_PORT_SERVER = {host: FREE_PORT_ISSUER, clientId: WIZARD_CLIENT_ID} as const
+
 export type MockServer = ReturnType<typeof createMockServer>
 
 /** Captures what a flow writes to stderr (flows never write to stdout: commands render results). */
