@@ -2,8 +2,9 @@ import type {Deps} from '../deps.js'
 import type {TokenSet} from '../oauth/client.js'
 import {invalidScope} from '../scopes/invalid-scope.js'
 import {compareGrant, type GrantComparison, type Plan} from '../scopes/preflight.js'
-import {expiresAt, type Session} from '../session/session.js'
+import {accountOf, expiresAt, sessionKey, type Session} from '../session/session.js'
 import type {SessionStore, StorageDescription} from '../session/store.js'
+import {serverText} from '../terminal-text.js'
 
 /**
  * Grant -> session, written once for login and signup: compare what was granted with the plan, refuse
@@ -69,7 +70,14 @@ export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now'>, inp
   }
   if (!input.store) return {session, grant, storage: null, movedFrom: null}
   try {
+    // Sessions are kept per server, app, account and kind: only this account's own session of this kind is replaced.
+    const key = sessionKey(session)
+    const replaced = (await input.store.list()).some((info) => sessionKey(info) === key)
     const saved = await input.store.save(session)
+    if (replaced) {
+      const account = accountOf(session) ?? 'an account the server did not name'
+      deps.ui.info(`Replaced the ${session.kind === 'provisioning' ? 'signup' : 'login'} session stored for ${serverText(account)} on ${new URL(session.issuer).host}; other accounts' sessions are kept.`)
+    }
     if (saved.moved_from) deps.ui.info(`Moved this session out of the plaintext file ${saved.moved_from.location} into ${saved.storage.location}.`)
     return {session, grant, storage: saved.storage, movedFrom: saved.moved_from}
   } catch (error) {

@@ -87,14 +87,6 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   // Checked before an account exists: a keychain that must exist but does not (exit 7), or an unwritable store.
   const store = options.store ? await deps.sessions() : undefined
   if (store) await assertStoreUsable(store)
-  // Metadata only: no need to unlock the keychain to know a session is there.
-  const replaced = store ? (await store.list()).find((info) => info.issuer === issuer && info.client_id === clientId) : undefined
-  if (replaced) {
-    // One session per server and app (the store's key): say so before it is overwritten, not after.
-    const who = replaced.user?.email ? ` (${serverText(replaced.user.email)})` : ''
-    deps.ui.warn(`The session stored for ${issuer}${who} will be replaced by this signup's: onramp keeps one session per server and app.`)
-  }
-
   const answer = await requestAccountWithOneRetry(deps, {
     issuer,
     clientId,
@@ -108,7 +100,7 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
   // The verifier of the account request: its challenge is the public partner's only proof (server.md 4.4).
   const grant = await exchange(deps, {issuer, clientId, plan, code, verifier: answer.pkce.verifier})
 
-  const {session, storage, revoke} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth'})
+  const {session, storage, revoke} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth', email: options.email})
   let project
   try {
     project = await provisionProject(pdeps, {issuer, accessToken: session.access_token})
@@ -212,7 +204,7 @@ async function exchange(deps: Deps, {issuer, clientId, plan, code, verifier}: {i
  */
 async function keepGrant(
   deps: Deps,
-  input: {discovered: Discovered; clientId: string; plan: Plan; grant: ProvisioningGrant; store: SessionStore | undefined; region: Session['region']; newAccount: boolean},
+  input: {discovered: Discovered; clientId: string; plan: Plan; grant: ProvisioningGrant; store: SessionStore | undefined; region: Session['region']; newAccount: boolean; email: string},
 ): Promise<{session: Session; storage: StorageDescription | null; revoke: () => Promise<unknown>}> {
   const {discovered, clientId, plan, grant} = input
   const issuer = discovered.issuer
@@ -240,7 +232,8 @@ async function keepGrant(
     session: {issuer, client_id: clientId, region: input.region, kind: 'provisioning'},
     store: input.store,
     revoke,
-    findUser: async () => me.user,
+    // The account the session is kept under: the email signed up with when the server does not say.
+    findUser: async () => ({...me.user, email: me.user?.email ?? input.email}),
     refusedAs: 'provisioning',
     refusalOutcome: `${created}; it was revoked and nothing was stored. Once the admins fix the app, run onramp login to reach the account.`,
   })

@@ -6,7 +6,7 @@ import {writeFileAtomic} from '../fs-atomic.js'
 import {crypto} from '../lazy-crypto.js'
 import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
 import {withLock, type LockOptions} from './lock.js'
-import {InvalidSessionError, parseSession, sessionKey, type Session, type SessionKey} from './session.js'
+import {findStoredKey, InvalidSessionError, parseSession, sessionKey, type Session, type SessionKey} from './session.js'
 import type {RawSessionStore} from './store.js'
 
 /** The format this version reads and writes. */
@@ -66,13 +66,16 @@ export function createFileStore({path: file, lock, warn = (message) => process.s
     },
     async get(key) {
       const data = await load()
-      const id = sessionKey(key)
-      return Object.hasOwn(data.sessions, id) ? parseEntry(file, id, data.sessions[id]) : undefined
+      const stored = storedKey(data, sessionKey(key))
+      return stored === undefined ? undefined : parseEntry(file, stored, data.sessions[stored])
     },
     async save(session) {
       const clean = parseSession(session) // never persist a malformed session
       await update((data) => {
-        data.sessions[sessionKey(clean)] = clean
+        const id = sessionKey(clean)
+        const stored = storedKey(data, id)
+        if (stored !== undefined && stored !== id) delete data.sessions[stored] // moved to its new key
+        data.sessions[id] = clean
         return {result: undefined, write: true}
       })
     },
@@ -80,10 +83,12 @@ export function createFileStore({path: file, lock, warn = (message) => process.s
       const clean = parseSession(session)
       return update((data) => {
         const id = sessionKey(clean)
-        if (!Object.hasOwn(data.sessions, id)) return {result: 'missing' as const, write: false}
+        const stored = storedKey(data, id)
+        if (stored === undefined) return {result: 'missing' as const, write: false}
         // Compared raw: an entry we cannot parse is not the one the refresh started from.
-        const stored = data.sessions[id] as {refresh_token?: unknown} | null
-        if (stored?.refresh_token !== ifRefreshToken) return {result: 'changed' as const, write: false}
+        const previous = data.sessions[stored] as {refresh_token?: unknown} | null
+        if (previous?.refresh_token !== ifRefreshToken) return {result: 'changed' as const, write: false}
+        if (stored !== id) delete data.sessions[stored]
         data.sessions[id] = clean
         return {result: 'saved' as const, write: true}
       })
@@ -96,12 +101,25 @@ export function createFileStore({path: file, lock, warn = (message) => process.s
     async delete(key: SessionKey) {
       const id = sessionKey(key)
       return update((data) => {
-        if (!Object.hasOwn(data.sessions, id)) return {result: false, write: false}
-        delete data.sessions[id]
+        const stored = storedKey(data, id)
+        if (stored === undefined) return {result: false, write: false}
+        delete data.sessions[stored]
         return {result: true, write: true}
       })
     },
   }
+}
+
+/** The key `id`'s session is stored under in the file: its own, or the older `issuer#client_id` it was written with. */
+function storedKey(data: CredentialsFile, id: string): string | undefined {
+  if (Object.hasOwn(data.sessions, id)) return id
+  return findStoredKey(Object.entries(data.sessions), id, (entry) => {
+    try {
+      return sessionKey(parseSession(entry))
+    } catch {
+      return undefined // an unreadable entry is reported when it is read, not here
+    }
+  })
 }
 
 /** Missing file = no sessions; anything else unreadable or unexpected stops with credentials_corrupt. */

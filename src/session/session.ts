@@ -19,19 +19,54 @@ export interface Session {
 
 export type SessionKind = 'oauth' | 'provisioning'
 
+/**
+ * What identifies a stored session: server (issuer), app (client id), account (the user's email, else
+ * their id) and kind. A login and a signup session of one account coexist; two accounts on one server
+ * never replace each other. Sessions and their metadata carry all of it, so they are keys themselves.
+ */
 export interface SessionKey {
   issuer: string
   client_id: string
+  /** Absent: `oauth` (sessions written before signup existed). */
+  kind?: SessionKind | undefined
+  /** Absent or null: an account the server did not name. */
+  user?: Session['user'] | undefined
 }
 
+/** The account a session belongs to, as people name it: the email (lower-cased), else the user id; null when unknown. */
+export function accountOf({user}: Pick<SessionKey, 'user'>): string | null {
+  const email = user?.email?.trim()
+  if (email) return email.toLowerCase()
+  const id = user?.id?.trim()
+  return id ? id : null
+}
 
 /**
- * The store key and lock identity. `#` separates the parts because an issuer never contains a
- * fragment (RFC 8414 section 2), so two different pairs can never produce the same key.
+ * The store key and lock identity, an opaque string the stores never interpret: stores keep a session
+ * under it and find it again by it. `#` separates the parts: an issuer never contains a fragment
+ * (RFC 8414 section 2), and the client id and account are percent-encoded, so two different sessions
+ * can never produce the same key. Keys written before accounts existed (`issuer#client_id`) are found
+ * through `findStoredKey`.
  */
-export function sessionKey({issuer, client_id}: SessionKey): string {
+export function sessionKey(key: SessionKey): string {
   // Without trailing slashes, so `https://h/` and `https://h` are one identity.
-  return `${issuer.replace(/\/+$/, '')}#${client_id}`
+  const issuer = key.issuer.replace(/\/+$/, '')
+  return `${issuer}#${encodeURIComponent(key.client_id)}#${key.kind ?? 'oauth'}#${encodeURIComponent(accountOf(key) ?? '')}`
+}
+
+/**
+ * Where a store holds the session `id` names: under `id` itself, or under an older key (written before
+ * accounts were part of the key) whose entry is that session. `identity` reads an entry's key from its
+ * content (undefined for an entry it cannot read). Stores use it to read, replace and delete migrated
+ * sessions, and move them to their new key at their next save.
+ */
+export function findStoredKey<T>(entries: Iterable<[string, T]>, id: string, identity: (entry: T) => string | undefined): string | undefined {
+  let legacy: string | undefined
+  for (const [stored, entry] of entries) {
+    if (stored === id) return stored
+    if (legacy === undefined && identity(entry) === id) legacy = stored
+  }
+  return legacy
 }
 
 /** True when the access token expires within `withinSeconds` of `now` (or already has). */

@@ -6,8 +6,8 @@ import type {Paths} from '../paths.js'
 import {rememberSecret} from '../redact.js'
 import {createFileStore} from './file-store.js'
 import type {SecretBackend} from './keychain.js'
-import type {MetadataFile, SessionMetadata} from './metadata.js'
-import {sessionKey, type Session, type SessionKey} from './session.js'
+import type {MetadataEntry, MetadataFile, SessionMetadata} from './metadata.js'
+import {findStoredKey, sessionKey, type Session, type SessionKey} from './session.js'
 
 // The keychain modules (and @napi-rs/keyring, node:crypto, node:net under them) load only when
 // ONRAMP_STORAGE is not `file`: `onramp token` on the file store never pays for them.
@@ -151,9 +151,10 @@ interface KeychainSessionsOptions {
 type Verdict = {ok: true} | {ok: false; reason: string}
 
 /**
- * Tokens in the keychain (one entry per session: service `onramp`, account = issuer#client id), the
- * rest in the metadata file. Sessions still in the plaintext file are listed and read from there
- * until their next save moves them.
+ * Tokens in the keychain (one entry per session: service `onramp`, account = the session key), the
+ * rest in the metadata file, whose keys are the keychain entries' names. Sessions still in the plaintext
+ * file are listed and read from there until their next save moves them; entries written under an older
+ * key (issuer#client id) are found by their metadata and move to their new key at their next save.
  */
 function keychainSessions(options: KeychainSessionsOptions): SessionStore & {check(): Promise<void>} {
   const {mode, file, metadata, backend, onFallback, onKeychainWorks} = options
@@ -180,6 +181,10 @@ function keychainSessions(options: KeychainSessionsOptions): SessionStore & {che
     if (mode === 'keychain') throw new KeychainUnavailableError(result.reason)
     return 'file'
   }
+
+  /** The keychain entry (and metadata key) holding `id`'s session: `id`, or an older key. */
+  const storedKey = (entries: Map<string, MetadataEntry>, id: string): string | undefined =>
+    entries.has(id) ? id : findStoredKey(entries, id, (entry) => sessionKey(entry.metadata))
 
   const describe = (): StorageLocation => ({...(known && !known.ok && mode === 'auto' ? plaintext : keychain)})
 
@@ -219,16 +224,18 @@ function keychainSessions(options: KeychainSessionsOptions): SessionStore & {che
     async list() {
       const [entries, plain] = await Promise.all([metadata.read(), file.list()])
       const listed: SessionInfo[] = [...entries.values()].map(({metadata: info}) => ({...info, storage: {...keychain}}))
+      const inKeychain = new Set([...entries.values()].map((entry) => sessionKey(entry.metadata)))
       for (const session of plain) {
-        if (!entries.has(sessionKey(session))) listed.push({...metadataOf(session), storage: {...plaintext}})
+        if (!inKeychain.has(sessionKey(session))) listed.push({...metadataOf(session), storage: {...plaintext}})
       }
       return listed
     },
     async get(key) {
-      const id = sessionKey(key)
-      const entry = (await metadata.read()).get(id)
-      if (!entry) return file.get(key)
-      const secrets = await readSecrets(key, id)
+      const entries = await metadata.read()
+      const stored = storedKey(entries, sessionKey(key))
+      const entry = stored === undefined ? undefined : entries.get(stored)
+      if (stored === undefined || !entry) return file.get(key)
+      const secrets = await readSecrets(key, stored)
       return {...entry.metadata, ...secrets}
     },
     async save(session) {
@@ -236,13 +243,22 @@ function keychainSessions(options: KeychainSessionsOptions): SessionStore & {che
       if ((await target()) === 'file') {
         await file.save(session)
         // The keychain cannot be reached to clear the old entry; the file copy is the newer one.
-        await metadata.update((entries) => ({result: undefined, write: entries.delete(id)}))
+        await metadata.update((entries) => {
+          const stored = storedKey(entries, id)
+          return {result: undefined, write: stored !== undefined && entries.delete(stored)}
+        })
         return {storage: {...plaintext}, moved_from: null}
       }
       const info = metadataOf(session) // validates before anything is written
       // The keychain write happens under the metadata lock, so a refresh's compare-and-replace never interleaves with it.
       await metadata.update(async (entries) => {
+        const stored = storedKey(entries, id)
         await writeValue(backend, id, encodeSecrets(session))
+        if (stored !== undefined && stored !== id) {
+          // Written under an older key: the new entry holds it now.
+          entries.delete(stored)
+          await deleteValue(backend, stored)
+        }
         entries.set(id, {metadata: info, secrets: 'keychain'})
         return {result: undefined, write: true}
       })
@@ -253,20 +269,22 @@ function keychainSessions(options: KeychainSessionsOptions): SessionStore & {che
     async replace(session, {ifRefreshToken}) {
       const id = sessionKey(session)
       // A session still in the plaintext file is replaced there (the file store compares under its own lock).
-      if (!(await metadata.read()).has(id)) return file.replace ? file.replace(session, {ifRefreshToken}) : 'missing'
+      if (storedKey(await metadata.read(), id) === undefined) return file.replace ? file.replace(session, {ifRefreshToken}) : 'missing'
       const info = metadataOf(session)
       return metadata.update(async (entries) => {
-        if (!entries.has(id)) return {result: 'missing' as const, write: false} // logged out meanwhile
-        const stored = await readSecrets(session, id)
-        if (stored.refresh_token !== ifRefreshToken) return {result: 'changed' as const, write: false} // a newer login won
-        await writeValue(backend, id, encodeSecrets(session))
-        entries.set(id, {metadata: info, secrets: 'keychain'})
+        // A refresh keeps the entry where it is (an older key moves at the next save).
+        const stored = storedKey(entries, id)
+        if (stored === undefined) return {result: 'missing' as const, write: false} // logged out meanwhile
+        const secrets = await readSecrets(session, stored)
+        if (secrets.refresh_token !== ifRefreshToken) return {result: 'changed' as const, write: false} // a newer login won
+        await writeValue(backend, stored, encodeSecrets(session))
+        entries.set(stored, {metadata: info, secrets: 'keychain'})
         return {result: 'saved' as const, write: true}
       })
     },
     async delete(key) {
       const id = sessionKey(key)
-      const listed = (await metadata.read()).has(id)
+      const listed = storedKey(await metadata.read(), id) !== undefined
       let scrubbed = false
       const result = await usable()
       if (!result.ok && listed) {
@@ -275,8 +293,9 @@ function keychainSessions(options: KeychainSessionsOptions): SessionStore & {che
       }
       // Under the metadata lock, like save and replace: a refresh finishing meanwhile cannot write the secret back.
       const unlisted = await metadata.update(async (entries) => {
-        const had = entries.delete(id)
-        if (result.ok) scrubbed = await deleteValue(backend, id)
+        const stored = storedKey(entries, id) ?? id
+        const had = entries.delete(stored)
+        if (result.ok) scrubbed = await deleteValue(backend, stored)
         return {result: had, write: had}
       })
       const removed = await file.delete(key)

@@ -128,6 +128,7 @@ describe('refresh options', () => {
     expect(calls).toEqual([session.refresh_token])
     expect(refreshes(h)).toBe(0)
     expect(fresh.session.access_token).toBe(`pha_${'P'.repeat(44)}`)
-    expect((await store.get(session))!.refresh_token).toBe(`phr_${'P'.repeat(44)}`)
+    expect((await store.get(kinded))!.refresh_token).toBe(`phr_${'P'.repeat(44)}`)
+    expect((await store.get(session))!.refresh_token).toBe(session.refresh_token) // the login session of the same account is its own
   })
 })

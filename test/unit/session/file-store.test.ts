@@ -64,7 +64,7 @@ describe('file store', () => {
     const eu = session('https://eu.posthog.com', {region: 'eu'})
     await store.save(us)
     await store.save(eu)
-    await expect(store.get({issuer: 'https://us.posthog.com/', client_id: us.client_id})).resolves.toEqual(us)
+    await expect(store.get({...us, issuer: 'https://us.posthog.com/'})).resolves.toEqual(us)
     await expect(store.list()).resolves.toEqual([us, eu])
 
     const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as {version: number; sessions: Record<string, Session>}

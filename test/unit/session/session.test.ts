@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {InvalidSessionError, isExpiring, parseSession, sessionKey, type Session} from '../../../src/session/session.js'
+import {accountOf, findStoredKey, InvalidSessionError, isExpiring, parseSession, sessionKey, type Session} from '../../../src/session/session.js'
 
 const SESSION: Session = {
   issuer: 'https://us.posthog.com',
@@ -18,12 +18,48 @@ const SESSION: Session = {
 describe('sessionKey', () => {
   it('ignores trailing slashes on the issuer', () => {
     expect(sessionKey({issuer: 'https://h.example/', client_id: 'c'})).toBe(sessionKey({issuer: 'https://h.example', client_id: 'c'}))
-    expect(sessionKey({issuer: 'https://h.example/tenant//', client_id: 'c'})).toBe('https://h.example/tenant#c')
+    expect(sessionKey({issuer: 'https://h.example/tenant//', client_id: 'c'})).toBe('https://h.example/tenant#c#oauth#')
   })
 
   it('separates issuer and client id', () => {
     expect(sessionKey({issuer: 'https://a', client_id: 'x'})).not.toBe(sessionKey({issuer: 'https://a', client_id: 'y'}))
     expect(sessionKey({issuer: 'https://a', client_id: 'x'})).not.toBe(sessionKey({issuer: 'https://b', client_id: 'x'}))
+  })
+
+  it('separates accounts and kinds on one server and app: a login never replaces another account or the signup session', () => {
+    const base = {issuer: 'https://a', client_id: 'x'}
+    const dev = sessionKey({...base, user: {email: 'dev@example.com'}})
+    const ci = sessionKey({...base, user: {email: 'ci@example.com'}})
+    const devSignup = sessionKey({...base, kind: 'provisioning', user: {email: 'dev@example.com'}})
+    expect(new Set([dev, ci, devSignup, sessionKey(base)]).size).toBe(4)
+    // One account whatever the case of its email, whatever else is known about the user.
+    expect(sessionKey({...base, user: {email: 'Dev@Example.com', name: 'Dev'}})).toBe(dev)
+    expect(sessionKey({...base, kind: 'oauth', user: {email: 'dev@example.com'}})).toBe(dev)
+  })
+
+  it('cannot be confused by a # in the client id or the account', () => {
+    expect(sessionKey({issuer: 'https://a', client_id: 'x#oauth', user: {email: 'b@c.de'}})).not.toBe(sessionKey({issuer: 'https://a', client_id: 'x', user: {email: 'oauth#b@c.de'}}))
+  })
+})
+
+describe('accountOf', () => {
+  it('is the email, else the user id, else null', () => {
+    expect(accountOf({user: {email: ' Ada@Example.com ', id: '1'}})).toBe('ada@example.com')
+    expect(accountOf({user: {id: 'u-1'}})).toBe('u-1')
+    expect(accountOf({user: null})).toBeNull()
+    expect(accountOf({})).toBeNull()
+  })
+})
+
+describe('findStoredKey', () => {
+  it('finds the key itself first, else an older key whose entry is that session', () => {
+    const id = sessionKey(SESSION)
+    const legacy = 'https://us.posthog.com#c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
+    const entries: [string, Session | null][] = [['junk', null], [legacy, SESSION]]
+    const identity = (entry: Session | null) => (entry ? sessionKey(entry) : undefined)
+    expect(findStoredKey(entries, id, identity)).toBe(legacy)
+    expect(findStoredKey([...entries, [id, SESSION]], id, identity)).toBe(id)
+    expect(findStoredKey(entries, sessionKey({...SESSION, user: {email: 'other@example.com'}}), identity)).toBeUndefined()
   })
 })
 

@@ -7,7 +7,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import {OnrampError} from '../../../src/errors.js'
 import {resolvePaths, type Paths} from '../../../src/paths.js'
 import {withDeadlines, type SecretBackend} from '../../../src/session/keychain.js'
-import type {Session} from '../../../src/session/session.js'
+import {sessionKey, type Session} from '../../../src/session/session.js'
 import {envToken, openSessionStore, storageMode} from '../../../src/session/store.js'
 import {fakeBackend, WINDOWS_MAX_SECRET_BYTES, type FakeBackend} from '../../support/keyring.js'
 
@@ -114,13 +114,13 @@ describe('the keychain store', () => {
     const store = await open(backend)
     const us = session('https://us.posthog.com')
     await expect(store.save(us)).resolves.toEqual({storage: {kind: 'keychain', location: 'Fake Keychain (service onramp)'}, moved_from: null})
-    expect([...backend.entries.keys()]).toEqual(['https://us.posthog.com#client'])
-    expect(JSON.parse(backend.entries.get('https://us.posthog.com#client')!)).toEqual({access_token: us.access_token, refresh_token: us.refresh_token})
+    expect([...backend.entries.keys()]).toEqual([sessionKey(us)])
+    expect(JSON.parse(backend.entries.get(sessionKey(us))!)).toEqual({access_token: us.access_token, refresh_token: us.refresh_token})
     const metadataFile = path.join(paths.config, 'sessions.json')
     const text = fs.readFileSync(metadataFile, 'utf8')
     expect(text).not.toContain(us.access_token)
     expect(text).not.toContain(us.refresh_token!)
-    expect(JSON.parse(text).sessions['https://us.posthog.com#client']).toMatchObject({issuer: us.issuer, scope: us.scope, secrets: 'keychain'})
+    expect(JSON.parse(text).sessions[sessionKey(us)]).toMatchObject({issuer: us.issuer, scope: us.scope, secrets: 'keychain'})
     if (process.platform !== 'win32') expect(fs.statSync(metadataFile).mode & 0o777).toBe(0o600)
     expect(fs.existsSync(path.join(paths.config, 'credentials.json'))).toBe(false)
     await expect(store.get(us)).resolves.toEqual(us)
@@ -149,7 +149,7 @@ describe('the keychain store', () => {
     // A shorter token replaces the parts; none are left behind.
     const short = session('https://us.posthog.com')
     await store.save(short)
-    expect([...backend.entries.keys()]).toEqual(['https://us.posthog.com#client'])
+    expect([...backend.entries.keys()]).toEqual([sessionKey(short)])
     await expect(store.get(short)).resolves.toEqual(short)
     await expect(store.delete(short)).resolves.toBe(true)
     expect(backend.entries.size).toBe(0)
@@ -196,7 +196,7 @@ describe('the keychain store', () => {
     const us = session('https://us.posthog.com')
     await (await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn: vi.fn()})).save(us)
     const backend = fakeBackend()
-    backend.entries.set('https://us.posthog.com#client', '{"access_token":"pha_orphan","refresh_token":null}')
+    backend.entries.set(sessionKey(us), '{"access_token":"pha_orphan","refresh_token":null}')
     const store = await open(backend)
     await expect(store.delete(us)).resolves.toBe(true)
     expect(backend.entries.size).toBe(0)
@@ -215,6 +215,67 @@ describe('the keychain store', () => {
     backend.failWith = undefined
     expect(await store.list()).toHaveLength(1)
     expect(backend.entries.size).toBe(1)
+  })
+})
+
+describe('stores written before accounts were part of the key', () => {
+  // The format every earlier onramp wrote: one session per server and app, keyed `issuer#client_id`.
+  const LEGACY_KEY = 'https://us.posthog.com#client'
+  const writeLegacyMetadata = (metadata: Omit<Session, 'access_token' | 'refresh_token'>) => {
+    fs.mkdirSync(paths.config, {recursive: true, mode: 0o700})
+    fs.writeFileSync(path.join(paths.config, 'sessions.json'), JSON.stringify({version: 1, sessions: {[LEGACY_KEY]: {...metadata, secrets: 'keychain'}}}), {mode: 0o600})
+  }
+
+  it('keychain: the old entry is listed, read, refreshed and logged out in place, and moves to its new key at the next save', async () => {
+    const us = session('https://us.posthog.com')
+    const {access_token, refresh_token, ...metadata} = us
+    writeLegacyMetadata(metadata)
+    const backend = fakeBackend()
+    backend.entries.set(LEGACY_KEY, JSON.stringify({access_token, refresh_token}))
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+
+    expect(await store.list()).toEqual([{...metadata, storage: {kind: 'keychain', location: 'Fake Keychain (service onramp)'}}])
+    await expect(store.get(us)).resolves.toEqual(us)
+    // A refresh replaces the tokens where they are.
+    await expect(store.replace!({...us, refresh_token: 'phr_2'}, {ifRefreshToken: 'phr_refresh'})).resolves.toBe('saved')
+    expect(JSON.parse(backend.entries.get(LEGACY_KEY)!)).toMatchObject({refresh_token: 'phr_2'})
+    // Another account's login is stored beside it, not over it.
+    const other = {...us, user: {email: 'ci@example.com'}, access_token: 'pha_ci'}
+    await store.save(other)
+    expect((await store.list()).map((info) => info.user?.email).sort()).toEqual(['ci@example.com', 'dev@example.com'])
+    // Its own next save moves it: one entry under the new key, the old one gone from the keychain and the file.
+    await store.save({...us, refresh_token: 'phr_3'})
+    expect([...backend.entries.keys()].sort()).toEqual([sessionKey(other), sessionKey(us)].sort())
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(paths.config, 'sessions.json'), 'utf8')).sessions).sort()).toEqual([sessionKey(other), sessionKey(us)].sort())
+    await expect(store.get(us)).resolves.toMatchObject({refresh_token: 'phr_3'})
+  })
+
+  it('keychain: logout of a session still under its old key removes it from both places', async () => {
+    const us = session('https://us.posthog.com')
+    const {access_token, refresh_token, ...metadata} = us
+    writeLegacyMetadata(metadata)
+    const backend = fakeBackend()
+    backend.entries.set(LEGACY_KEY, JSON.stringify({access_token, refresh_token}))
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+    await expect(store.delete(us)).resolves.toBe(true)
+    expect(backend.entries.has(LEGACY_KEY)).toBe(false)
+    expect(await store.list()).toEqual([])
+  })
+
+  it('file: an old credentials.json keeps working and its session moves to the new key at the next save', async () => {
+    const us = session('https://us.posthog.com')
+    const file = path.join(paths.config, 'credentials.json')
+    fs.mkdirSync(paths.config, {recursive: true, mode: 0o700})
+    fs.writeFileSync(file, JSON.stringify({version: 1, sessions: {[LEGACY_KEY]: us}}), {mode: 0o600})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn: vi.fn()})
+    await expect(store.get(us)).resolves.toEqual(us)
+    await expect(store.replace!({...us, refresh_token: 'phr_2'}, {ifRefreshToken: 'phr_refresh'})).resolves.toBe('saved')
+    await store.save({...us, kind: 'provisioning', access_token: 'pha_signup'}) // the signup session of the same account: beside it
+    expect(Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')).sessions).sort()).toEqual([sessionKey(us), sessionKey({...us, kind: 'provisioning'})].sort())
+    expect((await store.list()).map((info) => info.kind).sort()).toEqual(['oauth', 'provisioning'])
+    await expect(store.get(us)).resolves.toMatchObject({refresh_token: 'phr_2'})
+    await expect(store.delete(us)).resolves.toBe(true)
+    expect((await store.list()).map((info) => info.kind)).toEqual(['provisioning'])
   })
 })
 
