@@ -4,7 +4,8 @@ import {createBrowser, type Browser} from './browser.js'
 import {createHttp, installProxyFromEnv, type Fetch} from './http.js'
 import {createLogger, type Logger} from './log.js'
 import {resolvePaths, type Paths} from './paths.js'
-import {openSessionStore, type SessionStore} from './session/store.js'
+import {openSessionStore} from './session/open-store.js'
+import type {SessionStore} from './session/store.js'
 import {createTerminalUi, type Ui, type Writer} from './ui.js'
 
 /**

@@ -13,10 +13,11 @@ import {ProvisioningTokenRejectedError} from '../provisioning/errors.js'
 import type {ProvisionedProject} from '../provisioning/resources.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
-import {envToken, type SessionStore} from '../session/store.js'
+import {envToken} from '../session/env-token.js'
+import type {SessionStore} from '../session/store.js'
 import {selectOneSession} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
-import {provisioningDeps} from '../provisioning/refresher.js'
+import {provisioningDeps} from '../provisioning/deps.js'
 
 /** A project as every `projects` command shows it; `personal_api_key` only when the server grants one (create). */
 export interface ProjectView {
@@ -134,7 +135,7 @@ function envBearerSession(deps: Deps, selection: ServerSelection, token: string)
 
 /** Refresh under the lock (ensureFresh, with the refresher of the session's kind). */
 async function refreshStored(deps: Deps, {store, session, minValidSeconds}: {store: SessionStore; session: Session; minValidSeconds?: number}): Promise<Session> {
-  const {ensureFresh} = await import('../session/ensure-fresh.js')
+  const {ensureFresh} = await import('./refresh.js')
   const fresh = await ensureFresh(deps, {store, session, ...(minValidSeconds === undefined ? {} : {minValidSeconds})})
   return fresh.session
 }

@@ -1,7 +1,7 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError} from '../errors.js'
 import {resolveServer, type ServerSelection} from '../select-server.js'
-import {envToken} from '../session/store.js'
+import {envToken} from '../session/env-token.js'
 import {selectSessions} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
 

@@ -2,7 +2,7 @@ import type {Deps} from '../deps.js'
 import {NotLoggedInError} from '../errors.js'
 import type {ServerSelection} from '../select-server.js'
 import {isExpiring} from '../session/session.js'
-import {envToken} from '../session/store.js'
+import {envToken} from '../session/env-token.js'
 import {resolveServer} from '../select-server.js'
 import {selectOneSession} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
@@ -27,7 +27,7 @@ export async function token(deps: Deps, options: TokenOptions): Promise<TokenRes
     return {access_token: session.access_token, session: sessionView(session, {storage, now: deps.now()})}
   }
   // The OAuth client (openid-client) loads only when a refresh is due: scripts call `token` often.
-  const {ensureFresh} = await import('../session/ensure-fresh.js')
+  const {ensureFresh} = await import('./refresh.js')
   const fresh = await ensureFresh(deps, {store, session, minValidSeconds: options.minValidSeconds})
   return {access_token: fresh.session.access_token, session: sessionView(fresh.session, {storage, now: deps.now()})}
 }

@@ -149,7 +149,7 @@ export function mapProvisioningError(info: FailureInfo, logger: Logger): OnrampE
       return forbidden(info, said)
     case 'invalid_grant':
       if (step === 'token_refresh') {
-        return new SessionExpiredError(`The provisioning session for ${issuer} has expired or was revoked (${said}). Run onramp signup again with the same email to authorize a new one.`, {
+        return new SessionExpiredError(`The provisioning session for ${issuer} has expired or was revoked (${said}).`, {
           code: 'invalid_grant',
           nextCommand: 'onramp signup',
         })

@@ -1,5 +1,6 @@
 /**
- * The refresh of a provisioning session (`kind: 'provisioning'`, from `onramp signup`) for ensureFresh():
+ * The refresh of a provisioning session (`kind: 'provisioning'`, from `onramp signup`), the refresher
+ * flows/refresh.ts calls for that kind (it decides, locks and saves; this only talks to the server):
  * `grant_type=refresh_token` at `{issuer}/api/agentic/oauth/token` (server.md 4.2, rotation with no grace
  * period), then the grant read back, because that token response carries no `scope` and a server whose
  * admins narrowed the app's ceiling narrows the refreshed token silently. Returning the introspected scope
@@ -7,22 +8,13 @@
  */
 import type {Deps} from '../deps.js'
 import {discover} from '../oauth/discovery.js'
-import type {RefreshedTokens, Refresher} from '../session/ensure-fresh.js'
+import type {RefreshedTokens} from '../session/freshness.js'
 import type {Session} from '../session/session.js'
-import type {ProvisioningDeps} from './api.js'
+import {provisioningDeps} from './deps.js'
 import {readGrantedScopes} from './introspection.js'
 import {refreshProvisioningToken} from './token.js'
 
-export function provisioningDeps(deps: Pick<Deps, 'http' | 'logger' | 'now' | 'ui'>): ProvisioningDeps {
-  return {
-    http: deps.http,
-    logger: deps.logger,
-    now: deps.now,
-    onRateLimitWait: ({seconds}) => deps.ui.info(`The server is rate limiting this app: waiting ${seconds} s, then retrying once.`),
-  }
-}
-
-export const refreshProvisioningSession: Refresher = async (deps: Deps, session: Session): Promise<RefreshedTokens> => {
+export async function refreshProvisioningSession(deps: Deps, session: Session): Promise<RefreshedTokens> {
   const tokens = await refreshProvisioningToken(provisioningDeps(deps), {issuer: session.issuer, refreshToken: session.refresh_token!})
   const refreshed: RefreshedTokens = {
     access_token: tokens.access_token,

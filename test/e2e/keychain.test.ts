@@ -7,7 +7,8 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {resolvePaths} from '../../src/paths.js'
 import type {Session} from '../../src/session/session.js'
-import {openSessionStore, type SessionStore} from '../../src/session/store.js'
+import {openSessionStore} from '../../src/session/open-store.js'
+import type {SessionStore} from '../../src/session/store.js'
 import {BIN, cliEnv, isolatedHome, ROOT, runCli} from '../support/cli.js'
 import {fakeBackend, LOCK_KEYRING_SH, NO_BUS, privateKeyringUnavailable, searchKeychain, secretServiceUnavailable} from '../support/keyring.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
@@ -192,7 +193,7 @@ describe('with a locked keyring', () => {
     const session = uniqueSession()
     // In a private keyring of its own (locking the shared one would disturb tests running beside this one):
     // store a session through onramp's store, lock the keyring, then ask for the token.
-    const save = `import('${path.join(ROOT, 'dist', 'session', 'store.js')}').then(async ({openSessionStore}) => {
+    const save = `import('${path.join(ROOT, 'dist', 'session', 'open-store.js')}').then(async ({openSessionStore}) => {
       const {resolvePaths} = await import('${path.join(ROOT, 'dist', 'paths.js')}')
       const store = await openSessionStore({env: process.env, paths: resolvePaths(process.env), warn: console.error})
       await store.save(JSON.parse(process.env.SESSION))

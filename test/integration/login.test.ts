@@ -320,7 +320,7 @@ describe('onramp login against the mock (in-process)', () => {
   it('ONRAMP_STORAGE=keychain without a keychain fails (exit 7) before the browser opens', async () => {
     const h = await setup()
     const deps = await h.newDeps()
-    const withKeychain = {...deps, sessions: () => import('../../src/session/store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.ui.warn, backend: noKeychain()}))}
+    const withKeychain = {...deps, sessions: () => import('../../src/session/open-store.js').then(({openSessionStore}) => openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: deps.paths, warn: deps.ui.warn, backend: noKeychain()}))}
     await expect(login(withKeychain, loginDefaults)).rejects.toMatchObject({exit: ExitCode.storageUnavailable})
     expect(h.opened).toEqual([])
   })

@@ -6,7 +6,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {signup} from '../../src/flows/signup.js'
-import {ensureFresh} from '../../src/session/ensure-fresh.js'
+import {ensureFresh} from '../../src/flows/refresh.js'
 import {REQUIRED_SIGNUP_SCOPES} from '../../src/scopes/constant.js'
 import {startHarness, WIZARD_CLIENT_ID, type Harness, storedSessions} from '../support/harness.js'
 

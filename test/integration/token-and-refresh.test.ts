@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {ExitCode} from '../../src/errors.js'
 import {status} from '../../src/flows/status.js'
 import {token} from '../../src/flows/token.js'
-import {ensureFresh} from '../../src/session/ensure-fresh.js'
+import {ensureFresh} from '../../src/flows/refresh.js'
 import {harnessPerTest, US_ISSUER, WIZARD_CLIENT_ID, storedSessions} from '../support/harness.js'
 
 const {start, loggedIn} = harnessPerTest()

@@ -1,7 +1,7 @@
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 
-import {KeychainUnavailableError, type SecretBackend} from '../../src/session/keychain.js'
+import {KeychainUnavailableError, type SecretBackend} from '../../src/session/keychain/backend.js'
 
 /** Windows Credential Manager's cap on one secret: 2560 bytes of UTF-16. */
 export const WINDOWS_MAX_SECRET_BYTES = 2560

@@ -2,7 +2,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {forgetSecrets, REDACTED, redact, redactValue, rememberSecret} from '../../src/redact.js'
 import {parseSession} from '../../src/session/session.js'
-import {envToken} from '../../src/session/store.js'
+import {envToken} from '../../src/session/env-token.js'
 
 // Real-looking values: 44 characters after the prefix, like PostHog's.
 const BODY = 'Zk3q9XvB2mN7pL0sR4tY8wA1cE5gH6jK9oQ2uV3xZ7bD'

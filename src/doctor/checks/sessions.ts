@@ -1,9 +1,10 @@
 import {requiredScopesFor} from '../../scopes/constant.js'
 import {discover} from '../../oauth/discovery.js'
 import {resolveServer} from '../../select-server.js'
-import {ensureFresh} from '../../session/ensure-fresh.js'
+import {ensureFresh} from '../../flows/refresh.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session} from '../../session/session.js'
-import {envToken, type SessionInfo, type SessionStore} from '../../session/store.js'
+import {envToken} from '../../session/env-token.js'
+import type {SessionInfo, SessionStore} from '../../session/store.js'
 import {fail, loginCommand, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
 
 /**

@@ -1,8 +1,9 @@
 import path from 'node:path'
 
-import {openSessionStore, storageMode, type StorageMode} from '../../session/store.js'
-import {keychainRoundTrip} from './keychain.js'
-import {fail, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
+import {openSessionStore} from '../../session/open-store.js'
+import {storageMode, type StorageMode} from '../../session/store.js'
+import {keychainRoundTrip} from '../keychain-round-trip.js'
+import {fail, ok, warn, type Check, type CheckResult} from '../types.js'
 
 /**
  * storage.backend: which backend ONRAMP_STORAGE selects and why: the keychain round trip (shared with
@@ -45,12 +46,4 @@ export const checkEnvToken: Check = async (ctx): Promise<CheckResult[]> => {
   const id = 'storage.env_token'
   if (!ctx.deps.env.ONRAMP_TOKEN?.trim()) return [ok('storage', id, 'ONRAMP_TOKEN is not set')]
   return [warn('storage', id, 'ONRAMP_TOKEN is set: it overrides stored sessions (token and status use it as-is, unverified)', 'unset ONRAMP_TOKEN')]
-}
-
-export function keychainWanted(ctx: DoctorContext): StorageMode | undefined {
-  try {
-    return storageMode(ctx.deps.env)
-  } catch {
-    return undefined
-  }
 }

@@ -6,9 +6,11 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {OnrampError} from '../../../src/errors.js'
 import {resolvePaths, type Paths} from '../../../src/paths.js'
-import {withDeadlines, type SecretBackend} from '../../../src/session/keychain.js'
+import {withDeadlines, type SecretBackend} from '../../../src/session/keychain/backend.js'
 import {sessionKey, type Session} from '../../../src/session/session.js'
-import {envToken, openSessionStore, storageMode} from '../../../src/session/store.js'
+import {envToken} from '../../../src/session/env-token.js'
+import {openSessionStore} from '../../../src/session/open-store.js'
+import {storageMode} from '../../../src/session/store.js'
 import {fakeBackend, WINDOWS_MAX_SECRET_BYTES, type FakeBackend} from '../../support/keyring.js'
 
 let home: string

@@ -2,14 +2,14 @@ import path from 'node:path'
 
 import type {Deps} from '../deps.js'
 import {NotLoggedInError, SessionExpiredError} from '../errors.js'
-import {createOAuthClient} from '../oauth/client.js'
-import {discover} from '../oauth/discovery.js'
-import {parseScopeString} from '../scopes/constant.js'
 import {lostScopes} from '../scopes/preflight.js'
-import {lockPathFor, withLock} from './lock.js'
-import {expiresAt, isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session, type SessionKind} from './session.js'
-import type {SessionStore} from './store.js'
-import {assertStoreUsable} from './usable.js'
+import {afterRefusal, refreshedSession, signInAgain, validateSession, type RefreshedTokens} from '../session/freshness.js'
+import {lockPathFor, withLock} from '../session/lock.js'
+import {REFRESH_MARGIN_SECONDS, sessionKey, type Session, type SessionKind} from '../session/session.js'
+import type {SessionStore} from '../session/store.js'
+import {assertStoreUsable} from '../session/usable.js'
+
+export type {RefreshedTokens} from '../session/freshness.js'
 
 export interface FreshSession {
   session: Session
@@ -23,14 +23,6 @@ export interface FreshSession {
   notKept?: string
 }
 
-/** What a token endpoint answered to a refresh (RFC 6749 section 5.1). */
-export interface RefreshedTokens {
-  access_token: string
-  refresh_token?: string
-  expires_in?: number
-  scope?: string
-}
-
 /**
  * Spends `session.refresh_token` at the endpoint of the session's kind. Throws SessionExpiredError
  * when the server refuses the refresh token (`invalid_grant`).
@@ -39,6 +31,7 @@ export type Refresher = (deps: Deps, session: Session) => Promise<RefreshedToken
 
 /** The OAuth token endpoint from discovery (RFC 6749 section 6). */
 export const oauthRefresher: Refresher = async (deps, session) => {
+  const [{discover}, {createOAuthClient}] = await Promise.all([import('../oauth/discovery.js'), import('../oauth/client.js')])
   const discovered = await discover(deps, session.issuer)
   const tokens = await createOAuthClient({discovered, clientId: session.client_id, http: deps.http}).refresh(session.refresh_token!)
   return {
@@ -62,22 +55,32 @@ export interface EnsureFreshOptions {
   refreshers?: Partial<Record<SessionKind, Refresher>>
 }
 
+/** The refresh call of each kind unless the caller brings its own. */
+const DEFAULT_REFRESHERS: Record<SessionKind, Refresher> = {oauth: oauthRefresher, provisioning: provisioningRefresher}
+
 /**
  * A session whose access token is good for at least `minValidSeconds`, refreshing it when needed
- * (client.md "Sessions, storage and refresh"). Safe across processes: a lock keyed by the credential's
- * identity (issuer + client id, whatever the backend), re-read after taking it, skip when another
- * process already refreshed. The refresh token is spent only once the store is known to be writable;
- * the new pair is saved only if the store still holds the token that was spent (a logout or a newer
- * login meanwhile wins). `invalid_grant` -> re-read and retry once if the stored token changed, else exit 5.
+ * (client.md "Sessions, storage and refresh"). The decisions are session/freshness.ts's pure
+ * functions; this is the story that acts on them, the same for every store and session kind:
+ * 1. validateSession: ok -> use it; needs_full_auth -> exit 5 naming login or signup;
+ * 2. lock (keyed by the credential's identity: issuer + client id, whatever the backend) and re-read:
+ *    another process may have refreshed while we waited;
+ * 3. check the store can take the new pair before the refresh token is spent;
+ * 4. refresh, then compare-and-replace: the new pair is saved only if the store still holds the token
+ *    that was spent (a logout or a newer login meanwhile wins);
+ * 5. `invalid_grant`: re-read under the same lock (afterRefusal). If the stored refresh token changed,
+ *    another process won the race: use its session (or refresh once with its pair). Exit 5 only when
+ *    the refused session is still the stored one. Provisioning sessions rotate with no grace period,
+ *    so there the re-read is the only way a loser survives.
  */
 export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Promise<FreshSession> {
   const {store, session, minValidSeconds = REFRESH_MARGIN_SECONDS} = options
-  if (!isExpiring(session, deps.now(), minValidSeconds)) return {session, refreshed: false, lost: []}
-  if (!session.refresh_token) {
-    throw new SessionExpiredError(`The access token for ${session.issuer} expires within ${minValidSeconds} s and there is no refresh token.`, {
-      nextCommand: session.kind === 'provisioning' ? 'onramp signup' : 'onramp login',
-    })
-  }
+  const refreshers = {...DEFAULT_REFRESHERS, ...options.refreshers}
+  const decide = (candidate: Session) =>
+    validateSession(candidate, {now: deps.now(), minValidSeconds, refreshable: (Object.keys(refreshers) as SessionKind[]).filter((kind) => refreshers[kind])})
+  const first = decide(session)
+  if (first.status === 'ok') return {session, refreshed: false, lost: []}
+  if (first.status === 'needs_full_auth') throw new SessionExpiredError(first.reason, {nextCommand: first.nextCommand})
   const lockPath = lockPathFor({dir: path.join(deps.paths.state, 'locks'), identity: sessionKey(session)})
   // staleMs beyond the worst case of discovery retries plus the refresh request, so a slow refresh keeps its lock.
   return withLock(
@@ -85,16 +88,15 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
     async () => {
       const current = await store.get(session)
       if (!current) throw new NotLoggedInError(`The session for ${session.issuer} was removed while refreshing.`)
-      if (!isExpiring(current, deps.now(), minValidSeconds)) {
+      const now = decide(current)
+      if (now.status === 'ok') {
         deps.logger.event('refresh.skipped', {issuer: current.issuer, reason: 'already refreshed by another process'}, 'debug')
         return {session: current, refreshed: false, lost: []}
       }
+      if (now.status === 'needs_full_auth') throw new SessionExpiredError(now.reason, {nextCommand: now.nextCommand})
       // Before the refresh token is spent: a store that cannot take the new pair would lose the session.
       await assertStoreUsable(store)
-      const kind = current.kind
-      const refresher = options.refreshers?.[kind] ?? (kind === 'oauth' ? oauthRefresher : kind === 'provisioning' ? provisioningRefresher : undefined)
-      if (!refresher) throw new SessionExpiredError(`onramp cannot refresh a ${kind} session for ${current.issuer}.`)
-      return refreshOnce(deps, {store, refresher, current, minValidSeconds, retried: false})
+      return refreshOnce(deps, {store, refresher: refreshers[current.kind]!, current, minValidSeconds, retried: false})
     },
     {staleMs: 120_000, timeoutMs: 90_000},
   )
@@ -115,26 +117,24 @@ async function refreshOnce(deps: Deps, step: RefreshStep): Promise<FreshSession>
     tokens = await refresher(deps, current)
   } catch (error) {
     if (!(error instanceof SessionExpiredError)) throw error
-    // Another process may have rotated the token between our read and our request.
+    // Still under the lock: what does the store hold now? Another process may have rotated the token
+    // between our read and our request (a lock it took after ours went stale, or an older onramp).
     const stored = await store.get(current)
-    if (!retried && stored?.refresh_token && stored.refresh_token !== current.refresh_token) {
-      if (!isExpiring(stored, deps.now(), minValidSeconds)) return {session: stored, refreshed: false, lost: []}
-      return refreshOnce(deps, {...step, current: stored, retried: true})
+    const next = afterRefusal({refused: current, stored, now: deps.now(), minValidSeconds, retried})
+    if (next.action === 'use_stored') {
+      deps.logger.event('refresh.lost_race', {issuer: current.issuer, client_id: current.client_id, outcome: 'used the stored session'}, 'info')
+      return {session: next.session, refreshed: false, lost: []}
     }
+    if (next.action === 'refresh_stored') {
+      deps.logger.event('refresh.lost_race', {issuer: current.issuer, client_id: current.client_id, outcome: 'refreshing the stored session'}, 'info')
+      return refreshOnce(deps, {...step, current: next.session, retried: true})
+    }
+    if (next.action === 'removed') throw new NotLoggedInError(`The session for ${current.issuer} was removed while refreshing.`)
     deps.logger.event('refresh.failed', {issuer: current.issuer, client_id: current.client_id, error: error.message}, 'warn')
-    // A provisioning session comes back with signup (an existing account confirms in the browser), a login session with login.
-    const again = current.kind === 'provisioning' ? 'onramp signup' : 'onramp login'
-    throw new SessionExpiredError(`${error.message} Run ${again} to sign in again.`, {cause: error, nextCommand: again})
+    const again = signInAgain(current.kind)
+    throw new SessionExpiredError(`${error.message} ${again.advice}`, {cause: error, nextCommand: again.nextCommand})
   }
-  const now = deps.now()
-  const updated: Session = {
-    ...current,
-    access_token: tokens.access_token,
-    refresh_token: tokens.refresh_token ?? current.refresh_token,
-    expires_at: expiresAt(now, tokens.expires_in),
-    scope: tokens.scope === undefined ? current.scope : parseScopeString(tokens.scope),
-    obtained_at: now.toISOString(),
-  }
+  const updated = refreshedSession(current, tokens, deps.now())
   const lost = lostScopes({before: current.scope, after: updated.scope})
   const warnNarrowed = () => {
     if (lost.length === 0) return

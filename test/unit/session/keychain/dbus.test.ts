@@ -5,8 +5,8 @@ import path from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {busAnswers, KeychainUnavailableError, MAX_ENTRY_CHARS, readValue, splitValue, writeValue} from '../../src/session/keychain.js'
-import {fakeBackend, WINDOWS_MAX_SECRET_BYTES} from '../support/keyring.js'
+import {KeychainUnavailableError} from '../../../../src/session/keychain/backend.js'
+import {busAnswers} from '../../../../src/session/keychain/dbus.js'
 
 const cleanups: (() => void)[] = []
 afterEach(() => {
@@ -43,25 +43,5 @@ describe('the D-Bus check before the keychain library connects', () => {
     await expect(busAnswers(await socketServer(true), 2000)).resolves.toBeUndefined()
     await expect(busAnswers('unix:path=/nonexistent/bus', 2000)).rejects.toThrow(/cannot be reached/)
     await expect(busAnswers(undefined, 2000)).rejects.toThrow(/DBUS_SESSION_BUS_ADDRESS is not set/)
-  })
-})
-
-describe('values too long for one keychain entry', () => {
-  it('are split on UTF-16 code units without cutting a surrogate pair', () => {
-    const value = `${'a'.repeat(MAX_ENTRY_CHARS - 1)}😀${'b'.repeat(10)}`
-    const parts = splitValue(value)
-    expect(parts.join('')).toBe(value)
-    expect(parts[0]).toHaveLength(MAX_ENTRY_CHARS - 1)
-    for (const part of parts) expect(Buffer.byteLength(part, 'utf16le')).toBeLessThanOrEqual(WINDOWS_MAX_SECRET_BYTES)
-  })
-
-  it('round-trip through a backend with the Windows cap, old parts removed on rewrite', async () => {
-    const backend = fakeBackend()
-    await writeValue(backend, 'acct', 'x'.repeat(3000))
-    expect(backend.entries.size).toBe(4) // header + 3 parts
-    await expect(readValue(backend, 'acct')).resolves.toBe('x'.repeat(3000))
-    await writeValue(backend, 'acct', 'y'.repeat(2000))
-    expect(backend.entries.size).toBe(3)
-    await expect(readValue(backend, 'acct')).resolves.toBe('y'.repeat(2000))
   })
 })

@@ -1,0 +1,85 @@
+import {StorageUnavailableError} from '../../errors.js'
+
+/** The port to the OS keychain, its errors and its deadline. */
+
+/** The keychain service every onramp entry lives under; the account is the session key (issuer + client id). */
+export const KEYCHAIN_SERVICE = 'onramp'
+
+/** Default deadline for one keychain call: long enough to type a password into an unlock prompt. */
+export const KEYCHAIN_TIMEOUT_MS = 20_000
+
+/**
+ * The port to the OS keychain: one string per account under one service. `get` resolves undefined when
+ * there is no entry; every failure (no keychain, locked, timed out) rejects with KeychainUnavailableError.
+ * Unit tests plug a fake in; the real one is `@napi-rs/keyring` (createNativeBackend).
+ */
+export interface SecretBackend {
+  /** For messages and `storage.location`: "Secret Service", "macOS Keychain", ... */
+  readonly name: string
+  get(account: string): Promise<string | undefined>
+  set(account: string, value: string): Promise<void>
+  /** True when an entry was there to delete. */
+  delete(account: string): Promise<boolean>
+}
+
+/** Exit 7: the keychain cannot be used right now. Never means "logged out". */
+export class KeychainUnavailableError extends StorageUnavailableError {
+  readonly reason: string
+  constructor(reason: string, cause?: unknown) {
+    super(
+      `The OS keychain is unavailable: ${reason}. Unlock or start it and try again, or use ONRAMP_STORAGE=file to keep sessions in a 0600 file.`,
+      cause === undefined ? {} : {cause},
+    )
+    this.reason = reason
+  }
+}
+
+/**
+ * Wraps a backend so every call has a deadline and every failure is a KeychainUnavailableError.
+ * A locked keyring may wait forever on an unlock prompt nobody sees: the race makes that an error
+ * even when the native call ignores the abort signal. Limit: a native call already running cannot
+ * be cancelled, and Node joins its thread pool at exit, so the process itself ends only when that
+ * call does (the prompt is answered or dismissed). Without a display the prompt fails at once.
+ */
+export function withDeadlines(backend: SecretBackend, {timeoutMs}: {timeoutMs: number}): SecretBackend {
+  const guard = <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new KeychainUnavailableError(`${backend.name} did not answer within ${Math.round(timeoutMs / 1000)} s (${what}; a locked keyring waiting for an unlock prompt?)`)),
+        timeoutMs,
+      )
+    })
+    const attempt = Promise.resolve()
+      .then(call)
+      .catch((error: unknown) => {
+        if (error instanceof KeychainUnavailableError) throw error
+        throw new KeychainUnavailableError(`${backend.name} failed (${what}): ${describeError(error)}`, error)
+      })
+    return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer))
+  }
+  return {
+    name: backend.name,
+    get: (account) => guard('read', () => backend.get(account)),
+    set: (account, value) => guard('write', () => backend.set(account, value)),
+    delete: (account) => guard('delete', () => backend.delete(account)),
+  }
+}
+
+/** The innermost message: napi-rs nests "Platform failure: DBus error: <the useful part>". */
+function describeError(error: unknown): string {
+  let current: unknown = error
+  let message = String(error)
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    message = current.message
+    current = current.cause
+  }
+  return message
+}
+
+/** Platform keychain names, for messages. */
+export function keychainName(platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'darwin') return 'macOS Keychain'
+  if (platform === 'win32') return 'Windows Credential Manager'
+  return 'Secret Service'
+}
