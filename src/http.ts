@@ -1,15 +1,27 @@
+import net from 'node:net'
+
 import {NetworkError, OnrampError} from './errors.js'
 import type {Logger} from './log.js'
+import {serverText} from './terminal-text.js'
+import {certificateProblem, describeCertificateProblem} from './tls.js'
 
 /**
  * The one HTTP client: global `fetch` (so MSW can intercept it) with a User-Agent, one hard deadline
- * per request that covers the body read too, a size limit on every body, and retries with backoff
- * only for idempotent requests on network errors, 5xx and 429 (honouring Retry-After).
- * Non-idempotent requests (token, registration) are sent again only when the server said it did
- * nothing: a 503 with a short Retry-After, once. Not a 429: PostHog's provisioning token endpoint
- * consumes the code before it charges the bucket that answers 429 (its caller handles that one).
+ * per request that covers the body read too, a size limit on every body, and retries where they are safe.
+ *
+ * Retries (README "Network"): a request is sent again only when sending it twice cannot hurt: GET and the
+ * other idempotent methods (discovery, metadata, `@me`, resource reads), and a POST its caller marks
+ * `retry: 'safe'` (the OAuth refresh, whose server keeps the old refresh token valid for a grace period).
+ * They are retried on network errors and on 405/429/500/502/503/504, with a short backoff (250 ms, 500 ms)
+ * or the server's Retry-After when it is short. Every other POST (an authorization code, a provisioning
+ * code or refresh token, an account request) is sent exactly once: its first attempt may have been
+ * processed. A POST never follows a redirect to another origin, and follows 307/308 on its own origin only.
  */
-export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+export type HttpInit = RequestInit & {
+  /** 'safe': this POST may be sent again (see above). GET, HEAD, OPTIONS, PUT and DELETE always may. */
+  retry?: 'safe'
+}
+export type Fetch = (input: string | URL | Request, init?: HttpInit) => Promise<Response>
 
 export interface HttpOptions {
   userAgent: string
@@ -19,8 +31,6 @@ export interface HttpOptions {
   retries?: number
   /** Longest Retry-After we are willing to wait; longer ones fail with the server's answer. */
   maxRetryAfterMs?: number
-  /** A POST is retried only on a 503 asking for at most this wait (the server did nothing). */
-  maxPostRetryAfterMs?: number
   /** Largest body read; a larger one fails (ResponseTooLargeError) without being held in memory. */
   maxBodyBytes?: number
   sleep?: (ms: number) => Promise<void>
@@ -28,8 +38,30 @@ export interface HttpOptions {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
+/** Answers worth asking again for a safe request: load balancers' and gateways' passing failures (wizard #1193). */
+export const RETRIED_STATUSES: ReadonlySet<number> = new Set([405, 429, 500, 502, 503, 504])
+/** Redirects a POST may follow (same origin only): the ones that keep method and body. */
+const BODY_KEEPING_REDIRECTS = new Set([307, 308])
+const MAX_REDIRECTS = 5
 /** Metadata, token and user documents are a few KiB; 1 MiB leaves room and bounds memory. */
 export const MAX_BODY_BYTES = 1024 * 1024
+
+/**
+ * The per-address connection attempt timeout (Node's happy eyeballs, `autoSelectFamilyAttemptTimeout`).
+ * Node 20 defaults to 250 ms, shorter than a TCP handshake from Australia to PostHog EU: every address
+ * was abandoned in turn and the login failed (PostHog/wizard PR #926). 2 s covers one lost SYN
+ * retransmitted after 1 s, and still falls back to the other family quickly when one is broken.
+ */
+export const CONNECT_ATTEMPT_TIMEOUT_MS = 2000
+
+/** Sets Node's default per-address attempt timeout (global fetch and undici's proxy agent both use it). */
+export function configureConnections(env: NodeJS.ProcessEnv = process.env): number {
+  const wanted = Number(env.ONRAMP_CONNECT_ATTEMPT_TIMEOUT_MS)
+  // At least 1 s, whatever the variable says: below that the far regions fail again.
+  const timeout = Number.isFinite(wanted) && wanted >= 1000 ? Math.min(wanted, 60_000) : CONNECT_ATTEMPT_TIMEOUT_MS
+  if (net.getDefaultAutoSelectFamilyAttemptTimeout() < timeout) net.setDefaultAutoSelectFamilyAttemptTimeout(timeout)
+  return net.getDefaultAutoSelectFamilyAttemptTimeout()
+}
 
 /** A body larger than the limit: the server misbehaves (or --host points at something else). */
 export class ResponseTooLargeError extends NetworkError {
@@ -47,50 +79,75 @@ export function createHttp(options: HttpOptions): Fetch {
     timeoutMs = 15_000,
     retries = 2,
     maxRetryAfterMs = 10_000,
-    maxPostRetryAfterMs = 5_000,
     maxBodyBytes = MAX_BODY_BYTES,
     sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   } = options
   // Resolved per call so a fetch replaced after start-up (MSW in tests) is still used.
   const baseFetch: Fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  configureConnections()
 
   return async function http(input, init = {}) {
-    const request = new Request(input, init)
+    const {retry, ...requestInit} = init
+    const request = new Request(input, requestInit)
     const method = request.method.toUpperCase()
-    const idempotent = IDEMPOTENT.has(method)
-    const attempts = idempotent ? retries + 1 : 2
+    const safe = IDEMPOTENT.has(method) || retry === 'safe'
+    const attempts = safe ? retries + 1 : 1
     const body = method === 'GET' || method === 'HEAD' ? undefined : await request.arrayBuffer()
     const headers = new Headers(request.headers)
     // Always ours: openid-client would otherwise announce itself (oauth4webapi/x.y).
     headers.set('user-agent', userAgent)
     const deadline = startDeadline(timeoutMs, init.signal ?? undefined)
+    // A POST's redirects are followed here (same origin only), never by fetch: it would carry the code elsewhere.
+    const manual = body !== undefined && request.redirect === 'follow'
+    const send = async (url: string): Promise<Response> => {
+      // A fresh copy each time: fetch transfers (detaches) the ArrayBuffer it is given.
+      const response = await baseFetch(url, {method, headers, body: body?.slice(0), redirect: manual ? 'manual' : request.redirect, signal: deadline.signal})
+      return manual ? followSameOrigin(response, url) : response
+    }
+    const followSameOrigin = async (response: Response, from: string, hops = 0): Promise<Response> => {
+      if (response.status < 300 || response.status > 399 || response.status === 304) return response
+      const location = response.headers.get('location')
+      if (location === null) return response
+      const target = new URL(location, from)
+      response.body?.cancel().catch(() => {})
+      if (target.origin !== new URL(from).origin || !BODY_KEEPING_REDIRECTS.has(response.status) || hops >= MAX_REDIRECTS) {
+        throw new NetworkError(
+          `${new URL(from).host} answered a ${method} with a redirect (HTTP ${response.status}) to ${serverText(stripQuery(target.href))}; onramp does not send codes or tokens on to ` +
+            `${target.origin === new URL(from).origin ? 'a redirect that drops the request body' : 'another origin'}, so nothing was sent there. Check --host; if it is right, the server or a proxy in the way is misconfigured.`,
+          {code: 'redirect_refused'},
+        )
+      }
+      logger?.event('http.redirect', {method, from: stripQuery(from), to: stripQuery(target.href), status: response.status}, 'debug')
+      const next = await baseFetch(target.href, {method, headers, body: body?.slice(0), redirect: 'manual', signal: deadline.signal})
+      return followSameOrigin(next, target.href, hops + 1)
+    }
 
     try {
       for (let attempt = 1; ; attempt++) {
         const started = Date.now()
         try {
-          const response = await baseFetch(request.url, {method, headers, body, redirect: request.redirect, signal: deadline.signal})
+          const response = await send(request.url)
           logger?.event('http.response', {method, url: stripQuery(request.url), status: response.status, ms: Date.now() - started, attempt}, 'debug')
-          if (attempt < attempts && (response.status >= 500 || response.status === 429)) {
-            const retryAfter = response.headers.get('retry-after')
-            const wait = retryDelay(retryAfter, attempt)
-            const allowed = idempotent
-              ? wait <= maxRetryAfterMs
-              : // RFC 6749 5.2 temporarily_unavailable / RFC 9110 15.6.4: the server did nothing, so sending again is safe.
-                response.status === 503 && parseRetryAfter(retryAfter) !== undefined && wait <= maxPostRetryAfterMs
-            if (allowed && wait < deadline.remainingMs()) {
+          const challenged = await firewallAnswer(response, request.url)
+          if (challenged) throw challenged
+          if (attempt < attempts && RETRIED_STATUSES.has(response.status)) {
+            const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+            const wait = retryAfter ?? backoff(attempt)
+            // A 429 without a readable Retry-After is not worth a blind second try.
+            if ((response.status !== 429 || retryAfter !== undefined) && wait <= maxRetryAfterMs && wait < deadline.remainingMs()) {
               // Not awaited: some stream implementations (MSW's) never settle a cancel.
               response.body?.cancel().catch(() => {})
+              logger?.event('http.retry', {method, url: stripQuery(request.url), status: response.status, wait_ms: wait, attempt}, 'debug')
               await sleep(wait)
               continue
             }
           }
           return limitBody(response, {url: request.url, maxBytes: maxBodyBytes, deadline})
         } catch (error) {
-          if (error instanceof ResponseTooLargeError) throw error // the same answer again would be as large
+          if (error instanceof OnrampError) throw error // ours (too large, a firewall, a refused redirect): the same again would be too
           logger?.event('http.error', {method, url: stripQuery(request.url), error: describeFetchError(error), attempt}, 'debug')
-          if (deadline.signal.aborted || !idempotent || attempt >= attempts) throw deadline.signal.aborted ? deadline.signal.reason : error
-          await sleep(retryDelay(null, attempt))
+          if (deadline.signal.aborted || attempt >= attempts) throw deadline.signal.aborted ? deadline.signal.reason : error
+          await sleep(backoff(attempt))
         }
       }
     } catch (error) {
@@ -98,6 +155,46 @@ export function createHttp(options: HttpOptions): Fetch {
       throw error
     }
   }
+}
+
+/** The short backoff between safe retries: 250 ms, then 500 ms. */
+function backoff(attempt: number): number {
+  return 250 * 2 ** (attempt - 1)
+}
+
+/**
+ * A firewall or bot challenge (Cloudflare's `cf-mitigated: challenge`, a WAF's block page) answering in
+ * the server's place: HTML where every onramp request expects JSON, usually 403 or 503. Named as such
+ * (exit 6) instead of "a malformed answer", with the fix. Returns undefined for anything else; the
+ * response is left readable.
+ */
+async function firewallAnswer(response: Response, url: string): Promise<NetworkError | undefined> {
+  const mitigated = response.headers.get('cf-mitigated')
+  const type = response.headers.get('content-type') ?? ''
+  const html = /text\/html|application\/xhtml/i.test(type)
+  let why: string | undefined
+  if (mitigated !== null) why = `cf-mitigated: ${serverText(mitigated, 40)}`
+  else if (html && (response.status === 403 || response.status === 503 || response.status === 429 || response.status === 200)) {
+    const text = await response.clone().text().catch(() => '')
+    if (response.status === 403 || CHALLENGE_MARKERS.test(text.slice(0, 64 * 1024))) why = `an HTML page where JSON was expected`
+  }
+  if (why === undefined) return undefined
+  response.body?.cancel().catch(() => {})
+  const host = new URL(url).host
+  return new NetworkError(
+    `a firewall or bot challenge at ${host} answered instead of ${serverName(url)} (HTTP ${response.status}, ${why}), so onramp could not talk to the server. ` +
+      `Networks of VPS, VPN and office addresses are often challenged: try another network, or send onramp's requests through a proxy that is let through (HTTPS_PROXY=http://proxy:port).`,
+    {code: 'firewall_challenge'},
+  )
+}
+
+/** Words of the challenge and block pages of Cloudflare, Akamai, Imperva, AWS WAF, Sucuri and the like. */
+const CHALLENGE_MARKERS = /cf-chl|challenge-platform|just a moment|attention required|captcha|are you a (human|robot)|access denied|request (was )?blocked|web application firewall|\bwaf\b|incapsula|akamai|sucuri|ddos protection|checking your browser/i
+
+/** "PostHog" for PostHog's own hosts, else the server's host: a custom server is not PostHog. */
+function serverName(url: string): string {
+  const {hostname, host} = new URL(url)
+  return hostname === 'posthog.com' || hostname.endsWith('.posthog.com') ? 'PostHog' : `the server at ${host}`
 }
 
 interface Deadline {
@@ -213,19 +310,32 @@ export function onrampErrorIn(error: unknown): OnrampError | undefined {
   return undefined
 }
 
-/** Retry-After in seconds or an HTTP date (RFC 9110 10.2.3), else exponential backoff from 250 ms. */
+/** Retry-After in seconds or an HTTP date (RFC 9110 10.2.3), else the short backoff (250 ms, 500 ms, ...). */
 export function retryDelay(retryAfter: string | null, attempt: number): number {
-  return parseRetryAfter(retryAfter) ?? 250 * 2 ** (attempt - 1)
+  return parseRetryAfter(retryAfter) ?? backoff(attempt)
 }
 
-/** Retry-After as milliseconds to wait, or undefined when absent or unreadable. */
+/**
+ * The longest wait a Retry-After is read as: a day. Anything longer (9999999999999 s, a date in year
+ * 275760) is capped, so every caller can turn it into a date and a message instead of failing on an
+ * invalid time value.
+ */
+export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000
+
+/** Retry-After as milliseconds to wait (at most MAX_RETRY_AFTER_MS), or undefined when absent or unreadable. */
 export function parseRetryAfter(retryAfter: string | null, now: number = Date.now()): number | undefined {
   const value = retryAfter?.trim()
   if (!value) return undefined
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000
-  // An HTTP-date names its day; Date.parse alone would read "-3" as a year.
-  const date = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+  let ms: number
+  if (/^\d+(\.\d+)?$/.test(value)) ms = Number(value) * 1000
+  else {
+    // An HTTP-date names its day; Date.parse alone would read "-3" as a year.
+    const date = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN
+    if (Number.isNaN(date)) return undefined
+    ms = date - now
+  }
+  if (!Number.isFinite(ms)) return MAX_RETRY_AFTER_MS
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms))
 }
 
 /** A URL without its query (codes, states) or fragment, for logs. */
@@ -268,6 +378,10 @@ export async function installProxyFromEnv(env: NodeJS.ProcessEnv): Promise<boole
 
 /** The one "server unreachable" error (exit 6): no HTTP answer at all, as opposed to an error answer. */
 export function serverUnreachable(issuer: string, error: unknown): NetworkError {
+  const certificate = certificateProblem(error)
+  if (certificate) {
+    return new NetworkError(`Could not talk to ${issuer} securely: ${describeCertificateProblem(certificate, new URL(issuer).host)}`, {code: 'tls_certificate', cause: error})
+  }
   return new NetworkError(`Could not reach ${issuer} (${describeFetchError(error)}). Check the host, your connection, or HTTPS_PROXY, then try again.`, {
     code: 'server_unreachable',
     cause: error,

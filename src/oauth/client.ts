@@ -58,7 +58,10 @@ export const randomCodeVerifier = (): string => oidc.randomPKCECodeVerifier()
 
 export function createOAuthClient({discovered, clientId, http}: {discovered: Discovered; clientId: string; http: Fetch}): OAuthClient {
   const config = new oidc.Configuration(discovered.metadata, clientId, {token_endpoint_auth_method: 'none'}, oidc.None())
-  config[oidc.customFetch] = http as oidc.CustomFetch
+  // The OAuth refresh may be sent again (PostHog's OAuth token endpoint keeps the old refresh token valid
+  // for a grace period); the code exchange never is: its first attempt may have used the code up.
+  config[oidc.customFetch] = ((url: string, options: oidc.CustomFetchOptions) =>
+    http(url, {...(options as RequestInit), ...(isRefresh(options.body) ? {retry: 'safe' as const} : {})})) as oidc.CustomFetch
   if (isLoopbackUrl(discovered.issuer)) oidc.allowInsecureRequests(config)
   const issuer = discovered.issuer
   const fail = (step: OAuthStep, error: unknown): never => {
@@ -126,4 +129,10 @@ function tokenSet(response: oidc.TokenEndpointResponse & oidc.TokenEndpointRespo
     scope: response.scope,
     idTokenClaims: response.claims() as Record<string, unknown> | undefined,
   }
+}
+
+/** A token request with grant_type=refresh_token (openid-client sends a URLSearchParams body). */
+function isRefresh(body: unknown): boolean {
+  const form = body instanceof URLSearchParams ? body : typeof body === 'string' ? new URLSearchParams(body) : undefined
+  return form?.get('grant_type') === 'refresh_token'
 }

@@ -81,7 +81,7 @@ export async function callProvisioning(deps: ProvisioningDeps, request: Provisio
         await sleep(retryAfter * 1000)
         continue
       }
-      throw mapProvisioningError({step: request.step, issuer: request.issuer, status: 429, envelope, retryAfterSeconds: retryAfter, now: now(), context: request.context}, deps.logger)
+      throw mapProvisioningError({step: request.step, issuer: request.issuer, status: 429, envelope, retryAfterSeconds: retryAfter, retryAfterHeader: response.headers.get('retry-after'), now: now(), context: request.context}, deps.logger)
     }
     throw mapProvisioningError({step: request.step, issuer: request.issuer, status: response.status, envelope, now: now(), context: request.context}, deps.logger)
   }

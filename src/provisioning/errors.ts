@@ -98,6 +98,8 @@ export interface FailureInfo {
   status: number
   envelope: ErrorEnvelope | undefined
   retryAfterSeconds?: number | undefined
+  /** The Retry-After header as sent, to tell an absent one from one onramp could not read. */
+  retryAfterHeader?: string | null | undefined
   now: Date
   context?: {scopes?: readonly string[]; resourceId?: string; clientId?: string} | undefined
 }
@@ -190,7 +192,9 @@ function rateLimited(info: FailureInfo, said: string): NetworkError {
   // The code exchange's 429 comes after the code was consumed (server.md 4.2): waiting does not save it.
   const spent = step === 'token_exchange' ? ' The signup code was used up by this attempt; the account exists, so run onramp signup again with the same email after that.' : ''
   if (seconds === undefined) {
-    return new NetworkError(`${issuer} is rate limiting ${WHAT[step]} (${said}) and did not say when to retry (no Retry-After header): wait a few minutes, then try again.${spent}`, {
+    const header = info.retryAfterHeader?.trim()
+    const why = header ? `its Retry-After "${serverText(header, 40)}" is neither seconds nor a date` : 'no Retry-After header'
+    return new NetworkError(`${issuer} is rate limiting ${WHAT[step]} (${said}) and did not say when to retry (${why}): wait a few minutes, then try again.${spent}`, {
       code: 'rate_limited',
     })
   }

@@ -11,6 +11,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {createDeps} from '../../src/deps.js'
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
+import {systemCaOption} from '../../src/tls.js'
 import {capture} from '../support/harness.js'
 import {isolatedHome} from '../support/cli.js'
 import {itUnless} from '../support/skip.js'
@@ -105,7 +106,8 @@ describe('onramp doctor: the network between here and the server', () => {
     const discovery = findCheck(report, 'server.discovery')
     expect(discovery.status).toBe('fail')
     expect(discovery.summary).toMatch(/TLS error from https:\/\/127\.0\.0\.1:\d+: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/)
-    expect(discovery.fix).toMatch(/^NODE_EXTRA_CA_CERTS=\/path\/to\/ca\.pem/)
+    expect(discovery.fix).toMatch(/NODE_EXTRA_CA_CERTS=\/path\/to\/ca\.pem/)
+    expect(discovery.fix).toContain(systemCaOption() ?? 'cannot read the system certificate store')
     expect(findCheck(report, 'clock.skew').status).toBe('warn') // not checked without an answer
     expect(doctorExitCode(report)).toBe(6)
   })

@@ -1,5 +1,7 @@
-import {mkdirSync, writeFileSync} from 'node:fs'
-import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {createServer, type IncomingMessage, type RequestListener, type ServerResponse} from 'node:http'
+import {createServer as createTlsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 
@@ -24,10 +26,10 @@ export interface HostileIssuer {
  * metadata document is served unless a route replaces it; every other path answers from `routes`
  * (by path without the query) or 404. Every request is recorded in `seen`.
  */
-export async function hostileIssuer(routes: Record<string, Route>, options: {host?: string; metadata?: Record<string, unknown>} = {}): Promise<HostileIssuer> {
+export async function hostileIssuer(routes: Record<string, Route>, options: {host?: string; metadata?: Record<string, unknown>; tls?: {key: string; cert: string}} = {}): Promise<HostileIssuer> {
   const seen: SeenRequest[] = []
   let url = ''
-  const server = createServer({maxHeaderSize: 64 * 1024}, (request, response) => {
+  const listener: RequestListener = (request, response) => {
     let body = ''
     request.on('data', (chunk: Buffer) => (body += chunk.toString()))
     request.on('end', () => {
@@ -51,10 +53,11 @@ export async function hostileIssuer(routes: Record<string, Route>, options: {hos
       }
       response.writeHead(404).end()
     })
-  })
+  }
+  const server = options.tls ? createTlsServer({...options.tls, maxHeaderSize: 64 * 1024}, listener) : createServer({maxHeaderSize: 64 * 1024}, listener)
   const host = options.host ?? '127.0.0.1'
   await new Promise<void>((resolve) => server.listen(0, host, resolve))
-  url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`
+  url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`
   return {
     url,
     seen,
@@ -88,4 +91,14 @@ export function storeFileSession(configHome: string, issuer: string, extra: Reco
     ...extra,
   }
   writeFileSync(path.join(dir, 'credentials.json'), JSON.stringify({version: 1, sessions: {[`${issuer}#client-1`]: session}}), {mode: 0o600})
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1 (openssl), or undefined when openssl is missing. */
+export function selfSignedCertificate(dir: string): {key: string; cert: string} | undefined {
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], {stdio: 'ignore'})
+  } catch {
+    return undefined
+  }
+  return {key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8')}
 }

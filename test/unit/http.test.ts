@@ -175,31 +175,31 @@ describe('createHttp size limit', () => {
 })
 
 describe('createHttp POST retries', () => {
-  it('sends a POST once more after a 503 with a short Retry-After (the server did nothing)', async () => {
-    for (const status of [503]) {
-      const slept: number[] = []
+  it('never sends an ordinary POST twice (a code, a provisioning refresh token, an account request), whatever the answer', async () => {
+    for (const status of [405, 429, 500, 502, 503, 504]) {
       const {fetch, calls} = scripted([status, 200], {'retry-after': '1'})
-      const response = await createHttp({userAgent: 'u', fetch, sleep: async (ms) => void slept.push(ms)})('https://x.test/token', {method: 'POST', body: 'a=b'})
-      expect(response.status).toBe(200)
-      expect(calls.map((call) => call.method)).toEqual(['POST', 'POST'])
-      expect(slept).toEqual([1000])
+      const response = await createHttp({userAgent: 'u', fetch, sleep: async () => {}})('https://x.test/token', {method: 'POST', body: 'grant_type=authorization_code&code=c'})
+      expect(response.status).toBe(status)
+      expect(calls, String(status)).toHaveLength(1)
     }
   })
 
-  it('retries a POST at most once, and never without a short Retry-After or on other errors', async () => {
-    const cases: [number[], Record<string, string>, number][] = [
-      [[503, 503, 200], {'retry-after': '1'}, 2],
-      [[503, 200], {}, 1],
-      [[503, 200], {'retry-after': '30'}, 1],
-      [[500, 200], {'retry-after': '1'}, 1],
-      [[502, 200], {'retry-after': '1'}, 1],
-      // A 429 may come after the server did the work (the provisioning code exchange): its caller decides.
-      [[429, 200], {'retry-after': '1'}, 1],
-    ]
-    for (const [statuses, headers, expected] of cases) {
-      const {fetch, calls} = scripted(statuses, headers)
-      await createHttp({userAgent: 'u', fetch, sleep: async () => {}})('https://x.test/token', {method: 'POST', body: 'a=b'})
-      expect(calls, JSON.stringify([statuses, headers])).toHaveLength(expected)
+  it('retries a POST marked safe (the OAuth refresh) on 405/502/503/504 with a short backoff', async () => {
+    for (const status of [405, 502, 503, 504]) {
+      const slept: number[] = []
+      const {fetch, calls} = scripted([status, status, 200])
+      const response = await createHttp({userAgent: 'u', fetch, sleep: async (ms) => void slept.push(ms)})('https://x.test/token', {method: 'POST', body: 'a=b', retry: 'safe'})
+      expect(response.status).toBe(200)
+      expect(calls.map((call) => call.method)).toEqual(['POST', 'POST', 'POST'])
+      expect(slept).toEqual([250, 500])
+    }
+  })
+
+  it('does not retry a 400 or a 401 even when safe', async () => {
+    for (const status of [400, 401, 404]) {
+      const {fetch, calls} = scripted([status, 200])
+      await createHttp({userAgent: 'u', fetch, sleep: async () => {}})('https://x.test/', {})
+      expect(calls, String(status)).toHaveLength(1)
     }
   })
 

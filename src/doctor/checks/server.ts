@@ -6,20 +6,8 @@ import path from 'node:path'
 import {describeFetchError, type Fetch} from '../../http.js'
 import {discover} from '../../oauth/discovery.js'
 import {displayProxy, proxyFor} from '../proxy.js'
+import {certificateProblem, errorCodes, trustFix} from '../../tls.js'
 import {fail, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
-
-/** Certificate errors a TLS-intercepting proxy or a private CA produce: fixed by trusting the CA. */
-const UNTRUSTED_CERT_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-])
-const EXPIRED_CERT_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])
-const NAME_CERT_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH'])
 
 /** server.proxy, then server.discovery: how the issuer is reached, and whether it answers. */
 export const checkServer: Check = async (ctx) => {
@@ -113,32 +101,25 @@ async function checkDiscovery(ctx: DoctorContext): Promise<CheckResult> {
 }
 
 function failureResult(id: string, issuer: string, error: unknown, reason: string): CheckResult {
-  const code = errorCodes(error).find((candidate) => UNTRUSTED_CERT_CODES.has(candidate) || EXPIRED_CERT_CODES.has(candidate) || NAME_CERT_CODES.has(candidate))
-  if (code && UNTRUSTED_CERT_CODES.has(code)) {
+  const certificate = certificateProblem(error)
+  if (certificate?.kind === 'untrusted') {
     return fail(
       'network',
       id,
-      `TLS error from ${issuer}: ${code} (the certificate is not signed by a CA Node trusts: a corporate TLS proxy or a private CA)`,
-      'NODE_EXTRA_CA_CERTS=/path/to/ca.pem (export it with the PEM file of the CA that signs the certificate)',
+      `TLS error from ${issuer}: ${certificate.code} (the certificate is not signed by a CA Node trusts: a TLS-intercepting proxy or a private CA)`,
+      trustFix(),
     )
   }
-  if (code && EXPIRED_CERT_CODES.has(code)) {
-    return fail('network', id, `TLS error from ${issuer}: ${code}`, `check this machine's clock (date -u); if it is right, the server's certificate has expired: tell its admins`)
+  if (certificate?.kind === 'expired') {
+    return fail('network', id, `TLS error from ${issuer}: ${certificate.code}`, `check this machine's clock (date -u); if it is right, the server's certificate has expired: tell its admins`)
   }
-  if (code) return fail('network', id, `TLS error from ${issuer}: ${code} (the certificate is for another name)`, 'check --host / ONRAMP_HOST: pass the exact issuer URL')
+  if (certificate) return fail('network', id, `TLS error from ${issuer}: ${certificate.code} (the certificate is for another name)`, 'check --host / ONRAMP_HOST: pass the exact issuer URL')
   const exit = (error as {exit?: number})?.exit
+  if ((error as {code?: string})?.code === 'firewall_challenge') {
+    return fail('network', id, (error as Error).message.replace(/\. Networks of .*$/, ''), 'try another network, or set HTTPS_PROXY to a proxy that is let through')
+  }
   if (exit === 2) return fail('network', id, `${issuer} did not serve usable OAuth metadata: ${reason}`, 'check --host / ONRAMP_HOST: pass the exact issuer URL')
   return fail('network', id, `no metadata from ${issuer}: ${reason}`, 'check the host, your connection, or HTTPS_PROXY / NO_PROXY')
-}
-
-/** Every `code` along the `cause` chain: undici hides the TLS or errno code a few levels down. */
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = []
-  for (let current = error, depth = 0; current && depth < 8; current = (current as {cause?: unknown}).cause, depth++) {
-    const code = (current as {code?: unknown}).code
-    if (typeof code === 'string') codes.push(code)
-  }
-  return codes
 }
 
 function describeFailure(error: unknown): string {
