@@ -11,6 +11,8 @@ export const ExitCode = {
   sessionExpired: 5,
   network: 6,
   storageUnavailable: 7,
+  /** Stopped by Ctrl-C (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
@@ -89,6 +91,13 @@ export class NetworkError extends OnrampError {
 export class StorageUnavailableError extends OnrampError {
   constructor(message: string, extra: Extra = {}) {
     super(message, {code: 'storage_unavailable', ...extra, exit: ExitCode.storageUnavailable})
+  }
+}
+
+/** Ctrl-C while waiting for a person (a login in the browser or on another device): nothing was kept. */
+export class InterruptedError extends OnrampError {
+  constructor(message: string, extra: Extra = {}) {
+    super(message, {code: 'interrupted', ...extra, exit: ExitCode.interrupted})
   }
 }
 

@@ -4,6 +4,7 @@ import {redact} from '../redact.js'
 import {resolveServer} from '../select-server.js'
 import {checkBrowser, readProcVersion} from './checks/browser.js'
 import {checkClock} from './checks/clock.js'
+import {checkDeviceGrant} from './checks/device-grant.js'
 import {checkFileModes} from './checks/file-modes.js'
 import {checkKeychain} from './checks/keychain.js'
 import {checkLocks} from './checks/locks.js'
@@ -33,6 +34,7 @@ const CHECKS: ReadonlyArray<{kind: CheckKind; id: string; run: Check}> = [
   {kind: 'session', id: 'sessions', run: checkSessions},
   {kind: 'login', id: 'login.ports', run: checkPorts},
   {kind: 'login', id: 'login.browser', run: checkBrowser},
+  {kind: 'login', id: 'login.device_grant', run: checkDeviceGrant},
 ]
 
 /** `onramp doctor`: runs every check in order; a check that throws becomes a failed result, never a crash. */

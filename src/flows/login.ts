@@ -1,7 +1,8 @@
 import type {Deps} from '../deps.js'
-import {UsageError} from '../errors.js'
+import {OnrampError, UsageError} from '../errors.js'
 import {awaitCallback} from '../oauth/await-callback.js'
 import {createOAuthClient, randomCodeVerifier, randomState, ScopeRefusal, type OAuthClient, type TokenSet} from '../oauth/client.js'
+import {deviceAuthorizationEndpoint, pollDeviceGrant, requestDeviceAuthorization, type DeviceAuthorization} from '../oauth/device.js'
 import {discover, type Discovered} from '../oauth/discovery.js'
 import {mapOAuthErrorInfo} from '../oauth/errors.js'
 import {listenLoopback, type CallbackListener} from '../oauth/loopback.js'
@@ -11,6 +12,7 @@ import {invalidScope, scopesNamedIn} from '../scopes/invalid-scope.js'
 import {planScopes} from '../scopes/plan.js'
 import type {Plan} from '../scopes/preflight.js'
 import {CALLBACK_PATH, resolveServer, type Server, type ServerSelection} from '../select-server.js'
+import type {SessionStore} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {acceptGrant} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
@@ -21,6 +23,10 @@ export interface LoginOptions extends ServerSelection {
   browser: boolean
   port?: number | undefined
   timeoutSeconds: number
+  /** --device: the device authorization grant (RFC 8628), refused where the server does not offer it. */
+  device?: boolean | undefined
+  /** Stops the wait for the person at once (Ctrl-C); its reason is thrown. */
+  signal?: AbortSignal | undefined
 }
 
 export interface LoginResult {
@@ -28,10 +34,21 @@ export interface LoginResult {
   missing_optional_scopes: string[]
 }
 
+/** What every way in shares once the server is known and the scopes are planned. */
+interface Prepared {
+  server: Server
+  discovered: Discovered
+  plan: Plan
+  store: SessionStore
+  remembered: RegisteredClient | undefined
+}
+
 /**
- * `onramp login`: PKCE (RFC 7636, S256) authorization-code login through a loopback redirect (RFC 8252).
- * Everything that can fail without the user is checked before the browser opens: the server's metadata,
+ * `onramp login`: PKCE (RFC 7636, S256) authorization-code login through a loopback redirect (RFC 8252),
+ * or the device grant (RFC 8628) with --device, and first where no browser can open and the server offers
+ * it. Everything that can fail without the user is checked before anyone is asked: the server's metadata,
  * the scopes against `scopes_supported` and the app's ceiling, the session store, the loopback port.
+ * Every way in ends in the same grant -> session step (accept-grant.ts).
  */
 export async function login(deps: Deps, options: LoginOptions): Promise<LoginResult> {
   const server = resolveServer(options)
@@ -43,10 +60,93 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
   await assertStoreUsable(store)
 
   const remembered = server.clientId ? undefined : rememberedClient({configDir: deps.paths.config, issuer: server.issuer})
+  const prepared: Prepared = {server, discovered, plan, store, remembered}
+  const device = chooseDeviceGrant(deps, prepared, options)
+  if (device) {
+    try {
+      return await deviceLogin(deps, prepared, {...options, clientId: device.clientId})
+    } catch (error) {
+      // Offered, not asked for: a server that will not start it for this client leaves the pasted redirect.
+      if (options.device || !(error instanceof OnrampError) || !DEVICE_FALLBACK_CODES.has(error.code)) throw error
+      deps.ui.warn(`The device grant did not start (${error.message}). Using the browser redirect instead: paste the address it sends you to.`)
+    }
+  }
   if (!server.clientId && !remembered && !discovered.metadata.registration_endpoint) {
     throw new UsageError(`${server.issuer} has no dynamic client registration: pass --client-id (or set ONRAMP_CLIENT_ID).`, {code: 'client_id_required'})
   }
+  return redirectLogin(deps, prepared, options)
+}
 
+/** Errors that mean "this server will not do the device grant for this client", not "the user said no". */
+const DEVICE_FALLBACK_CODES = new Set(['unauthorized_client', 'invalid_client', 'unsupported_grant_type', 'invalid_request', 'device_grant_failed'])
+
+/**
+ * --device, or no browser can open here and the server advertises the grant (client.md "Login without a
+ * loopback"); the client must be known already (the device grant registers nothing).
+ */
+function chooseDeviceGrant(deps: Deps, {server, discovered, remembered}: Prepared, options: LoginOptions): {clientId: string} | undefined {
+  const offered = deviceAuthorizationEndpoint(discovered) !== undefined
+  const clientId = server.clientId ?? remembered?.client_id
+  if (options.device) {
+    if (!offered) {
+      throw new UsageError(
+        `${server.issuer} does not offer the device grant (its metadata has no device_authorization_endpoint). Run onramp login without --device; where no browser can open, paste the redirect instead (--no-browser).`,
+        {code: 'device_grant_unsupported', nextCommand: 'onramp login --no-browser'},
+      )
+    }
+    if (!clientId) {
+      throw new UsageError(`The device grant needs a client id for ${server.issuer}: pass --client-id (or set ONRAMP_CLIENT_ID).`, {code: 'client_id_required'})
+    }
+    return {clientId}
+  }
+  const unavailable = options.browser ? deps.browser.unavailableReason() : undefined
+  if (!unavailable || !offered || !clientId) return undefined
+  deps.ui.info(`No browser can open here (${unavailable}), so onramp logs in with a one-time code (the device grant). To paste a redirect URL instead, run onramp login --no-browser.`)
+  return {clientId}
+}
+
+/** The device grant (RFC 8628): a code to approve on any device, polled for until approved, denied or expired. */
+async function deviceLogin(deps: Deps, prepared: Prepared, options: LoginOptions & {clientId: string}): Promise<LoginResult> {
+  const {discovered, plan} = prepared
+  const clientId = options.clientId
+  const client = createOAuthClient({discovered, clientId, http: deps.http})
+  let authorization: DeviceAuthorization
+  try {
+    authorization = await requestDeviceAuthorization(deps.http, {discovered, clientId, scopes: plan.request})
+  } catch (caught) {
+    if (!(caught instanceof ScopeRefusal)) throw caught
+    throw invalidScope(deps.logger, {...scopeReport(plan, client), source: 'authorize', missing: scopesNamedIn(caught.serverSaid, plan.request), serverSaid: caught.serverSaid})
+  }
+  deps.logger.event('login.device_authorization', {issuer: discovered.issuer, client_id: clientId, scopes: plan.request, expires_in: authorization.expires_in, interval: authorization.interval}, 'info')
+  const target = authorization.verification_uri_complete ?? authorization.verification_uri
+  deps.ui.info(
+    [
+      '',
+      `  Your one-time code:  ${authorization.user_code}`,
+      '',
+      `Open this URL on any device with a browser, check that it shows the same code, and approve:\n  ${target}`,
+      ...(authorization.verification_uri_complete ? [`(or open ${authorization.verification_uri} and type the code)`] : []),
+      `Waiting for the approval (the code expires in ${describeSeconds(authorization.expires_in)}; Ctrl-C stops)...`,
+    ].join('\n'),
+  )
+  if (options.browser && !deps.browser.unavailableReason()) {
+    const opened = await deps.browser.open(target)
+    if (!opened.opened) deps.ui.warn(`No browser could be opened (${opened.reason}): open the URL above on any device.`)
+  }
+  const tokens = await pollDeviceGrant(
+    deps.http,
+    {discovered, clientId, authorization},
+    {signal: options.signal, onSlowDown: (interval) => deps.logger.event('login.device_slow_down', {interval_seconds: interval}, 'debug')},
+  ).catch((caught: unknown) => {
+    if (!(caught instanceof ScopeRefusal)) throw caught
+    throw invalidScope(deps.logger, {...scopeReport(plan, client), source: 'token', missing: scopesNamedIn(caught.serverSaid, plan.request), serverSaid: caught.serverSaid})
+  })
+  return saveLogin(deps, prepared, {client, tokens, grant: 'device_code'})
+}
+
+/** The authorization code grant through the loopback redirect (or a pasted one). */
+async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptions): Promise<LoginResult> {
+  const {server, discovered, plan, remembered} = prepared
   const state = randomState()
   const listener = await listenLoopback({
     host: server.redirect.host,
@@ -64,23 +164,40 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
     deps.logger.event('login.authorize', {issuer: server.issuer, client_id: clientId, redirect_uri: listener.redirectUri, scopes: plan.request}, 'info')
 
     const paste = await showAuthorizationUrl(deps, {url, redirectUri: listener.redirectUri, browser: options.browser})
-    const callback = await awaitCallback({listener, timeoutSeconds: options.timeoutSeconds, paste: paste ? deps.ui : undefined})
+    const callback = await awaitCallback({listener, timeoutSeconds: options.timeoutSeconds, paste: paste ? deps.ui : undefined, signal: options.signal})
     const tokens = await exchange(deps, {client, plan, callback, listener, codeVerifier, state})
-
-    const {session, grant, storage} = await acceptGrant(deps, {
-      plan,
-      tokens,
-      granted: tokens.scope,
-      session: {issuer: server.issuer, client_id: clientId, region: server.region, kind: 'oauth'},
-      store,
-      revoke: () => client.revoke(tokens),
-      findUser: (granted) => findUser(deps, {client, accessToken: tokens.access_token, idTokenClaims: tokens.idTokenClaims, granted}),
-    })
-    deps.logger.event('login.success', {issuer: server.issuer, client_id: clientId, scopes: grant.granted, storage: store.kind}, 'info')
-    return {session: sessionView(session, {storage: storage ?? store.describe(), now: deps.now()}), missing_optional_scopes: grant.missingOptional}
+    return await saveLogin(deps, prepared, {client, tokens, grant: 'authorization_code'})
   } finally {
     await listener.close()
   }
+}
+
+/** Grant -> session (accept-grant.ts), the same for every way in. */
+async function saveLogin(
+  deps: Deps,
+  {server, plan, store}: Prepared,
+  {client, tokens, grant: grantType}: {client: OAuthClient; tokens: TokenSet; grant: 'authorization_code' | 'device_code'},
+): Promise<LoginResult> {
+  const {session, grant, storage} = await acceptGrant(deps, {
+    plan,
+    tokens,
+    granted: tokens.scope,
+    session: {issuer: server.issuer, client_id: client.clientId, region: server.region, kind: 'oauth'},
+    store,
+    revoke: () => client.revoke(tokens),
+    findUser: (granted) => findUser(deps, {client, accessToken: tokens.access_token, idTokenClaims: tokens.idTokenClaims, granted}),
+  })
+  deps.logger.event('login.success', {issuer: server.issuer, client_id: client.clientId, grant: grantType, scopes: grant.granted, storage: store.kind}, 'info')
+  return {session: sessionView(session, {storage: storage ?? store.describe(), now: deps.now()}), missing_optional_scopes: grant.missingOptional}
+}
+
+function scopeReport(plan: Plan, client: OAuthClient) {
+  return {surface: 'login' as const, issuer: client.issuer, clientId: client.clientId, requested: plan.request, required: plan.required, advertised: plan.advertised, ceiling: plan.ceiling}
+}
+
+function describeSeconds(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`
+  return `${Math.round(seconds / 60)} minutes`
 }
 
 /**
@@ -109,7 +226,7 @@ async function exchange(
   deps: Deps,
   {client, plan, callback, listener, codeVerifier, state}: {client: OAuthClient; plan: Plan; callback: URLSearchParams; listener: CallbackListener; codeVerifier: string; state: string},
 ): Promise<TokenSet> {
-  const report = {surface: 'login' as const, issuer: client.issuer, clientId: client.clientId, requested: plan.request, required: plan.required, advertised: plan.advertised, ceiling: plan.ceiling}
+  const report = scopeReport(plan, client)
   const error = callback.get('error')
   if (error) {
     const description = callback.get('error_description') ?? undefined

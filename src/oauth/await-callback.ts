@@ -10,11 +10,14 @@ export async function awaitCallback({
   listener,
   timeoutSeconds,
   paste,
+  signal,
 }: {
   listener: CallbackListener
   timeoutSeconds: number
   /** Accept pasted redirect URLs through this ui while the loopback keeps listening. */
   paste?: Ui | undefined
+  /** Stops the wait at once (Ctrl-C): its reason is thrown. */
+  signal?: AbortSignal | undefined
 }): Promise<URLSearchParams> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
@@ -29,15 +32,22 @@ export async function awaitCallback({
       timeoutSeconds * 1000,
     )
   })
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal?.reason)
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, {once: true})
+  })
   const stopReading = paste?.readLines((line) => {
     if (!line.trim()) return
     const refusal = listener.submit(line)
     if (refusal) paste.info(`That URL was not accepted: ${refusal}. Paste the address again:`)
   })
   try {
-    return await Promise.race([listener.result, timeout])
+    return await Promise.race([listener.result, timeout, aborted])
   } finally {
     clearTimeout(timer)
+    if (onAbort) signal?.removeEventListener('abort', onAbort)
     stopReading?.()
   }
 }

@@ -8,7 +8,7 @@ import {serverText} from '../terminal-text.js'
  * Maps OAuth errors (RFC 6749 sections 4.1.2.1 and 5.2) to client.md's exit codes, with messages
  * that say what to do. `invalid_scope` is built by the caller (it knows the requested scopes).
  */
-export type OAuthStep = 'authorize' | 'token' | 'refresh' | 'revoke' | 'register'
+export type OAuthStep = 'authorize' | 'token' | 'refresh' | 'revoke' | 'register' | 'device'
 
 export interface OAuthErrorInfo {
   error: string

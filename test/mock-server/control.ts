@@ -5,6 +5,7 @@
  */
 import type {HttpHandler} from 'msw'
 
+import {deviceControlHandlers, DeviceControlError, type DeviceControl} from './device.js'
 import {addFault, type FaultInput} from './faults.js'
 import {json, readBody, route, type MockContext} from './http.js'
 import {emptyBucket} from './rate-limits.js'
@@ -108,6 +109,11 @@ export interface MockControl {
   advanceClock(seconds: number): number
   /** Back to the seeded state and default config (`POST /__mock/reset`). */
   reset(): void
+  /**
+   * The device authorization grant (device.ts): `settings({enabled?, interval?, expires_in?})`, `codes()`,
+   * and `approve`, `deny`, `slowDown`, `expire` on a pending code (`/__mock/device*`).
+   */
+  device: DeviceControl
 }
 
 /** Bad control input: a 400 over HTTP, an exception in-process. */
@@ -272,7 +278,15 @@ export function createControl(ctx: MockContext, options: StateOptions): MockCont
       return state.now()
     },
 
-    reset: () => resetState(state, options),
+    reset: () => {
+      resetState(state, options)
+      ctx.device?.control.reset()
+    },
+
+    get device(): DeviceControl {
+      if (!ctx.device) throw new ControlError('this mock has no device grant module')
+      return ctx.device.control
+    },
   }
 }
 
@@ -285,7 +299,7 @@ export function controlHandlers(ctx: MockContext, control: MockControl): HttpHan
       try {
         return json(operation(body.params) ?? {ok: true})
       } catch (error) {
-        if (error instanceof ControlError) return json({error: error.message}, 400)
+        if (error instanceof ControlError || error instanceof DeviceControlError) return json({error: error.message}, 400)
         throw error
       }
     })
@@ -301,5 +315,6 @@ export function controlHandlers(ctx: MockContext, control: MockControl): HttpHan
       control.reset()
       return {ok: true}
     }),
+    ...deviceControlHandlers(ctx, control.device, post),
   ]
 }

@@ -5,6 +5,7 @@
  */
 import {http, type HttpHandler} from 'msw'
 
+import type {DeviceGrant} from './device.js'
 import type {IdTokenSigner} from './id-token.js'
 import type {MockState} from './state.js'
 
@@ -21,6 +22,8 @@ export interface MockContext {
   knownPaths: Map<string, Set<string>>
   /** A queued `after_handler` fault for this request (faults.ts): the handler ran, its answer is lost. */
   lateFault?: (request: Request, pathname: string) => Response | undefined
+  /** The device authorization grant (device.ts): off unless the mock was started with it. */
+  device?: DeviceGrant
 }
 
 export const CONTROL_PREFIX = '/__mock/'

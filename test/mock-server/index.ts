@@ -6,6 +6,7 @@ import type {HttpHandler} from 'msw'
 
 import {authorizeHandlers} from './authorize.js'
 import {controlHandlers, createControl, type MockControl} from './control.js'
+import {createDeviceGrant, type DeviceSettings} from './device.js'
 import {faultHandler, lateFault} from './faults.js'
 import {notFoundHandler, type MockContext} from './http.js'
 import {createIdTokenSigner} from './id-token.js'
@@ -19,6 +20,7 @@ export {WIZARD_CLIENT_IDS, WIZARD_REDIRECT_URIS, DEFAULT_USER_EMAIL} from './sta
 export type {MockControl, AppInput, UserInput, ConfigInput, Snapshot, BucketLimitInput} from './control.js'
 export type {MockState, MockEvent, OAuthApp, User, MockConfig, BucketName, BucketLimit} from './state.js'
 export type {FaultInput} from './faults.js'
+export type {DeviceCodeView, DeviceSettings} from './device.js'
 
 export interface MockServerOptions {
   /** The server's base URL; default `https://us.posthog.com`. Handlers only answer requests to it. */
@@ -33,6 +35,11 @@ export interface MockServerOptions {
   now?: () => number
   /** Served mode: match requests on their path alone, whatever Host they were sent to. */
   matchAnyOrigin?: boolean
+  /**
+   * Offer the device authorization grant (RFC 8628; device.ts), which PostHog does not: true, or its
+   * settings `{interval?, expires_in?}` (default 1 s and 600 s). Off by default.
+   */
+  deviceGrant?: boolean | Partial<DeviceSettings>
 }
 
 export interface MockServer {
@@ -56,6 +63,7 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
     knownPaths: new Map(),
   }
   ctx.lateFault = lateFault(ctx)
+  ctx.device = createDeviceGrant(ctx, options.deviceGrant)
   const control = createControl(ctx, options)
   const handlers = [
     // First: counting, latency and injected faults; it falls through to the routes below.
@@ -63,6 +71,8 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
     ...controlHandlers(ctx, control),
     ...metadataHandlers(ctx),
     ...authorizeHandlers(ctx),
+    // Before oauthHandlers: it answers the device_code grant at the token endpoint and lets the rest through.
+    ...ctx.device.handlers,
     ...oauthHandlers(ctx),
     ...userApiHandlers(ctx),
     ...provisioningHandlers(ctx),

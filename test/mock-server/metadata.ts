@@ -4,6 +4,7 @@
  */
 import type {HttpHandler} from 'msw'
 
+import {deviceMetadata} from './device.js'
 import {cloudFields, endpoint, json, route, type MockContext} from './http.js'
 import {scopesSupported} from './scopes.js'
 
@@ -22,7 +23,8 @@ export function authorizationServerMetadata(ctx: MockContext): Record<string, un
     scopes_supported: scopesSupported(),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    // With the device grant on (device.ts): device_authorization_endpoint, and its grant type added.
+    ...deviceMetadata(ctx, ['authorization_code', 'refresh_token']),
     token_endpoint_auth_methods_supported: ['none', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
     client_id_metadata_document_supported: true,

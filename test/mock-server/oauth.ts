@@ -28,7 +28,7 @@ const CODE_INVALID = 'Authorization code is invalid or has already been used'
 const NOTHING_LEFT = "Token scopes are no longer within the application's allowed scopes; re-authorize."
 
 /** Client identification for public clients: `client_id` in the body, or HTTP Basic (client_secret_basic style). */
-function requestClientId(request: Request, params: Record<string, unknown>): string | undefined {
+export function requestClientId(request: Request, params: Record<string, unknown>): string | undefined {
   const fromBody = stringParam(params, 'client_id')
   if (fromBody) return fromBody
   const basic = /^Basic\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')
@@ -38,7 +38,7 @@ function requestClientId(request: Request, params: Record<string, unknown>): str
 }
 
 /** The success body of server.md section 3, plus an OIDC id_token when `openid` was granted. */
-function tokenResponse(ctx: MockContext, {pair, user, nonce}: {pair: TokenPair; user: User; nonce?: string | undefined}): Response {
+export function tokenResponse(ctx: MockContext, {pair, user, nonce}: {pair: TokenPair; user: User; nonce?: string | undefined}): Response {
   const body: Record<string, unknown> = {
     access_token: pair.access.token,
     token_type: 'Bearer',

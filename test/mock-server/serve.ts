@@ -1,5 +1,5 @@
 /**
- * `npm run mock-server -- --port N [--policy reject|clamp] [--auto-approve] [--iss-parameter]`
+ * `npm run mock-server -- --port N [--policy reject|clamp] [--auto-approve] [--iss-parameter] [--device-grant]`
  *
  * Serves the same MSW handlers as createMockServer on 127.0.0.1 through @mswjs/http-middleware. The port
  * is bound first (so `--port 0` can pick a free one), then the handlers are built for the real origin, and
@@ -13,13 +13,15 @@ import {createServer as createMiddlewareApp} from '@mswjs/http-middleware'
 
 import {createMockServer} from './index.js'
 
-const USAGE = 'usage: npm run mock-server -- --port N [--policy reject|clamp] [--auto-approve] [--iss-parameter]'
+const USAGE = 'usage: npm run mock-server -- --port N [--policy reject|clamp] [--auto-approve] [--iss-parameter] [--device-grant]'
 
 interface ServeOptions {
   port: number
   policy: 'reject' | 'clamp'
   autoApprove: boolean
   issParameter: boolean
+  /** Offer the device authorization grant (RFC 8628), which PostHog does not. */
+  deviceGrant: boolean
 }
 
 function parseServeArgs(argv: string[]): ServeOptions {
@@ -30,6 +32,7 @@ function parseServeArgs(argv: string[]): ServeOptions {
       policy: {type: 'string', default: 'reject'},
       'auto-approve': {type: 'boolean', default: false},
       'iss-parameter': {type: 'boolean', default: false},
+      'device-grant': {type: 'boolean', default: false},
       help: {type: 'boolean', default: false},
     },
     strict: true,
@@ -41,7 +44,7 @@ function parseServeArgs(argv: string[]): ServeOptions {
   const port = Number(values.port)
   if (values.port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be an integer between 0 and 65535')
   if (values.policy !== 'reject' && values.policy !== 'clamp') throw new Error('--policy must be "reject" or "clamp"')
-  return {port, policy: values.policy, autoApprove: values['auto-approve'], issParameter: values['iss-parameter']}
+  return {port, policy: values.policy, autoApprove: values['auto-approve'], issParameter: values['iss-parameter'], deviceGrant: values['device-grant']}
 }
 
 function fail(message: string, code: number): never {
@@ -68,6 +71,7 @@ function main(): void {
       policy: options.policy,
       autoApprove: options.autoApprove,
       issParameter: options.issParameter,
+      deviceGrant: options.deviceGrant,
       matchAnyOrigin: true,
     })
     // http-middleware is CommonJS: its `msw` types are the CJS twin of the ESM ones our handlers use

@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -52,6 +52,8 @@ export function runCli(
     onStderr?: (chunk: string) => void
     /** Keeps stdin open and hands it over (for prompts and pastes); the caller ends it. */
     onStdin?: (stdin: NodeJS.WritableStream) => void
+    /** The spawned process, e.g. to send it SIGINT as Ctrl-C would. */
+    onChild?: (child: ChildProcess) => void
   } = {},
 ): Promise<CliResult> {
   if (!existsSync(path.join(ROOT, 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` before the CLI tests')
@@ -64,6 +66,7 @@ export function runCli(
       stderr += chunk.toString()
       options.onStderr?.(chunk.toString())
     })
+    options.onChild?.(child)
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000)
     child.on('error', reject)
     child.on('close', (code) => {
