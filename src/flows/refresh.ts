@@ -82,7 +82,7 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
   if (first.status === 'ok') return {session, refreshed: false, lost: []}
   if (first.status === 'needs_full_auth') throw new SessionExpiredError(first.reason, {nextCommand: first.nextCommand})
   const lockPath = lockPathFor({dir: path.join(deps.paths.state, 'locks'), identity: sessionKey(session)})
-  // staleMs beyond the worst case of discovery retries plus the refresh request, so a slow refresh keeps its lock.
+  // The holder's heartbeat keeps a slow refresh's lock; the wait covers discovery retries plus the refresh request.
   return withLock(
     lockPath,
     async () => {
@@ -98,7 +98,7 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
       await assertStoreUsable(store)
       return refreshOnce(deps, {store, refresher: refreshers[current.kind]!, current, minValidSeconds, retried: false})
     },
-    {staleMs: 120_000, timeoutMs: 90_000},
+    {timeoutMs: 90_000},
   )
 }
 

@@ -7,59 +7,85 @@ import {ensurePrivateDir} from '../fs-trust.js'
 import {crypto} from '../lazy-crypto.js'
 
 // Hand-written rather than proper-lockfile: that one has no owner record (a lock is a bare folder), so a
-// SIGKILLed holder is only recovered after its mtime goes stale, never at once by a dead-pid check.
+// SIGKILLed holder is only recovered after its mtime goes stale, never at once by a dead-pid check; and it
+// judges staleness by comparing the folder's mtime with this process's clock, which this lock never does.
+
+/** How often a holder touches its lock file to show it is alive. */
+export const HEARTBEAT_MS = 1000
+/** How long a waiter watches a lock go untouched before it calls it abandoned (default of `staleMs`). */
+export const DEFAULT_STALE_MS = 15_000
 
 export interface LockOptions {
-  /** Give up (exit 1, `lock_timeout`) after waiting this long. */
+  /** Give up (exit 1, `lock_timeout`) after waiting this long (on this process's monotonic clock). Keep it above staleMs. */
   timeoutMs?: number
-  /** A lock older than this (by its claimed date or its mtime) is abandoned whoever holds it. */
+  /**
+   * A lock this waiter has itself watched stay unchanged (no heartbeat) for this long is abandoned. Default
+   * DEFAULT_STALE_MS, or ONRAMP_LOCK_STALE_MS from the environment.
+   */
   staleMs?: number
-  /** A lock with no readable owner (left empty by a crash between create and write) is abandoned after this. */
-  unreadableStaleMs?: number
+  /** How often the holder touches the lock file (default HEARTBEAT_MS); keep it well below staleMs. */
+  heartbeatMs?: number
   pollMs?: number
 }
 
 /** What the lock file holds: enough to tell whether its owner is still alive, and whether it is ours. */
-interface LockOwner {
+export interface LockOwner {
   pid: number
   host: string
+  /** This holder's own clock, for people reading the file: never compared with anything. */
   created: string
   nonce: string
 }
 
 /**
- * A cross-process lock: the file `lockPath`, created exclusively (`wx`), is the lock. Others poll
- * until it is released or stale (owner process gone, or older than staleMs). Used for credentials.json
- * read-modify-write and for refreshes (one refresh per credential identity at a time, client.md).
+ * A cross-process lock: the file `lockPath`, created atomically with its owner record inside, is the lock.
+ * The holder touches it every `heartbeatMs` while it holds it. A waiter polls; it breaks the lock at once
+ * when its owner is a process of this machine that is gone, or once it has itself watched the file stay
+ * unchanged for `staleMs` on its own monotonic clock. No clock is ever compared with another (not the
+ * file's mtime with this process's time, not the owner's date with ours): clocks of processes (faketime,
+ * a drifted VM) and of file systems (an NFS server) may be hours apart. A holder that keeps beating is
+ * never evicted, however long its work takes. Used for credentials.json read-modify-write and for
+ * refreshes (one refresh per credential identity at a time, client.md).
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const {timeoutMs = 30_000, staleMs = 60_000, unreadableStaleMs = 2_000, pollMs = 50} = options
+  const {timeoutMs = 30_000, staleMs = defaultStaleMs(), heartbeatMs = HEARTBEAT_MS, pollMs = 50} = options
   ensurePrivateDir(path.dirname(lockPath)) // a lock in a folder others can write could be held or faked by them
   const owner: LockOwner = {pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: crypto().randomBytes(16).toString('hex')}
-  const deadline = Date.now() + timeoutMs
+  const started = monotonicMs()
+  let watched: {fingerprint: string; since: number} | undefined
   let holder: LockOwner | undefined
-  for (;;) {
-    owner.created = new Date().toISOString()
-    if (await tryCreate(lockPath, owner)) break
-    const seen = await readOwner(lockPath)
-    holder = seen.owner
-    if (seen.exists && (await isStale(lockPath, seen, {staleMs, unreadableStaleMs}))) {
-      await breakStale(lockPath, seen.raw)
-      continue
+  const candidate = await prepare(lockPath, owner)
+  try {
+    for (;;) {
+      if (await candidate.tryCreate()) break
+      const seen = await observe(lockPath)
+      if (!seen) continue // released meanwhile: try again at once
+      holder = seen.owner
+      const now = monotonicMs()
+      if (watched?.fingerprint !== seen.fingerprint) watched = {fingerprint: seen.fingerprint, since: now}
+      if (ownerIsGone(seen.owner) || now - watched.since >= staleMs) {
+        await breakStale(lockPath, seen)
+        watched = undefined
+        continue
+      }
+      if (now - started >= timeoutMs) {
+        const by = holder ? ` (held by process ${holder.pid} on ${holder.host})` : ''
+        throw new UnexpectedError(
+          `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${lockPath}${by}, which its holder keeps alive. ` +
+            `If no other onramp command is running, delete that file and try again.`,
+          {code: 'lock_timeout'},
+        )
+      }
+      await sleep(pollMs)
     }
-    if (Date.now() >= deadline) {
-      const by = holder ? ` (held by process ${holder.pid} on ${holder.host} since ${holder.created})` : ''
-      throw new UnexpectedError(
-        `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${lockPath}${by}. ` +
-          `If no other onramp command is running, delete that file and try again.`,
-        {code: 'lock_timeout'},
-      )
-    }
-    await sleep(pollMs)
+  } finally {
+    await candidate.discard()
   }
+  const heartbeat = startHeartbeat(lockPath, owner.nonce, heartbeatMs)
   try {
     return await fn()
   } finally {
+    await heartbeat.stop()
     await release(lockPath, owner.nonce)
   }
 }
@@ -73,7 +99,91 @@ export function lockPathFor({dir, identity}: {dir: string; identity: string}): s
   return path.join(dir, `${digest}.lock`)
 }
 
-async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
+/** Milliseconds on this process's monotonic clock: never set, never shifted, meaningless across processes. */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n)
+}
+
+/** A parsed lock file owner, or undefined for an empty, half-written or foreign file. */
+export function parseOwner(raw: string): LockOwner | undefined {
+  try {
+    const value = JSON.parse(raw) as Partial<LockOwner>
+    if (typeof value.pid === 'number' && typeof value.nonce === 'string') {
+      return {pid: value.pid, host: String(value.host ?? ''), created: String(value.created ?? ''), nonce: value.nonce}
+    }
+  } catch {
+    // Empty or not ours: judged by watching it, like any other
+  }
+  return undefined
+}
+
+/** True when the owner is a process of this machine that no longer runs (a pid means nothing on another host). */
+export function ownerIsGone(owner: LockOwner | undefined): boolean {
+  return owner !== undefined && owner.host === os.hostname() && !isAlive(owner.pid)
+}
+
+export interface Observed {
+  raw: string
+  owner: LockOwner | undefined
+  mtimeMs: number
+  /** Changes whenever the file is touched, rewritten or replaced: what a waiter watches. */
+  fingerprint: string
+}
+
+/**
+ * Reads the lock file and its attributes through one open handle (on NFS, open revalidates the cached
+ * attributes, so a heartbeat from another machine is seen). Undefined when there is no lock file.
+ */
+export async function observe(lockPath: string): Promise<Observed | undefined> {
+  let handle: fs.FileHandle
+  try {
+    handle = await fs.open(lockPath, 'r')
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined
+    throw error
+  }
+  try {
+    const raw = await handle.readFile('utf8')
+    const stat = await handle.stat({bigint: true})
+    return {raw, owner: parseOwner(raw), mtimeMs: Number(stat.mtimeNs / 1_000_000n), fingerprint: `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${raw}`}
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Creates the lock with its owner already inside: the record is written once to a private file beside
+ * it, then each attempt hard-links that file to the lock's name, which fails if the lock exists. No one
+ * ever sees a lock without an owner. Where hard links are not supported, an exclusive create followed
+ * by the write.
+ */
+async function prepare(lockPath: string, owner: LockOwner): Promise<{tryCreate: () => Promise<boolean>; discard: () => Promise<void>}> {
+  const record = `${lockPath}.${owner.nonce}.new`
+  try {
+    await fs.writeFile(record, JSON.stringify(owner), {mode: 0o600, flag: 'wx'})
+  } catch (error) {
+    await fs.rm(record, {force: true}).catch(() => undefined) // a half-written record is nobody's lock
+    throw error
+  }
+  let linkable = true
+  return {
+    tryCreate: async () => {
+      if (!linkable) return createExclusive(lockPath, owner)
+      try {
+        await fs.link(record, lockPath)
+        return true
+      } catch (error) {
+        if (errno(error) === 'EEXIST') return false
+        if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'].includes(errno(error) ?? '')) throw error
+        linkable = false
+        return createExclusive(lockPath, owner)
+      }
+    },
+    discard: () => fs.rm(record, {force: true}),
+  }
+}
+
+async function createExclusive(lockPath: string, owner: LockOwner): Promise<boolean> {
   let handle: fs.FileHandle
   try {
     handle = await fs.open(lockPath, 'wx', 0o600)
@@ -93,45 +203,35 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   return true
 }
 
-interface Seen {
-  exists: boolean
-  raw: string
-  owner: LockOwner | undefined
-}
-
-async function readOwner(lockPath: string): Promise<Seen> {
-  try {
-    const raw = await fs.readFile(lockPath, 'utf8')
-    return {exists: true, raw, owner: parseOwner(raw)}
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return {exists: false, raw: '', owner: undefined}
-    throw error
-  }
-}
-
-function parseOwner(raw: string): LockOwner | undefined {
-  try {
-    const value = JSON.parse(raw) as Partial<LockOwner>
-    if (typeof value.pid === 'number' && typeof value.nonce === 'string') {
-      return {pid: value.pid, host: String(value.host ?? ''), created: String(value.created ?? ''), nonce: value.nonce}
+/**
+ * Touches the lock file every `intervalMs` while it is ours (the mtime value is only ever compared with
+ * itself, by waiters watching for a change). Stops on its own if the lock was taken from us.
+ */
+function startHeartbeat(lockPath: string, nonce: string, intervalMs: number): {stop: () => Promise<void>} {
+  let beating: Promise<void> | undefined
+  let stopped = false
+  const beat = async () => {
+    const seen = await observe(lockPath).catch(() => undefined)
+    if (stopped) return
+    if (seen?.owner?.nonce !== nonce) {
+      stopped = true // broken while we held it (this process was stopped longer than staleMs): nothing left to keep alive
+      return
     }
-  } catch {
-    // Empty or half-written: its owner may be between open() and write(); judged by age below.
+    const now = new Date()
+    await fs.utimes(lockPath, now, now).catch(() => undefined)
   }
-  return undefined
-}
-
-async function isStale(lockPath: string, seen: Seen, {staleMs, unreadableStaleMs}: {staleMs: number; unreadableStaleMs: number}): Promise<boolean> {
-  const modified = await mtime(lockPath)
-  if (modified === undefined) return false // gone meanwhile: the next attempt creates it
-  // The file's own mtime bounds its age whatever date it claims (a date in the future is never "fresh forever").
-  if (Date.now() - modified > (seen.owner ? staleMs : unreadableStaleMs)) return true
-  if (!seen.owner) return false // being written right now, or left empty: judged by mtime alone
-  const created = Date.parse(seen.owner.created)
-  if (!Number.isNaN(created) && Date.now() - created > staleMs) return true
-  // A pid only means something on the machine that wrote it (a shared home over NFS has several).
-  if (seen.owner.host === os.hostname()) return !isAlive(seen.owner.pid)
-  return false
+  const timer = setInterval(() => {
+    if (stopped || beating) return
+    beating = beat().finally(() => (beating = undefined))
+  }, intervalMs)
+  timer.unref()
+  return {
+    stop: async () => {
+      stopped = true
+      clearInterval(timer)
+      await beating
+    },
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -146,10 +246,11 @@ function isAlive(pid: number): boolean {
 
 /**
  * Removes a stale lock without removing a fresh one: two waiters may judge the same lock stale, and
- * the slower one must not delete the lock the faster one has just taken. So the file is renamed
- * aside atomically, checked to be the stale one we read, and put back (link: never overwrites) if not.
+ * the slower one must not delete the lock the faster one has just taken; nor may a holder that beat
+ * just now lose its lock. So the file is renamed aside atomically, checked to be the one we watched
+ * (same owner record, same mtime), and put back (link: never overwrites) if not.
  */
-async function breakStale(lockPath: string, staleRaw: string): Promise<void> {
+async function breakStale(lockPath: string, stale: Observed): Promise<void> {
   const aside = `${lockPath}.${crypto().randomBytes(6).toString('hex')}.stale`
   try {
     await fs.rename(lockPath, aside)
@@ -157,23 +258,21 @@ async function breakStale(lockPath: string, staleRaw: string): Promise<void> {
     if (errno(error) === 'ENOENT') return // someone else broke or released it
     throw error
   }
-  const moved = await fs.readFile(aside, 'utf8').catch(() => staleRaw)
-  if (moved !== staleRaw) await fs.link(aside, lockPath).catch(() => undefined)
+  const moved = await observe(aside).catch(() => undefined)
+  if (moved && (moved.raw !== stale.raw || moved.mtimeMs !== stale.mtimeMs)) await fs.link(aside, lockPath).catch(() => undefined)
   await fs.rm(aside, {force: true})
 }
 
 async function release(lockPath: string, nonce: string): Promise<void> {
   // Only ours: if it was broken as stale meanwhile, the file now belongs to someone else.
-  const seen = await readOwner(lockPath).catch(() => undefined)
+  const seen = await observe(lockPath).catch(() => undefined)
   if (seen?.owner?.nonce === nonce) await fs.rm(lockPath, {force: true}).catch(() => undefined)
 }
 
-async function mtime(file: string): Promise<number | undefined> {
-  try {
-    return (await fs.stat(file)).mtimeMs
-  } catch {
-    return undefined
-  }
+/** ONRAMP_LOCK_STALE_MS (a file system whose attributes lag, or a test of a slow holder), else DEFAULT_STALE_MS. */
+function defaultStaleMs(): number {
+  const value = Number(process.env.ONRAMP_LOCK_STALE_MS)
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_STALE_MS
 }
 
 function errno(error: unknown): string | undefined {

@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, utimesSync, writeFileSync} from 'node:fs'
 import {createServer, type Server, type Socket} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -8,6 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
 import {rememberClient} from '../../src/oauth/registration.js'
+import {withLock} from '../../src/session/lock.js'
 import {FREE_PORT_ISSUER, FREE_PORT_SERVER, harnessPerTest} from '../support/harness.js'
 import {wizardPortsPerTest} from '../support/wizard-ports.js'
 import {findCheck} from '../support/doctor.js'
@@ -66,24 +67,41 @@ describe('onramp doctor: storage', () => {
     expect(findCheck(report, 'storage.permissions.config_dir')).toMatchObject({status: 'fail', summary: expect.stringMatching(/mode 0777: others can write into it/), fix: `chmod 700 ${h.deps.paths.config}`})
   })
 
-  it('a lock left by a dead process, and one 10 minutes old from another host: warn with the rm command', async () => {
+  it('a lock left by a dead process, and one from another host nobody keeps alive: warn with the rm command; a held lock is left alone', async () => {
     const h = await setup()
     const locks = path.join(h.deps.paths.state, 'locks')
     mkdirSync(locks, {recursive: true, mode: 0o700})
     const dead = path.join(locks, 'a'.repeat(32) + '.lock')
     writeFileSync(dead, JSON.stringify({pid: deadPid(), host: os.hostname(), created: new Date().toISOString(), nonce: 'x'}))
-    const old = path.join(locks, 'b'.repeat(32) + '.lock')
-    writeFileSync(old, JSON.stringify({pid: 1, host: 'elsewhere.example', created: new Date(Date.now() - 10 * 60_000).toISOString(), nonce: 'y'}))
-    const fresh = path.join(locks, 'c'.repeat(32) + '.lock')
-    writeFileSync(fresh, JSON.stringify({pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: 'z'}))
-    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER})
+    // Dated now by its own clock, and touched just now: only the missing heartbeat gives it away.
+    const quiet = path.join(locks, 'b'.repeat(32) + '.lock')
+    writeFileSync(quiet, JSON.stringify({pid: 1, host: 'elsewhere.example', created: new Date().toISOString(), nonce: 'y'}))
+    // A real holder, beating while doctor watches; its file's mtime is 2 h in the future, which must not matter.
+    const held = path.join(locks, 'c'.repeat(32) + '.lock')
+    const report = await withLock(held, async () => {
+      const future = new Date(Date.now() + 2 * 3600_000)
+      utimesSync(held, future, future)
+      return runDoctor(h.deps, {selection: FREE_PORT_SERVER})
+    })
     const result = findCheck(report, 'storage.locks')
     expect(result.status).toBe('warn')
     expect(result.summary).toMatch(/2 stale or foreign lock file\(s\)/)
     expect(result.summary).toMatch(/owner \(pid \d+\) is no longer running/)
-    expect(result.summary).toMatch(/from host elsewhere\.example/)
-    expect(result.fix).toBe(`rm ${dead} ${old}`)
+    expect(result.summary).toMatch(/no heartbeat in 2\.5 s, so no running onramp holds it, from host elsewhere\.example/)
+    expect(result.summary).not.toContain('c'.repeat(32))
+    expect(result.fix).toBe(`rm ${dead} ${quiet}`)
     expect(report.ok).toBe(true) // a stale lock delays, it does not fail
+  })
+
+  it('a lock held by a running onramp whose mtime is hours off this clock: ok, not stale', async () => {
+    const h = await setup()
+    const held = path.join(h.deps.paths.state, 'locks', 'd'.repeat(32) + '.lock')
+    const report = await withLock(held, async () => {
+      const past = new Date(Date.now() - 2 * 3600_000)
+      utimesSync(held, past, past)
+      return runDoctor(h.deps, {selection: FREE_PORT_SERVER})
+    })
+    expect(findCheck(report, 'storage.locks')).toMatchObject({status: 'ok', summary: '1 lock file(s) held by running onramp processes'})
   })
 
   it('no Secret Service under auto: the keychain round trip warns and names the fallback', async () => {

@@ -6,8 +6,8 @@
  * every other test logs in on a free port (`loginDefaults`, or an app on a custom issuer: `freePortApp`).
  *
  * The lock is a file under `os.tmpdir()` (not under the worktree), so suites of other worktrees wait too.
- * It is `src/session/lock.ts`: a holder that dies (a killed vitest worker) is recovered at once by its
- * dead pid. `test/support/wizard-ports-guard.ts` (a vitest setup file) fails any in-process listen on
+ * It is `src/session/lock.ts`: the holder heartbeats, and one that dies (a killed vitest worker) is
+ * recovered at once by its dead pid. `test/support/wizard-ports-guard.ts` (a vitest setup file) fails any in-process listen on
  * these ports by a test that does not hold it.
  */
 import {execFileSync} from 'node:child_process'
@@ -56,8 +56,10 @@ export async function holdWizardPorts(ports: readonly number[] = WIZARD_PORTS): 
       acquired()
       await released
     },
-    // A holder keeps it for a whole file; a dead one is recovered by its pid, so age alone never breaks it.
-    {timeoutMs: WAIT_MS, staleMs: 24 * 3600_000},
+    // The holder beats while it holds the lock (for a whole file, maybe) and a dead one is recovered at
+    // once by its pid (the lock is on this machine), so a long stale limit costs nothing and spares a
+    // worker whose event loop is busy for a while.
+    {timeoutMs: WAIT_MS, staleMs: 120_000},
   )
   // A lock that could not be taken rejects `holding` before `acquired` is ever called.
   await Promise.race([gotIt, holding])

@@ -2,15 +2,18 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
+import {HEARTBEAT_MS, observe, ownerIsGone, type Observed} from '../../session/lock.js'
 import {ok, shellQuote, warn, type Check} from '../types.js'
 
-/** A lock older than this is abandoned whatever it claims: no refresh or store write takes that long. */
-const STALE_MS = 2 * 60 * 1000
+/** How long doctor watches a lock for its holder's heartbeat (a live holder touches it every HEARTBEAT_MS). */
+const WATCH_MS = Math.round(2.5 * HEARTBEAT_MS)
 
 /**
  * storage.locks: lock files left behind (`<state>/locks/*.lock`, `credentials.json.lock`) whose owner
- * is dead, that are older than 2 min, or that belong to another user. onramp breaks stale locks on
- * its own after waiting; this says why a command hung, and how to clear it now.
+ * is a dead process of this machine, that nothing keeps alive (no heartbeat while doctor watched), or
+ * that belong to another user. No clock is compared with another: a lock's mtime is only compared with
+ * itself a moment later. onramp breaks stale locks on its own after watching them; this says why a
+ * command hung, and how to clear it now.
  */
 export const checkLocks: Check = async (ctx) => {
   const id = 'storage.locks'
@@ -21,56 +24,49 @@ export const checkLocks: Check = async (ctx) => {
   } catch {
     // no locks folder: nothing was ever locked
   }
-  const now = ctx.deps.now().getTime()
   const uid = process.getuid?.()
-  const stale: string[] = []
-  const reasons: string[] = []
-  let live = 0
+  const verdicts = new Map<string, string>()
+  const watching = new Map<string, Observed>()
   for (const file of files) {
-    const verdict = await judge(file, now, uid)
-    if (verdict === 'missing') continue
-    if (verdict === 'live') {
-      live++
-      continue
-    }
-    stale.push(file)
-    reasons.push(`${path.basename(file)}: ${verdict}`)
+    const first = await look(file, uid)
+    if (first === 'missing') continue
+    if (typeof first === 'string') verdicts.set(file, first)
+    else if (ownerIsGone(first.owner)) verdicts.set(file, `its owner (pid ${first.owner!.pid}) is no longer running`)
+    else watching.set(file, first)
   }
+  if (watching.size > 0) {
+    await new Promise((resolve) => setTimeout(resolve, WATCH_MS))
+    for (const [file, first] of watching) {
+      const second = await look(file, uid)
+      if (second === 'missing') continue // released while we watched
+      if (typeof second === 'string') verdicts.set(file, second)
+      else if (second.fingerprint !== first.fingerprint) verdicts.set(file, 'live')
+      else {
+        const from = first.owner && first.owner.host !== os.hostname() ? `, from host ${first.owner.host}` : ''
+        verdicts.set(file, `no heartbeat in ${WATCH_MS / 1000} s, so no running onramp holds it${from}`)
+      }
+    }
+  }
+  const stale = [...verdicts].filter(([, verdict]) => verdict !== 'live')
+  const live = verdicts.size - stale.length
   if (stale.length === 0) return [ok('storage', id, live > 0 ? `${live} lock file(s) held by running onramp processes` : 'no lock files')]
-  return [warn('storage', id, `${stale.length} stale or foreign lock file(s): ${reasons.join('; ')}`, `rm ${stale.map(shellQuote).join(' ')}`)]
+  return [
+    warn(
+      'storage',
+      id,
+      `${stale.length} stale or foreign lock file(s): ${stale.map(([file, verdict]) => `${path.basename(file)}: ${verdict}`).join('; ')}`,
+      `rm ${stale.map(([file]) => shellQuote(file)).join(' ')}`,
+    ),
+  ]
 }
 
-async function judge(file: string, now: number, uid: number | undefined): Promise<'missing' | 'live' | string> {
-  let raw: string
-  let stat
+/** The lock as a waiter sees it, or why it is not one of ours. */
+async function look(file: string, uid: number | undefined): Promise<'missing' | string | Observed> {
   try {
-    stat = await fs.stat(file)
-    raw = await fs.readFile(file, 'utf8')
+    const stat = await fs.stat(file)
+    if (uid !== undefined && stat.uid !== uid) return `owned by uid ${stat.uid}, not you`
+    return (await observe(file)) ?? 'missing'
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable (${(error as NodeJS.ErrnoException).code})`
-  }
-  if (uid !== undefined && stat.uid !== uid) return `owned by uid ${stat.uid}, not you`
-  let owner: {pid?: unknown; host?: unknown; created?: unknown} = {}
-  try {
-    owner = JSON.parse(raw) as typeof owner
-  } catch {
-    // empty or half-written: judged by age alone
-  }
-  const created = typeof owner.created === 'string' ? Date.parse(owner.created) : NaN
-  // The earlier of the claimed date and the mtime: a date in the future cannot keep a lock alive.
-  const since = Number.isNaN(created) ? stat.mtimeMs : Math.min(Math.max(created, 0), stat.mtimeMs)
-  const age = now - since
-  if (typeof owner.pid === 'number' && owner.host === os.hostname() && !isAlive(owner.pid)) return `its owner (pid ${owner.pid}) is no longer running`
-  if (age > STALE_MS) return `${Math.round(age / 1000)} s old${typeof owner.host === 'string' && owner.host !== os.hostname() ? `, from host ${owner.host}` : ''}`
-  return 'live'
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true
-  try {
-    process.kill(pid, 0) // signal 0: an existence check only
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH' // EPERM: alive, another user's
   }
 }

@@ -1,4 +1,4 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
@@ -7,8 +7,9 @@ import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {OnrampError} from '../../../src/errors.js'
-import {lockPathFor, withLock} from '../../../src/session/lock.js'
+import {lockPathFor, monotonicMs, observe, withLock} from '../../../src/session/lock.js'
 import {runChildrenTogether} from '../../fixtures/run-children.js'
+import {CLOCK_OFFSETS, faketimeEnv, faketimeUnavailable, OFFSET_MS, type ClockOffset} from '../../support/faketime.js'
 import {itUnless, POSIX_ONLY} from '../../support/skip.js'
 
 let dir: string
@@ -17,8 +18,44 @@ beforeEach(() => {
 })
 afterEach(() => {
   vi.restoreAllMocks()
+  vi.useRealTimers()
+  for (const holder of holders.splice(0)) holder.kill('SIGKILL')
   fs.rmSync(dir, {recursive: true, force: true})
 })
+
+const ROOT = path.resolve(import.meta.dirname, '../../..')
+const holders: ChildProcess[] = []
+
+/** Another process that takes the lock, beating every heartbeatMs, under a clock shifted by `offset`; resolves once it holds it. */
+async function startHolder(lockPath: string, {heartbeatMs, offset}: {heartbeatMs?: number; offset?: ClockOffset} = {}): Promise<ChildProcess> {
+  const env = {...process.env, ...(offset ? faketimeEnv(offset) : {})}
+  delete env.NODE_ENV
+  const args = ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'session-child.ts'), 'hold', lockPath, ...(heartbeatMs ? [String(heartbeatMs)] : [])]
+  const child = spawn(process.execPath, args, {cwd: ROOT, env, stdio: ['pipe', 'pipe', 'inherit']})
+  holders.push(child)
+  let out = ''
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('ready\n') && !out.includes('sent')) {
+        out += 'sent'
+        child.stdin!.write('go\n')
+      }
+      if (out.includes('locked\n')) resolve()
+    })
+    child.on('exit', (code) => reject(new Error(`holder exited early with ${code}`)))
+  })
+  return child
+}
+
+async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill(signal)
+  await exited
+}
+
+/** A pid that lives through the test (vitest's own process) but never heartbeats any lock. */
+const LIVE_PID = process.ppid
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -90,79 +127,150 @@ describe('withLock', () => {
     expect(fs.existsSync(lockPath)).toBe(false)
   })
 
-  it('breaks a lock left by a dead process', async () => {
+  it('never shows a lock without its owner record, however many callers race for it', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    let reads = 0
+    let ownerless = 0
+    let racing = true
+    const watcher = (async () => {
+      while (racing) {
+        const seen = await observe(lockPath)
+        if (seen) {
+          reads++
+          if (!seen.owner) ownerless++
+        }
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    })()
+    await Promise.all(Array.from({length: 8}, () => withLock(lockPath, async () => sleep(5), {pollMs: 2})))
+    racing = false
+    await watcher
+    expect(reads).toBeGreaterThan(0)
+    expect(ownerless).toBe(0)
+    expect(fs.readdirSync(dir)).toEqual([]) // no owner records or set-aside files left behind
+  })
+
+  it('touches its lock file while it holds it (the heartbeat waiters watch)', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    await withLock(
+      lockPath,
+      async () => {
+        const first = (await observe(lockPath))!
+        let now = first
+        while (now.fingerprint === first.fingerprint) {
+          await sleep(10)
+          now = (await observe(lockPath))!
+        }
+        expect(now.owner).toEqual(first.owner)
+        expect(now.mtimeMs).not.toBe(first.mtimeMs)
+      },
+      {heartbeatMs: 20},
+    )
+  })
+
+  it('breaks at once a lock whose owner is a dead process of this machine', async () => {
     const lockPath = path.join(dir, 'a.lock')
     fs.writeFileSync(lockPath, JSON.stringify({pid: deadPid(), host: os.hostname(), created: new Date().toISOString(), nonce: 'old'}))
-    await expect(withLock(lockPath, async () => 'got it', {timeoutMs: 2000})).resolves.toBe('got it')
+    // Well inside staleMs: only the dead-pid check lets this through.
+    await expect(withLock(lockPath, async () => 'got it', {timeoutMs: 5000, staleMs: 60_000})).resolves.toBe('got it')
     expect(fs.existsSync(lockPath)).toBe(false)
   })
 
-  it('breaks a lock older than staleMs even if its owner lives', async () => {
+  it('recovers at once from a holder killed with SIGKILL', async () => {
     const lockPath = path.join(dir, 'a.lock')
-    const old = new Date(Date.now() - 120_000).toISOString()
-    fs.writeFileSync(lockPath, JSON.stringify({pid: process.ppid, host: os.hostname(), created: old, nonce: 'old'}))
-    await expect(withLock(lockPath, async () => 'got it', {timeoutMs: 2000, staleMs: 60_000})).resolves.toBe('got it')
+    await kill(await startHolder(lockPath))
+    expect(fs.existsSync(lockPath)).toBe(true) // the killed holder could not clean up
+    await expect(withLock(lockPath, async () => 'recovered', {timeoutMs: 5000, staleMs: 60_000})).resolves.toBe('recovered')
   })
 
-  it('waits on an empty lock file briefly (its owner may be writing), then breaks it within seconds', async () => {
+  it('never evicts a live holder that beats, however long past staleMs it holds the lock', async () => {
     const lockPath = path.join(dir, 'a.lock')
-    fs.writeFileSync(lockPath, '') // as left by a process killed between create and write
-    await expect(withLock(lockPath, async () => 1, {timeoutMs: 150, pollMs: 10})).rejects.toThrow(OnrampError)
-    await expect(withLock(lockPath, async () => 2, {timeoutMs: 5000, pollMs: 50})).resolves.toBe(2)
+    await startHolder(lockPath, {heartbeatMs: 50})
+    const held = fs.readFileSync(lockPath, 'utf8')
+    const started = monotonicMs()
+    const error = await withLock(lockPath, async () => 'evicted it', {staleMs: 300, timeoutMs: 2000, pollMs: 20}).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({code: 'lock_timeout', exit: 1})
+    expect(monotonicMs() - started).toBeGreaterThanOrEqual(2000) // six times staleMs, watched all along
+    expect(fs.readFileSync(lockPath, 'utf8')).toBe(held)
   })
 
-  it('removes its lock file when writing the owner fails, so nobody waits on an empty lock', async () => {
+  it('breaks a lock nobody keeps alive once it has watched it unchanged for staleMs, whatever date it claims (2099, live pid)', async () => {
     const lockPath = path.join(dir, 'a.lock')
-    const realOpen = fsp.open
-    vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
-      const handle = await realOpen(...args)
-      if (args[0] === lockPath) {
-        handle.writeFile = async () => {
-          throw Object.assign(new Error('ENOSPC: no space left on device'), {code: 'ENOSPC'})
-        }
+    fs.writeFileSync(lockPath, JSON.stringify({pid: LIVE_PID, host: os.hostname(), created: '2099-01-01T00:00:00.000Z', nonce: 'future'}))
+    const future = new Date('2099-01-01T00:00:00Z')
+    fs.utimesSync(lockPath, future, future)
+    const started = monotonicMs()
+    await expect(withLock(lockPath, async () => 'got it', {staleMs: 400, timeoutMs: 20_000, pollMs: 20})).resolves.toBe('got it')
+    expect(monotonicMs() - started).toBeGreaterThanOrEqual(400)
+    // ...and the next run does not wait at all: the abandoned lock is gone.
+    await expect(withLock(lockPath, async () => 'at once', {staleMs: 60_000, timeoutMs: 200})).resolves.toBe('at once')
+  })
+
+  it('does not call a lock stale because its mtime is hours old: age is never read from a clock', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    fs.writeFileSync(lockPath, JSON.stringify({pid: LIVE_PID, host: os.hostname(), created: new Date(Date.now() - 2 * 3600_000).toISOString(), nonce: 'old'}))
+    const past = new Date(Date.now() - 2 * 3600_000)
+    fs.utimesSync(lockPath, past, past)
+    await expect(withLock(lockPath, async () => 1, {staleMs: 60_000, timeoutMs: 300, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+    expect(fs.existsSync(lockPath)).toBe(true)
+  })
+
+  it('judges a lock with no readable owner the same way: waited on while watched for less than staleMs, then broken', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    fs.writeFileSync(lockPath, '') // as left by an older onramp killed between create and write
+    await expect(withLock(lockPath, async () => 1, {staleMs: 60_000, timeoutMs: 300, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+    await expect(withLock(lockPath, async () => 2, {staleMs: 300, timeoutMs: 20_000, pollMs: 20})).resolves.toBe(2)
+  })
+
+  it('does not break an ownerless lock that something keeps touching', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    fs.writeFileSync(lockPath, '')
+    const toucher = setInterval(() => {
+      const now = new Date()
+      fs.utimesSync(lockPath, now, new Date(now.getTime() + Math.random() * 1000))
+    }, 30)
+    try {
+      await expect(withLock(lockPath, async () => 1, {staleMs: 300, timeoutMs: 1500, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+    } finally {
+      clearInterval(toucher)
+    }
+  })
+
+  it('leaves nothing behind when its owner record cannot be written', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    const realWriteFile = fsp.writeFile
+    vi.spyOn(fsp, 'writeFile').mockImplementation(async (...args: Parameters<typeof fsp.writeFile>) => {
+      if (String(args[0]).startsWith(lockPath)) {
+        await realWriteFile(args[0], '{"pid":')
+        throw Object.assign(new Error('ENOSPC: no space left on device'), {code: 'ENOSPC'})
       }
-      return handle
+      return realWriteFile(...args)
     })
     await expect(withLock(lockPath, async () => 1)).rejects.toThrow('ENOSPC')
-    expect(fs.existsSync(lockPath)).toBe(false)
+    expect(fs.readdirSync(dir)).toEqual([])
   })
 
-  it('bounds the age of a lock claiming a future date by its mtime', async () => {
-    const lockPath = path.join(dir, 'a.lock')
-    fs.writeFileSync(lockPath, JSON.stringify({pid: process.ppid, host: os.hostname(), created: '2999-01-01T00:00:00.000Z', nonce: 'future'}))
-    await expect(withLock(lockPath, async () => 1, {timeoutMs: 150, pollMs: 10, staleMs: 60_000})).rejects.toThrow(OnrampError)
-    const past = new Date(Date.now() - 120_000)
-    fs.utimesSync(lockPath, past, past)
-    await expect(withLock(lockPath, async () => 'got it', {timeoutMs: 1000, pollMs: 10, staleMs: 60_000})).resolves.toBe('got it')
-  })
+  describe.each(CLOCK_OFFSETS)('with clocks %s apart', (offset) => {
 
-  it('recovers within seconds from a holder killed with SIGKILL', async () => {
-    const lockPath = path.join(dir, 'a.lock')
-    const env = {...process.env}
-    delete env.NODE_ENV
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'fixtures', 'session-child.ts'), 'hold', lockPath], {
-      cwd: path.resolve(import.meta.dirname, '../../..'),
-      env,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
-    let out = ''
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        if (out.includes('ready\n') && !out.includes('sent')) {
-          out += 'sent'
-          child.stdin.write('go\n')
-        }
-        if (out.includes('locked\n')) resolve()
-      })
-      child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)))
-    })
-    const exited = new Promise((resolve) => child.on('exit', resolve))
-    child.kill('SIGKILL')
-    await exited
-    expect(fs.existsSync(lockPath)).toBe(true) // the killed holder could not clean up
-    // Well inside the default staleMs: only the dead-pid check can let this through in time.
-    await expect(withLock(lockPath, async () => 'recovered', {timeoutMs: 3000})).resolves.toBe('recovered')
+    itUnless(faketimeUnavailable())(`a holder whose process clock is ${offset} off the file system's is never evicted while it beats, and is replaced at once when it dies`, async () => {
+      const lockPath = path.join(dir, 'a.lock')
+      const holder = await startHolder(lockPath, {heartbeatMs: 50, offset})
+      await expect(withLock(lockPath, async () => 'evicted', {staleMs: 300, timeoutMs: 1500, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+      await kill(holder)
+      await expect(withLock(lockPath, async () => 'after it', {staleMs: 60_000, timeoutMs: 5000})).resolves.toBe('after it')
+    }, 30_000)
+
+    it(`a waiter whose own clock is ${offset} off waits for a live holder and takes an abandoned lock only after watching it for staleMs`, async () => {
+      vi.useFakeTimers({toFake: ['Date']})
+      vi.setSystemTime(Date.now() + OFFSET_MS[offset])
+      const lockPath = path.join(dir, 'a.lock')
+      await startHolder(lockPath, {heartbeatMs: 50})
+      await expect(withLock(lockPath, async () => 'evicted', {staleMs: 300, timeoutMs: 1500, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+      const abandoned = path.join(dir, 'b.lock')
+      fs.writeFileSync(abandoned, JSON.stringify({pid: LIVE_PID, host: os.hostname(), created: new Date().toISOString(), nonce: 'gone quiet'}))
+      await expect(withLock(abandoned, async () => 1, {staleMs: 60_000, timeoutMs: 300, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+      await expect(withLock(abandoned, async () => 2, {staleMs: 300, timeoutMs: 20_000, pollMs: 20})).resolves.toBe(2)
+    }, 30_000)
   })
 
   itUnless(POSIX_ONLY)('refuses a locks folder others can write', async () => {
