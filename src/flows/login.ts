@@ -155,6 +155,7 @@ async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptio
     expectedState: state,
     expectedIssuer: discovered.issuer,
     logger: deps.logger,
+    onProblem: (message) => deps.ui.warn(message),
   })
   try {
     const clientId = server.clientId ?? (await ensureRegisteredClient(deps, {discovered, listener, remembered, scopes: plan.request}))

@@ -59,7 +59,7 @@ export async function consentForExistingAccount(
 
 async function listenForConsent(deps: Deps, {issuer, state}: {issuer: string; state: string}): Promise<CallbackListener> {
   try {
-    return await listenLoopback({host: 'localhost', ports: [SIGNUP_CONSENT_PORT], path: CALLBACK_PATH, expectedState: state, expectedIssuer: issuer, logger: deps.logger})
+    return await listenLoopback({host: 'localhost', ports: [SIGNUP_CONSENT_PORT], path: CALLBACK_PATH, expectedState: state, expectedIssuer: issuer, logger: deps.logger, onProblem: (message) => deps.ui.warn(message)})
   } catch (error) {
     if (!(error instanceof OnrampError)) throw error
     throw new OnrampError(

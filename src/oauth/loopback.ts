@@ -1,5 +1,6 @@
 import {timingSafeEqual} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {Duplex} from 'node:stream'
 
 import {UnexpectedError, UsageError} from '../errors.js'
 import type {Logger} from '../log.js'
@@ -20,7 +21,21 @@ export interface LoopbackOptions {
   /** RFC 9207: when the callback carries `iss`, it must be this issuer. */
   expectedIssuer: string
   logger?: Logger
+  /** Told when a callback could not be read (headers past the limit), with what to do: the terminal says it too. */
+  onProblem?: (message: string) => void
 }
+
+/**
+ * Largest request head the callback accepts. Node's default (16 KiB) is less than the cookies other local
+ * apps leave on `localhost`: the browser showed a bare 431 and the login never completed (PostHog/wizard
+ * PR #1253). Browsers send at most ~180 cookies of 4 KiB per host, so 1 MiB takes any real cookie jar.
+ */
+export const MAX_CALLBACK_HEADER_BYTES = 1024 * 1024
+
+/** What a person reads when the browser's cookies for localhost are too large even so (browser page and terminal). */
+export const OVERSIZED_HEADERS_ADVICE =
+  'The browser sent the login callback with headers (mostly cookies for localhost, left by other local apps) larger than onramp accepts, so the callback could not be read. ' +
+  'Clear the cookies for localhost in this browser (or open the address in a private window), then load the callback address again: the login is still waiting.'
 
 export interface CallbackListener {
   redirectUri: string
@@ -82,7 +97,31 @@ export async function listenLoopback(options: LoopbackOptions): Promise<Callback
     if (done) setImmediate(() => void close())
   }
 
+  // Past the header limit Node answers a bare 431 on its own; this says what happened and what to do instead.
+  const answered = new WeakSet<Duplex>()
+  let told = false
+  const onClientError = (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (answered.has(socket)) return // the rest of an oversized request, still arriving
+    answered.add(socket)
+    if (error.code === 'HPE_HEADER_OVERFLOW' || error.code === 'HPE_REQUEST_HEADER_FIELDS_TOO_LARGE') {
+      options.logger?.event('oauth.callback_rejected', {reason: 'headers_too_large'}, 'warn', {echo: false})
+      if (!told) options.onProblem?.(OVERSIZED_HEADERS_ADVICE)
+      told = true
+      if (!socket.writable) return void socket.destroy()
+      socket.end(rawPage(431, 'Request Header Fields Too Large', 'Login not completed: cookies too large', OVERSIZED_HEADERS_ADVICE))
+      // Read what the browser is still sending: closing with unread data would reset the connection
+      // before the browser reads the page.
+      socket.on('data', () => {})
+      socket.resume()
+      setTimeout(() => socket.destroy(), 5000).unref()
+      return
+    }
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    else socket.destroy()
+  }
+
   const servers = await bindFirstFree(handler, options)
+  for (const server of servers) server.on('clientError', onClientError)
   const port = (servers[0]?.address() as {port: number}).port
   // A browser leaves out the default port (--port 80).
   expectedHosts = port === 80 ? [`${options.host}:80`, options.host] : [`${options.host}:${port}`]
@@ -184,7 +223,7 @@ function refusedPort(error: unknown, address: string, port: number): {reason: 'b
 
 function bind(handler: (request: IncomingMessage, response: ServerResponse) => void, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(handler)
+    const server = createServer({maxHeaderSize: MAX_CALLBACK_HEADER_BYTES}, handler)
     server.once('error', reject)
     server.listen({host, port, exclusive: true}, () => {
       server.off('error', reject)
@@ -201,10 +240,20 @@ function sameSecret(received: string | null, expected: string): boolean {
 }
 
 function respond(response: ServerResponse, status: number, title: string, text: string): void {
-  const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
   response.writeHead(status, {'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close'})
-  response.end(
+  response.end(page(title, text))
+}
+
+function page(title: string, text: string): string {
+  const escape = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  return (
     `<!doctype html><html><head><meta charset="utf-8"><title>onramp: ${escape(title)}</title></head>` +
-      `<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto"><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`,
+    `<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto"><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`
   )
+}
+
+/** A whole HTTP response written on a socket whose request Node could not parse. */
+function rawPage(status: number, reason: string, title: string, text: string): string {
+  const body = Buffer.from(page(title, text))
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/html; charset=utf-8\r\ncache-control: no-store\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body.toString()}`
 }

@@ -121,6 +121,30 @@ describe('onramp doctor: the network between here and the server', () => {
   })
 })
 
+describe('onramp doctor: how long the connection takes, per address family (issue 19 item 1)', () => {
+  it('an IPv4 issuer: server.connect shows the IPv4 connect time and that IPv6 has no address', async () => {
+    const issuer = await startMetadataServer()
+    const report = await runDoctor(await depsFor(), {selection: {host: issuer}})
+    const connect = findCheck(report, 'server.connect')
+    expect(connect.status).toBe('ok')
+    expect(connect.summary).toMatch(/^127\.0\.0\.1:\d+: IPv4 127\.0\.0\.1: connected in \d+ ms; IPv6: no address \(each address gets (\d+) ms\)$/)
+    expect(Number(/gets (\d+) ms/.exec(connect.summary)![1])).toBeGreaterThanOrEqual(1000)
+  })
+
+  it('nothing listening: server.connect fails naming why, per family', async () => {
+    const port = await closedPort()
+    const report = await runDoctor(await depsFor(), {selection: {host: `http://127.0.0.1:${port}`}})
+    expect(findCheck(report, 'server.connect')).toMatchObject({status: 'fail', summary: expect.stringMatching(/IPv4 127\.0\.0\.1: ECONNREFUSED/)})
+  })
+
+  it('through a proxy: not measured, and says why', async () => {
+    const issuer = await startMetadataServer()
+    const port = await closedPort()
+    const report = await runDoctor(await depsFor({HTTP_PROXY: `http://127.0.0.1:${port}`}), {selection: {host: issuer}})
+    expect(findCheck(report, 'server.connect').summary).toMatch(/not measured: .* is reached through HTTP_PROXY/)
+  })
+})
+
 function hasOpenssl(): boolean {
   try {
     execFileSync('openssl', ['version'], {stdio: 'ignore'})

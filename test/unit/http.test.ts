@@ -250,3 +250,25 @@ describe('parseRetryAfter (RFC 9110 section 10.2.3)', () => {
     expect(parseRetryAfter(null, now)).toBeUndefined()
   })
 })
+
+describe('configureConnections (the per-address attempt timeout)', () => {
+  it('raises Node\'s default to 2 s, honours a larger ONRAMP_CONNECT_ATTEMPT_TIMEOUT_MS, never goes under 1 s', async () => {
+    const net = await import('node:net')
+    const {configureConnections, CONNECT_ATTEMPT_TIMEOUT_MS} = await import('../../src/http.js')
+    const before = net.getDefaultAutoSelectFamilyAttemptTimeout()
+    try {
+      net.setDefaultAutoSelectFamilyAttemptTimeout(250)
+      expect(configureConnections({})).toBe(CONNECT_ATTEMPT_TIMEOUT_MS)
+      expect(CONNECT_ATTEMPT_TIMEOUT_MS).toBeGreaterThanOrEqual(1000)
+      net.setDefaultAutoSelectFamilyAttemptTimeout(250)
+      expect(configureConnections({ONRAMP_CONNECT_ATTEMPT_TIMEOUT_MS: '5000'})).toBe(5000)
+      net.setDefaultAutoSelectFamilyAttemptTimeout(250)
+      expect(configureConnections({ONRAMP_CONNECT_ATTEMPT_TIMEOUT_MS: '10'})).toBe(CONNECT_ATTEMPT_TIMEOUT_MS)
+      net.setDefaultAutoSelectFamilyAttemptTimeout(250)
+      createHttp({userAgent: 'u', fetch: async () => new Response('{}')})
+      expect(net.getDefaultAutoSelectFamilyAttemptTimeout()).toBeGreaterThanOrEqual(1000)
+    } finally {
+      net.setDefaultAutoSelectFamilyAttemptTimeout(before)
+    }
+  })
+})

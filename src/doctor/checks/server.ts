@@ -6,13 +6,15 @@ import path from 'node:path'
 import {describeFetchError, type Fetch} from '../../http.js'
 import {discover} from '../../oauth/discovery.js'
 import {displayProxy, proxyFor} from '../proxy.js'
+import {checkConnect} from './connect.js'
 import {certificateProblem, errorCodes, trustFix} from '../../tls.js'
 import {fail, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
 
 /** server.proxy, then server.discovery: how the issuer is reached, and whether it answers. */
 export const checkServer: Check = async (ctx) => {
   const proxy = await checkProxy(ctx)
-  return [proxy, await checkDiscovery(ctx)]
+  const discovery = await checkDiscovery(ctx)
+  return [proxy, discovery, await checkConnect(ctx)]
 }
 
 async function checkProxy(ctx: DoctorContext): Promise<CheckResult> {

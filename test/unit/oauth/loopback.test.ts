@@ -169,3 +169,40 @@ describe('listenLoopback', () => {
     expect(answer.message).toMatch(/port 80 .*permission denied.*--port/)
   })
 })
+
+describe('large cookie headers on the callback (PostHog/wizard PR #1253)', () => {
+  /** A GET carrying `cookieBytes` of cookies: status and body as the browser would see them. */
+  function getWithCookies(port: number, pathAndQuery: string, cookieBytes: number): Promise<{status: number; body: string}> {
+    const cookie = Array.from({length: Math.ceil(cookieBytes / 4000)}, (_, i) => `app${i}=${'c'.repeat(3990)}`).join('; ')
+    return new Promise((resolve, reject) => {
+      const request = httpRequest({host: '127.0.0.1', port, path: pathAndQuery, headers: {host: `127.0.0.1:${port}`, cookie}}, (response) => {
+        let body = ''
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()))
+        response.on('end', () => resolve({status: response.statusCode ?? 0, body}))
+      })
+      request.on('error', reject)
+      request.end()
+    })
+  }
+
+  it('takes a callback carrying 600 KB of localhost cookies', async () => {
+    const listener = await listen()
+    const answer = await getWithCookies(portOf(listener), `/callback?state=${STATE}&code=big`, 600 * 1024)
+    expect(answer.status).toBe(200)
+    expect((await listener.result).get('code')).toBe('big')
+  })
+
+  it('past the limit: the browser gets a page saying what happened and how to fix it, the terminal the same, and the login keeps waiting', async () => {
+    const problems: string[] = []
+    const listener = await listen({onProblem: (message) => void problems.push(message)})
+    const answer = await getWithCookies(portOf(listener), `/callback?state=${STATE}&code=huge`, 1200 * 1024)
+    expect(answer.status).toBe(431)
+    expect(answer.body).toMatch(/cookies for localhost/)
+    expect(answer.body).toMatch(/private window/)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(/Clear the cookies for localhost.*private window/)
+    // After clearing the cookies the same address works.
+    expect(await get('127.0.0.1', portOf(listener), `/callback?state=${STATE}&code=after`, `127.0.0.1:${portOf(listener)}`)).toBe(200)
+    expect((await listener.result).get('code')).toBe('after')
+  })
+})
