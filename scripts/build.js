@@ -1,9 +1,44 @@
-// Build = clean compile + a fresh oclif manifest: a stale manifest hides new commands.
+// Build = clean compile + a fresh oclif manifest (a stale manifest hides new commands) + the hot path as
+// one file: dist/fast/hot.cjs, src/fast/run.ts with everything it can reach bundled, which bin/run.js
+// loads for token, status, scopes and --version instead of some 30 modules (module loading was most of
+// their start-up). CommonJS, so a module reached only through import() is initialised only then, and its
+// `require`s (openid-client's code, node:net, node:crypto) run only then: an ES module bundle would hoist
+// them to the top. Packages loaded with import() (undici, open, @inquirer/prompts, the keychain addon)
+// stay outside; openid-client and its two dependencies are inside (ES modules only: a CommonJS file
+// could not require them on every Node we support), and so is is-wsl (--version: three small ES modules
+// cost more to load than to bundle). The check below fails the build if the file would
+// load anything else at start.
 import {execFileSync} from 'node:child_process'
-import {rmSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
+
+import * as esbuild from 'esbuild'
 
 const run = (cmd, args) => execFileSync(cmd, args, {stdio: 'inherit'})
 rmSync('dist', {recursive: true, force: true})
 rmSync('oclif.manifest.json', {force: true})
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'])
 execFileSync(process.execPath, ['node_modules/oclif/bin/run.js', 'manifest'], {stdio: 'inherit', env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'}})
+
+export const HOT_PATH_FILE = 'dist/fast/hot.cjs'
+/** Loaded by import() from the bundle, on use: never bundled, never loaded at start. */
+const LAZY_PACKAGES = ['undici', 'open', '@inquirer/prompts', '@napi-rs/keyring', '@oclif/core', 'fastest-levenshtein']
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: LAZY_PACKAGES,
+  // import.meta.url (package.json next to dist/, createRequire) as the bundle's own file URL.
+  define: {'import.meta.url': '__onramp_module_url'},
+  banner: {js: '"use strict";\nconst __onramp_module_url = require("node:url").pathToFileURL(__filename).href;'},
+  logLevel: 'warning',
+}
+await esbuild.build({...common, entryPoints: ['src/fast/run.ts'], outfile: HOT_PATH_FILE})
+// The compile cache is switched on before anything else loads (bin/run.js), so it is a file of its own.
+await esbuild.build({...common, entryPoints: ['src/fast/compile-cache.ts'], outfile: 'dist/fast/compile-cache.cjs'})
+
+// What the bundles load before anything runs: their top-level requires. Only cheap built-ins.
+const atStart = [HOT_PATH_FILE, 'dist/fast/compile-cache.cjs'].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^(?:var|const) [^\n]*require\("([^"]+)"\)/gm)].map((match) => match[1]))
+const allowed = new Set(['node:url', 'node:fs', 'node:os', 'node:path', 'node:module'])
+const unexpected = atStart.filter((name) => !allowed.has(name))
+if (unexpected.length > 0) throw new Error(`${HOT_PATH_FILE} would load ${unexpected.join(', ')} at start: load it with import() where it is used`)
