@@ -1,6 +1,7 @@
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -14,7 +15,7 @@ import {isolatedHome, ROOT, runCli} from '../support/cli.js'
  * costs (BENCHMARKS.md measures the time; a test never does).
  */
 const probeDir = mkdtempSync(path.join(tmpdir(), 'onramp-modules-'))
-const PROBE = path.join(ROOT, 'test', 'fixtures', 'module-probe.cjs')
+const PROBE = path.join(ROOT, 'test', 'fixtures', 'module-probe.mjs')
 const HEAVY_BUILTINS = ['crypto', 'http', 'https', 'http2', 'tls', 'dns', 'child_process', 'readline', 'zlib', 'worker_threads', 'vm']
 const home = isolatedHome()
 const issuer = 'https://us.posthog.com'
@@ -22,7 +23,7 @@ let probes = 0
 
 async function loaded(args: string[], env: Record<string, string | undefined> = {}) {
   const file = path.join(probeDir, `probe-${probes++}.json`)
-  const result = await runCli(args, {env: {...home.env, ...env, NODE_OPTIONS: `--require=${PROBE}`, ONRAMP_TEST_PROBE_FILE: file}})
+  const result = await runCli(args, {env: {...home.env, ...env, NODE_OPTIONS: `--import=${pathToFileURL(PROBE).href}`, ONRAMP_TEST_PROBE_FILE: file}})
   const modules = JSON.parse(readFileSync(file, 'utf8')) as {files: string[]; builtins: string[]}
   return {result, files: modules.files.filter((name) => name !== PROBE).map((name) => path.relative(ROOT, name)), builtins: modules.builtins}
 }
