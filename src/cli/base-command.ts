@@ -5,7 +5,10 @@ import {asOnrampError, UsageError} from '../errors.js'
 import {writeErrorDocument} from '../render/error.js'
 import type {BodyContext} from './bodies/context.js'
 import {commandDeps} from './command-deps.js'
+import {BASE_FLAG_SPECS} from './flag-spec.js'
 import {envOptionError, inheritedFlagError} from './flags.js'
+
+const {verbose} = BASE_FLAG_SPECS
 
 /**
  * Every onramp command: `--json` (oclif's JSON flag) and `--verbose`, `Deps` built once here, and one
@@ -17,7 +20,7 @@ export abstract class OnrampCommand extends Command {
   static override enableJsonFlag = true
 
   static override baseFlags = {
-    verbose: Flags.boolean({description: 'Echo the debug log (redacted) to stderr.', default: false, helpGroup: 'GLOBAL'}),
+    verbose: Flags.boolean({description: verbose.description, default: false, helpGroup: verbose.helpGroup}),
   }
 
   /** The dependencies every flow receives; heavy parts (openid-client, undici, the keychain) load later, on use. */

@@ -39,3 +39,11 @@ export function findCycles(graph: Map<string, string[]>): string[][] {
   for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node)
   return cycles
 }
+
+/** The files under `root` that import the package `name` (static, type-only or lazy), relative to root. */
+export function importersOf(root: string, name: string): string[] {
+  const files = fs.readdirSync(root, {recursive: true, encoding: 'utf8'}).filter((file) => file.endsWith('.ts'))
+  const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  const pattern = new RegExp(`(?:\\bfrom\\s*|\\bimport\\s*\\(\\s*|\\bimport\\s+)['"]${escaped}(?:/[^'"]*)?['"]`)
+  return files.filter((file) => pattern.test(fs.readFileSync(path.join(root, file), 'utf8'))).sort()
+}

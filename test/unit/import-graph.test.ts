@@ -3,7 +3,7 @@ import {fileURLToPath} from 'node:url'
 
 import {describe, expect, it} from 'vitest'
 
-import {findCycles, importGraph} from '../support/import-graph.js'
+import {findCycles, importersOf, importGraph} from '../support/import-graph.js'
 
 const SRC = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src')
 
@@ -37,5 +37,12 @@ describe('the import graph of src/', () => {
       .filter(([file]) => /^(oauth|provisioning|scopes)\//.test(file))
       .flatMap(([file, targets]) => targets.filter((target) => /^(flows|commands|cli|fast)\//.test(target)).map((target) => `${file} -> ${target}`))
     expect(upward).toEqual([])
+  })
+
+  it('keeps libraries behind their one door (DEVELOPERS.md): openid-client in oauth/ only, @inquirer/prompts in ui.ts, open in browser.ts', () => {
+    expect(importersOf(SRC, 'openid-client').filter((file) => !file.startsWith('oauth/'))).toEqual([])
+    expect(importersOf(SRC, 'openid-client')).toContain('oauth/client.ts')
+    expect(importersOf(SRC, '@inquirer/prompts')).toEqual(['ui.ts'])
+    expect(importersOf(SRC, 'open')).toEqual(['browser.ts'])
   })
 })
