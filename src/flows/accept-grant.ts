@@ -67,6 +67,9 @@ export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now'>, inp
     scope: grant.granted,
     user: await input.findUser(grant.granted),
     obtained_at: now.toISOString(),
+    // What this grant was asked for: later reports judge its missing scopes against these, not the built-in set.
+    requested_scopes: [...plan.request],
+    required_scopes: [...plan.required],
   }
   if (!input.store) return {session, grant, storage: null, movedFrom: null}
   try {

@@ -1,8 +1,9 @@
 import type {Deps} from '../deps.js'
 import {OnrampError, UsageError} from '../errors.js'
 import {awaitCallback} from '../oauth/await-callback.js'
-import {createOAuthClient, randomCodeVerifier, randomState, ScopeRefusal, type OAuthClient, type TokenSet} from '../oauth/client.js'
+import {createOAuthClient, randomCodeVerifier, randomNonce, randomState, ScopeRefusal, type OAuthClient, type TokenSet} from '../oauth/client.js'
 import {deviceAuthorizationEndpoint, pollDeviceGrant, requestDeviceAuthorization, type DeviceAuthorization} from '../oauth/device.js'
+import {explainRefusal, probeAuthorizationRequest, type AuthorizeRefusal} from '../oauth/authorize-probe.js'
 import {discover, type Discovered} from '../oauth/discovery.js'
 import {mapOAuthErrorInfo} from '../oauth/errors.js'
 import {listenLoopback, type CallbackListener} from '../oauth/loopback.js'
@@ -161,16 +162,46 @@ async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptio
     const clientId = server.clientId ?? (await ensureRegisteredClient(deps, {discovered, listener, remembered, scopes: plan.request}))
     const client = createOAuthClient({discovered, clientId, http: deps.http})
     const codeVerifier = randomCodeVerifier()
-    const url = await client.authorizationUrl({redirectUri: listener.redirectUri, scopes: plan.request, state, codeVerifier})
+    // OpenID Connect: a nonce whenever `openid` is asked for, checked in the ID token (some servers require it).
+    const nonce = plan.request.includes('openid') ? randomNonce() : undefined
+    const url = await client.authorizationUrl({redirectUri: listener.redirectUri, scopes: plan.request, state, codeVerifier, nonce})
     deps.logger.event('login.authorize', {issuer: server.issuer, client_id: clientId, redirect_uri: listener.redirectUri, scopes: plan.request}, 'info')
 
     const paste = await showAuthorizationUrl(deps, {url, redirectUri: listener.redirectUri, browser: options.browser})
-    const callback = await awaitCallback({listener, timeoutSeconds: options.timeoutSeconds, paste: paste ? deps.ui : undefined, signal: options.signal})
-    const tokens = await exchange(deps, {client, plan, callback, listener, codeVerifier, state})
+    const refused = watchForRefusal(deps, {server, url, redirectUri: listener.redirectUri, clientId, remembered, port: options.port})
+    const callback = await awaitCallback({
+      listener,
+      timeoutSeconds: options.timeoutSeconds,
+      paste: paste ? deps.ui : undefined,
+      signal: options.signal,
+      explainTimeout: refused.explain,
+    }).finally(refused.stop)
+    const tokens = await exchange(deps, {client, plan, callback, listener, codeVerifier, state, nonce})
     return await saveLogin(deps, prepared, {client, tokens, grant: 'authorization_code'})
   } finally {
     await listener.close()
   }
+}
+
+/**
+ * On a server whose accepted redirect ports onramp cannot know (not the built-in provider, not the port a
+ * registered client was given, not --port), asks the authorization endpoint once, as the browser will: a
+ * refusal before any login page is warned about at once and explained again if the wait times out.
+ */
+function watchForRefusal(
+  deps: Deps,
+  {server, url, redirectUri, clientId, remembered, port}: {server: Server; url: URL; redirectUri: string; clientId: string; remembered: RegisteredClient | undefined; port: number | undefined},
+): {explain: () => string | undefined; stop: () => void} {
+  const knownPort = server.region !== null || port !== undefined || remembered?.redirect_uri === redirectUri
+  if (knownPort) return {explain: () => undefined, stop: () => {}}
+  let refusal: AuthorizeRefusal | undefined
+  let waiting = true
+  void probeAuthorizationRequest(deps.http, url).then((found) => {
+    refusal = found
+    if (found && waiting) deps.ui.warn(`${explainRefusal({refusal: found, redirectUri, clientId})} (Ctrl-C stops the wait.)`)
+    if (found) deps.logger.event('login.authorize_refused', {issuer: server.issuer, status: found.status, said: found.said ?? null}, 'info')
+  })
+  return {explain: () => explainRefusal({refusal, redirectUri, clientId}), stop: () => void (waiting = false)}
 }
 
 /** Grant -> session (accept-grant.ts), the same for every way in. */
@@ -225,7 +256,15 @@ async function showAuthorizationUrl(deps: Deps, {url, redirectUri, browser}: {ur
 /** The code exchange, with a scope refusal reported like every other (logged, naming the scopes). */
 async function exchange(
   deps: Deps,
-  {client, plan, callback, listener, codeVerifier, state}: {client: OAuthClient; plan: Plan; callback: URLSearchParams; listener: CallbackListener; codeVerifier: string; state: string},
+  {client, plan, callback, listener, codeVerifier, state, nonce}: {
+    client: OAuthClient
+    plan: Plan
+    callback: URLSearchParams
+    listener: CallbackListener
+    codeVerifier: string
+    state: string
+    nonce: string | undefined
+  },
 ): Promise<TokenSet> {
   const report = scopeReport(plan, client)
   const error = callback.get('error')
@@ -235,7 +274,7 @@ async function exchange(
     throw mapOAuthErrorInfo({error, description}, {step: 'authorize', issuer: client.issuer, clientId: client.clientId})
   }
   try {
-    return await client.exchangeCode({redirectUri: listener.redirectUri, callback, codeVerifier, state})
+    return await client.exchangeCode({redirectUri: listener.redirectUri, callback, codeVerifier, state, nonce})
   } catch (caught) {
     if (!(caught instanceof ScopeRefusal)) throw caught
     throw invalidScope(deps.logger, {...report, source: 'token', missing: scopesNamedIn(caught.serverSaid, plan.request), serverSaid: caught.serverSaid})

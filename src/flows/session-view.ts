@@ -1,6 +1,6 @@
 import {requiredScopesFor} from '../scopes/constant.js'
 import {regionOfIssuer} from '../select-server.js'
-import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
+import {isExpiring, REFRESH_MARGIN_SECONDS, requiredScopesOf, type Session} from '../session/session.js'
 import type {StorageDescription} from '../session/store.js'
 
 /**
@@ -41,7 +41,8 @@ export function sessionView(session: StoredMetadata, {storage, now}: {storage: S
     verified: true,
     user: session.user ? {email: session.user.email ?? null, name: session.user.name ?? null, id: session.user.id ?? null} : null,
     scopes: [...session.scope],
-    missing_required_scopes: requiredScopesFor(surface).filter((scope) => !session.scope.includes(scope)),
+    // Judged against what this session's login asked for (--scopes, or the built-in set), never another set.
+    missing_required_scopes: requiredScopesOf(session, requiredScopesFor(surface)).filter((scope) => !session.scope.includes(scope)),
     expires_at: session.expires_at,
     state: stateOf(session, now),
     storage,

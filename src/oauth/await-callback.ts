@@ -11,6 +11,7 @@ export async function awaitCallback({
   timeoutSeconds,
   paste,
   signal,
+  explainTimeout,
 }: {
   listener: CallbackListener
   timeoutSeconds: number
@@ -18,17 +19,23 @@ export async function awaitCallback({
   paste?: Ui | undefined
   /** Stops the wait at once (Ctrl-C): its reason is thrown. */
   signal?: AbortSignal | undefined
+  /** The likely cause when nothing came back (a refused redirect), told at the timeout. */
+  explainTimeout?: (() => string | undefined) | undefined
 }): Promise<URLSearchParams> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () =>
+      () => {
+        const cause = explainTimeout?.()
         reject(
           new NotLoggedInError(
-            `No authorization arrived within ${timeoutSeconds} s; nothing was stored. If the browser showed an error, fix what it says; then run onramp login again (--timeout sets the wait).`,
+            cause
+              ? `No authorization arrived within ${timeoutSeconds} s; nothing was stored. ${cause}`
+              : `No authorization arrived within ${timeoutSeconds} s; nothing was stored. If the browser showed an error, fix what it says; then run onramp login again (--timeout sets the wait).`,
             {code: 'login_timeout'},
           ),
-        ),
+        )
+      },
       timeoutSeconds * 1000,
     )
   })

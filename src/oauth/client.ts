@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client'
 
+import {UnexpectedError} from '../errors.js'
 import type {Fetch} from '../http.js'
 import {rememberSecret} from '../redact.js'
 import {isLoopbackUrl} from '../select-server.js'
@@ -34,14 +35,18 @@ export class ScopeRefusal extends Error {
 export interface OAuthClient {
   readonly issuer: string
   readonly clientId: string
-  /** The authorization request (RFC 6749 section 4.1.1) with PKCE S256 (RFC 7636 section 4.2). */
-  authorizationUrl(request: {redirectUri: string; scopes: readonly string[]; state: string; codeVerifier: string}): Promise<URL>
+  /**
+   * The authorization request (RFC 6749 section 4.1.1) with PKCE S256 (RFC 7636 section 4.2), and the
+   * OpenID Connect `nonce` (Core 3.1.2.1) when one is given (the flow sends one whenever `openid` is asked for).
+   */
+  authorizationUrl(request: {redirectUri: string; scopes: readonly string[]; state: string; codeVerifier: string; nonce?: string | undefined}): Promise<URL>
   /**
    * The token request (RFC 6749 section 4.1.3) with the verifier (RFC 7636 section 4.5). The callback is
    * rebuilt on our own redirect URI so `redirect_uri` matches whatever Host the browser used; openid-client
-   * checks `state` and RFC 9207 `iss` again.
+   * checks `state` and RFC 9207 `iss` again. With a `nonce`, an ID token is required and must carry it
+   * (OIDC Core 3.1.3.7): one that does not is refused (exit 1, `id_token_invalid`).
    */
-  exchangeCode(request: {redirectUri: string; callback: URLSearchParams; codeVerifier: string; state: string}): Promise<TokenSet>
+  exchangeCode(request: {redirectUri: string; callback: URLSearchParams; codeVerifier: string; state: string; nonce?: string | undefined}): Promise<TokenSet>
   /** The refresh request (RFC 6749 section 6); `invalid_grant` is SessionExpiredError (exit 5). */
   refresh(refreshToken: string): Promise<TokenSet>
   /**
@@ -55,6 +60,7 @@ export interface OAuthClient {
 
 export const randomState = (): string => oidc.randomState()
 export const randomCodeVerifier = (): string => oidc.randomPKCECodeVerifier()
+export const randomNonce = (): string => oidc.randomNonce()
 
 export function createOAuthClient({discovered, clientId, http}: {discovered: Discovered; clientId: string; http: Fetch}): OAuthClient {
   const config = new oidc.Configuration(discovered.metadata, clientId, {token_endpoint_auth_method: 'none'}, oidc.None())
@@ -72,25 +78,30 @@ export function createOAuthClient({discovered, clientId, http}: {discovered: Dis
   return {
     issuer,
     clientId,
-    async authorizationUrl({redirectUri, scopes, state, codeVerifier}) {
+    async authorizationUrl({redirectUri, scopes, state, codeVerifier, nonce}) {
       return oidc.buildAuthorizationUrl(config, {
         redirect_uri: redirectUri,
         response_type: 'code',
         scope: scopes.join(' '),
         state,
+        ...(nonce ? {nonce} : {}),
         code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
         code_challenge_method: 'S256',
         // OIDC Core section 11: offline access must be asked for with prompt=consent, or providers drop it.
         ...(scopes.includes('offline_access') ? {prompt: 'consent'} : {}),
       })
     },
-    async exchangeCode({redirectUri, callback, codeVerifier, state}) {
+    async exchangeCode({redirectUri, callback, codeVerifier, state, nonce}) {
       const currentUrl = new URL(redirectUri)
       for (const [key, value] of callback) currentUrl.searchParams.append(key, value)
       rememberSecret(callback.get('code'))
       try {
-        return tokenSet(await oidc.authorizationCodeGrant(config, currentUrl, {pkceCodeVerifier: codeVerifier, expectedState: state}))
+        return tokenSet(await oidc.authorizationCodeGrant(config, currentUrl, {pkceCodeVerifier: codeVerifier, expectedState: state, ...(nonce ? {expectedNonce: nonce} : {})}))
       } catch (error) {
+        const problem = nonce ? idTokenProblem(error) : undefined
+        if (problem) {
+          throw new UnexpectedError(`${issuer} ${problem} (OpenID Connect Core 3.1.3.7), so the login was not accepted; nothing was stored.`, {code: 'id_token_invalid', cause: error})
+        }
         return fail('token', error)
       }
     },
@@ -117,6 +128,15 @@ export function createOAuthClient({discovered, clientId, http}: {discovered: Dis
       return (await oidc.fetchUserInfo(config, accessToken, expectedSubject ?? oidc.skipSubjectCheck)) as Record<string, unknown>
     },
   }
+}
+
+/** What was wrong with the ID token of a login that sent a nonce, when that is why openid-client refused it. */
+function idTokenProblem(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 6; current = current.cause, depth++) {
+    if (/"nonce"/.test(current.message)) return 'sent an ID token without the nonce onramp sent with the authorization request'
+    if (/"id_token" property/.test(current.message)) return 'sent no ID token although openid was requested'
+  }
+  return undefined
 }
 
 /** Every token the process holds is redacted from its output, whatever its shape. */

@@ -34,6 +34,16 @@ export function mapOAuthError(error: unknown, context: {step: OAuthStep; issuer:
   if (status !== undefined && (status >= 500 || status === 429)) {
     return new NetworkError(`${context.issuer} answered HTTP ${status}; try again in a minute.`, {code: 'server_unavailable', cause: error})
   }
+  if (status !== undefined && status >= 400) {
+    // An error status without an RFC 6749 error body (a bare 400, an empty 401): said by its status and likely cause.
+    if (context.step === 'refresh' && (status === 400 || status === 401)) {
+      return new SessionExpiredError(
+        `${context.issuer} refused the refresh with HTTP ${status} and no error in the answer: the session has expired or was revoked there.`,
+        {cause: error},
+      )
+    }
+    if (context.step === 'revoke') return revokeRefused(context, status, undefined, error)
+  }
   // openid-client's ClientError keeps the real detail in `cause`.
   const detail = serverText([error instanceof Error ? error.message : String(error), causeMessage(error)].filter(Boolean).join(': '))
   return new UnexpectedError(`The ${context.step} step failed: ${detail}`, {code: `${context.step}_failed`, cause: error})
@@ -42,6 +52,7 @@ export function mapOAuthError(error: unknown, context: {step: OAuthStep; issuer:
 export function mapOAuthErrorInfo(info: OAuthErrorInfo, context: {step: OAuthStep; issuer: string; clientId?: string}, cause?: unknown): OnrampError {
   // Both come from the server (or the callback): stripped before they reach a terminal.
   const said = info.description ? `${serverText(info.error)}: ${serverText(info.description)}` : serverText(info.error)
+  if (context.step === 'revoke' && !(info.status !== undefined && (info.status >= 500 || info.status === 429))) return revokeRefused(context, info.status, said, cause)
   switch (info.error) {
     case 'access_denied':
       return new NotLoggedInError(`Access was denied in the browser (${said}); nothing was stored.`, {code: 'access_denied', cause})
@@ -70,9 +81,32 @@ export function mapOAuthErrorInfo(info: OAuthErrorInfo, context: {step: OAuthSte
   }
 }
 
+/**
+ * RFC 7009 section 2.2.1: a revocation the server refused, with its status and the likely cause. The
+ * session is deleted locally all the same (the caller says so); the grant may stay live on the server.
+ */
+function revokeRefused(context: {issuer: string; clientId?: string}, status: number | undefined, said: string | undefined, cause: unknown): UnexpectedError {
+  const answer = `HTTP ${status ?? '?'}${said ? `, ${said}` : ', no error in the answer'}`
+  const likely =
+    status === 401 || said?.startsWith('invalid_client')
+      ? 'it wants the client to authenticate (a client secret), which onramp, a public client, does not have'
+      : status === 403 || said?.startsWith('unauthorized_client')
+        ? `it does not let client ${context.clientId ?? '(unknown)'} revoke tokens`
+        : status === 404 || status === 405
+          ? 'its revocation endpoint does not take this request (check the revocation_endpoint in its metadata)'
+          : 'it did not accept the revocation request'
+  return new UnexpectedError(
+    `${context.issuer} refused to revoke the token (${answer}): ${likely}. To end the grant, revoke onramp's access in the server's account settings.`,
+    {code: 'revoke_refused', cause},
+  )
+}
+
+/** The HTTP status behind an openid-client error: its `cause` (a Response) or the response it carries. */
 function httpStatusOf(error: unknown): number | undefined {
-  const cause = (error as {cause?: unknown})?.cause
-  return cause instanceof Response ? cause.status : undefined
+  const {cause, response, status} = (error ?? {}) as {cause?: unknown; response?: unknown; status?: unknown}
+  if (cause instanceof Response) return cause.status
+  if (response instanceof Response) return response.status
+  return typeof status === 'number' ? status : undefined
 }
 
 function causeMessage(error: unknown): string | undefined {

@@ -15,6 +15,18 @@ export interface Session {
   obtained_at: string
   /** How it refreshes: `oauth` (login, the OAuth token endpoint) or `provisioning` (signup, the agentic token endpoint). */
   kind: SessionKind
+  /**
+   * What the login or signup asked for, and which of it was required (all of it with --scopes; the
+   * constant's required subset with the built-in set). Missing scopes are judged against these. Absent in
+   * sessions written before they were kept: judged against the built-in set, as then.
+   */
+  requested_scopes?: string[]
+  required_scopes?: string[]
+}
+
+/** The scopes a session must hold to work as its login asked: what it recorded, else `fallback` (the built-in set). */
+export function requiredScopesOf(session: Pick<Session, 'required_scopes'>, fallback: readonly string[]): string[] {
+  return [...(session.required_scopes ?? fallback)]
 }
 
 export type SessionKind = 'oauth' | 'provisioning'
@@ -131,7 +143,29 @@ export function parseSession(value: unknown): Session {
   const kind = value.kind ?? 'oauth' // sessions written before signup existed are OAuth sessions
   if (kind !== 'oauth' && kind !== 'provisioning') throw new InvalidSessionError('kind', '"oauth", "provisioning" or absent')
 
-  return {issuer, client_id, region, access_token, refresh_token, expires_at, scope: [...scope], user, obtained_at, kind}
+  const scopeList = (field: 'requested_scopes' | 'required_scopes'): string[] | undefined => {
+    const item = value[field]
+    if (item === undefined || item === null) return undefined
+    if (!Array.isArray(item) || !item.every((entry) => typeof entry === 'string')) throw new InvalidSessionError(field, 'an array of strings or absent')
+    return [...item]
+  }
+  const requested_scopes = scopeList('requested_scopes')
+  const required_scopes = scopeList('required_scopes')
+
+  return {
+    issuer,
+    client_id,
+    region,
+    access_token,
+    refresh_token,
+    expires_at,
+    scope: [...scope],
+    user,
+    obtained_at,
+    kind,
+    ...(requested_scopes ? {requested_scopes} : {}),
+    ...(required_scopes ? {required_scopes} : {}),
+  }
 }
 
 function parseUser(value: unknown): Session['user'] {

@@ -2,7 +2,7 @@ import {requiredScopesFor} from '../../scopes/constant.js'
 import {discover} from '../../oauth/discovery.js'
 import {resolveServer} from '../../select-server.js'
 import {ensureFresh} from '../../flows/refresh.js'
-import {isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session} from '../../session/session.js'
+import {isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session, requiredScopesOf} from '../../session/session.js'
 import {envToken} from '../../session/env-token.js'
 import type {SessionInfo, SessionStore} from '../../session/store.js'
 import {fail, loginCommand, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
@@ -90,7 +90,8 @@ async function checkOne(ctx: DoctorContext, store: SessionStore, stored: Session
     }
   }
   const now = ctx.deps.now()
-  const missing = requiredScopesFor(session.kind === 'provisioning' ? 'signup' : 'login').filter((scope) => !session.scope.includes(scope))
+  // Judged against what this session's login asked for (--scopes, or the built-in set).
+  const missing = requiredScopesOf(session, requiredScopesFor(session.kind === 'provisioning' ? 'signup' : 'login')).filter((scope) => !session.scope.includes(scope))
   if (missing.length > 0) return fail('scope', id, `${host}: the session lacks required scopes ${missing.join(', ')}`, relogin)
   const expiry = session.expires_at ? `expires ${session.expires_at}` : 'no expiry known'
   if (isExpiring(session, now, 0)) {

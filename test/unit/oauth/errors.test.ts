@@ -81,9 +81,30 @@ describe('mapOAuthError: what openid-client and fetch throw', () => {
     const withStatus = (status: number) => new Error('unexpected HTTP response status code', {cause: new Response(null, {status})})
     expect(mapOAuthError(withStatus(500), context('token'))).toMatchObject({exit: ExitCode.network, code: 'server_unavailable'})
     expect(mapOAuthError(withStatus(429), context('token'))).toMatchObject({exit: ExitCode.network, code: 'server_unavailable'})
-    const other = mapOAuthError(withStatus(418), context('revoke'))
-    expect(other).toMatchObject({exit: ExitCode.unexpected, code: 'revoke_failed'})
-    expect(other.message).toContain('The revoke step failed: unexpected HTTP response status code')
+    const other = mapOAuthError(withStatus(418), context('token'))
+    expect(other).toMatchObject({exit: ExitCode.unexpected, code: 'token_failed'})
+    expect(other.message).toContain('The token step failed: unexpected HTTP response status code')
+  })
+
+  it('a refresh refused without an error body (a bare 400 or 401) is an expired session: exit 5 with the next step', () => {
+    const withStatus = (status: number) => new Error('unexpected HTTP response status code', {cause: new Response(null, {status})})
+    for (const status of [400, 401]) {
+      const error = mapOAuthError(withStatus(status), context('refresh'))
+      expect(error).toMatchObject({exit: ExitCode.sessionExpired, code: 'session_expired', nextCommand: 'onramp login'})
+      expect(error.message).toContain(`HTTP ${status}`)
+    }
+  })
+
+  it('a revocation the server refuses names the status and the likely cause, never "unexpected response content-type"', () => {
+    const bare = (status: number) => new Error('unexpected response content-type', {cause: new Response(null, {status})})
+    const needsAuth = mapOAuthError(bare(401), context('revoke'))
+    expect(needsAuth).toMatchObject({exit: ExitCode.unexpected, code: 'revoke_refused'})
+    expect(needsAuth.message).toMatch(/HTTP 401, no error in the answer\): it wants the client to authenticate/)
+    expect(needsAuth.message).not.toContain('content-type')
+    expect(mapOAuthError(bare(403), context('revoke')).message).toMatch(/HTTP 403.*does not let client/)
+    const body = mapOAuthErrorInfo({error: 'invalid_client', description: 'client authentication failed', status: 401}, context('revoke'))
+    expect(body).toMatchObject({code: 'revoke_refused'})
+    expect(body.message).toMatch(/HTTP 401, invalid_client: client authentication failed\): it wants the client to authenticate/)
   })
 
   it("anything else is exit 1 with the cause's message (openid-client keeps the detail in cause)", () => {
