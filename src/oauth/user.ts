@@ -55,7 +55,7 @@ const MAX_REDIRECTS = 3
  * and port): fetch's own following would hand the Bearer header to another host or send it over
  * plain http after an https->http hop. Undefined (logged) when the server redirects elsewhere.
  */
-async function getSameOrigin({http, logger}: {http: Fetch; logger: Logger}, url: string, headers: Record<string, string>): Promise<Response | undefined> {
+export async function getSameOrigin({http, logger}: {http: Fetch; logger: Logger}, url: string, headers: Record<string, string>): Promise<Response | undefined> {
   const origin = new URL(url).origin
   let current = url
   for (let hop = 0; ; hop++) {

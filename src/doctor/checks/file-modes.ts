@@ -32,15 +32,16 @@ export const checkFileModes: Check = async (ctx) => {
   for (const item of expected) {
     const problem = await inspect(item, uid)
     if (problem === 'missing') continue
-    seen.push(`${item.label} ${item.mode.toString(8).padStart(4, '0')}`)
-    if (problem) problems.push(problem)
+    if (typeof problem === 'number') seen.push(`${item.label} ${problem.toString(8).padStart(4, '0')}`)
+    else problems.push(problem)
   }
   if (problems.length > 0) return problems
   if (seen.length === 0) return [ok('storage', 'storage.permissions', `nothing stored yet under ${config}`)]
   return [ok('storage', 'storage.permissions', `${seen.join(', ')}, owned by you`)]
 }
 
-async function inspect(item: Expected, uid: number | undefined): Promise<CheckResult | undefined | 'missing'> {
+/** The problem with one path, or its mode (octal bits) when it is right. */
+async function inspect(item: Expected, uid: number | undefined): Promise<CheckResult | number | 'missing'> {
   const id = `storage.permissions.${item.name}`
   const quoted = shellQuote(item.path)
   let stat
@@ -62,5 +63,11 @@ async function inspect(item: Expected, uid: number | undefined): Promise<CheckRe
     const who = item.directory && (mode & 0o022) !== 0 ? 'others can write into it' : 'others can read it'
     return fail('storage', id, `${item.path} has mode ${mode.toString(8).padStart(4, '0')}: ${who} (want 0${wanted})`, `chmod ${wanted} ${quoted}`)
   }
-  return undefined
+  // The owner's own bits: a 0500 folder or a 0400 file cannot be written, so a login could not be saved.
+  const ownerNeeds = item.directory ? 0o700 : 0o600
+  if ((mode & ownerNeeds) !== ownerNeeds) {
+    const lacks = item.directory ? 'you cannot create or replace files in it' : 'you cannot write it'
+    return fail('storage', id, `${item.path} has mode ${mode.toString(8).padStart(4, '0')}: ${lacks} (want 0${wanted})`, `chmod ${wanted} ${quoted}`)
+  }
+  return mode
 }

@@ -1,5 +1,7 @@
+import type {Fetch} from '../../http.js'
 import {requiredScopesFor} from '../../scopes/constant.js'
 import {discover} from '../../oauth/discovery.js'
+import {getSameOrigin} from '../../oauth/user.js'
 import {resolveServer} from '../../select-server.js'
 import {ensureFresh} from '../../flows/refresh.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session, requiredScopesOf} from '../../session/session.js'
@@ -77,15 +79,30 @@ async function checkOne(ctx: DoctorContext, store: SessionStore, stored: Session
   let refreshed = ''
   if (ctx.refresh) {
     if (!stored.refresh_token) return fail('session', id, `${host}: --refresh asked, but this session has no refresh token`, relogin)
+    // Whether the refresh request left this machine: after that, a failure is not "could not be tried".
+    let sent = false
+    const watching: Fetch = (input, init) => {
+      const body = init?.body
+      if ((init?.method ?? 'GET').toUpperCase() === 'POST' && String(body instanceof URLSearchParams ? body.toString() : body ?? '').includes('grant_type=refresh_token')) sent = true
+      return ctx.deps.http(input, init)
+    }
     try {
       // Presented as due, so ensureFresh really spends the refresh token: that is what --refresh asks to prove.
       const due = dueStore(store, ctx.deps.now())
-      const fresh = await ensureFresh(ctx.deps, {store: due, session: {...stored, expires_at: ctx.deps.now().toISOString()}})
+      const fresh = await ensureFresh({...ctx.deps, http: watching}, {store: due, session: {...stored, expires_at: ctx.deps.now().toISOString()}})
       session = fresh.session
       refreshed = fresh.refreshed ? 'refreshed, ' : ''
     } catch (error) {
       const exit = (error as {exit?: number}).exit
       if (exit === 5 || exit === 3) return fail('session', id, `${host}: the refresh was refused: ${(error as Error).message.split('. ')[0]}`, relogin)
+      if (sent) {
+        return warn(
+          'session',
+          id,
+          `${host}: the refresh was sent, but no usable answer came back: ${(error as Error).message.split('. ')[0]}`,
+          `onramp token (the server may have rotated the refresh token: if it says the session expired, ${relogin})`,
+        )
+      }
       return warn('session', id, `${host}: the refresh could not be tried: ${(error as Error).message.split('. ')[0]}`, 'fix server.discovery or server.proxy, then onramp doctor --refresh')
     }
   }
@@ -134,7 +151,10 @@ async function userInfo(ctx: DoctorContext, session: Pick<Session, 'issuer' | 'a
   }
   const shown = new URL(endpoint).pathname
   try {
-    const response = await ctx.deps.http(endpoint, {headers: {authorization: `Bearer ${session.access_token}`, accept: 'application/json'}})
+    // Redirects followed on the same origin only: a 200 from another host says nothing about this server
+    // (and the token must not travel there).
+    const response = await getSameOrigin(ctx.deps, endpoint, {authorization: `Bearer ${session.access_token}`, accept: 'application/json'})
+    if (!response) return {status: 0, endpoint: shown, reason: 'redirected to another origin (or too many times), so the token was not sent there'}
     response.body?.cancel().catch(() => {})
     return {status: response.status, endpoint: shown, reason: `answered HTTP ${response.status}`}
   } catch (error) {
