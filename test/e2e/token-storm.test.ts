@@ -9,6 +9,7 @@ import {BIN, cliEnv, isolatedHome, ROOT, runCli} from '../support/cli.js'
 import {secretServiceUnavailable} from '../support/keyring.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
 import {describeUnless} from '../support/skip.js'
+import {waitFor} from '../support/wait-for.js'
 
 const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
@@ -19,7 +20,7 @@ let home: ReturnType<typeof isolatedHome>
 let followDir: string
 
 interface MockState {
-  counters: {grants: Record<string, number>}
+  counters: {grants: Record<string, number>; requests: Record<string, number>}
 }
 
 beforeAll(async () => {
@@ -42,6 +43,11 @@ afterEach(() => {
 const env = () => ({...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, BROWSER: SCRIPTED_BROWSER, FOLLOW_LOG: path.join(followDir, 'follow.log')})
 const credentialsFile = () => path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json')
 const refreshes = async () => (await mock.control<MockState>('state')).counters.grants.refresh_token ?? 0
+/** Token requests the mock has received (counted on arrival, before its latency). */
+const tokenRequests = async () =>
+  Object.entries((await mock.control<MockState>('state')).counters.requests)
+    .filter(([key]) => key.startsWith('POST /oauth/token'))
+    .reduce((sum, [, count]) => sum + count, 0)
 
 /** Logs in through the built binary, then moves the stored expiry into the past (the CLI's clock). */
 async function loginWithExpiredToken(): Promise<string> {
@@ -76,25 +82,24 @@ describe('onramp token under load, file store', () => {
     expect(existsSync(locks) ? readdirSync(locks) : []).toEqual([])
   }, 300_000)
 
-  it('a process killed mid-refresh leaves a state the next run recovers from within seconds', async () => {
+  it('a process killed mid-refresh leaves a state the next run recovers from at once', async () => {
     await loginWithExpiredToken()
+    const refreshesBefore = await refreshes()
+    const tokenRequestsBefore = await tokenRequests()
     await mock.control('config', {latency_ms: 4000}) // the refresh request hangs while we kill its sender
     const locks = path.join(home.env.XDG_STATE_HOME!, 'onramp', 'locks')
     const child = spawn(process.execPath, [BIN, 'token'], {cwd: ROOT, env: cliEnv(env()), stdio: 'ignore'})
-    const deadline = Date.now() + 20_000
-    while (!(existsSync(locks) && readdirSync(locks).some((name) => name.endsWith('.lock')))) {
-      if (Date.now() > deadline) throw new Error('the refresh never took its lock')
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000)) // inside the refresh request now
+    // Under its lock and inside the refresh request: the mock has received it and holds it for 4 s.
+    await waitFor('the refresh request to reach the mock', async () => (await tokenRequests()) > tokenRequestsBefore)
+    expect(readdirSync(locks).some((name) => name.endsWith('.lock'))).toBe(true)
     const exited = new Promise((resolve) => child.on('exit', resolve))
     child.kill('SIGKILL')
     await exited
     expect(readdirSync(locks).some((name) => name.endsWith('.lock'))).toBe(true) // left behind by the killed holder
     await mock.control('config', {latency_ms: 0})
-    // The killed process's request is still held by the mock's 4 s latency: let it land before anything is
-    // counted, here and in the next test (its refresh would otherwise be counted there).
-    await new Promise((resolve) => setTimeout(resolve, 4_500))
+    // The killed process's request is still held by the mock: let it land (the mock spends the refresh
+    // token) before anything is counted, here and in the next test.
+    await waitFor('the killed refresh to land', async () => (await refreshes()) > refreshesBefore)
 
     // Killed (code null) unless it gets past the dead holder's lock long before the 90 s lock timeout.
     const next = await runCli(['token'], {env: env(), timeoutMs: 20_000})

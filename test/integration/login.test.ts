@@ -9,6 +9,7 @@ import {login} from '../../src/flows/login.js'
 import {renderLogin} from '../../src/render/login.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
 import {fakeBackend} from '../support/keyring.js'
+import {waitForValue} from '../support/wait-for.js'
 import {type Harness, harnessPerTest, loginDefaults, storedSessions, US_ISSUER, WIZARD_CLIENT_ID} from '../support/harness.js'
 
 const {start: setup} = harnessPerTest()
@@ -248,7 +249,7 @@ describe('onramp login against the mock (in-process)', () => {
     const h = await setup()
     const pending = login(h.deps, {...loginDefaults, browser: false})
     // The user opens the printed URL elsewhere and pastes where they landed.
-    const url = await waitFor(() => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
+    const url = await waitForValue('the authorization URL on stderr', () => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
     const landed = await landingUrl(url)
     h.stdin.write('not a url\n')
     h.stdin.write(`${landed}\n`)
@@ -262,7 +263,7 @@ describe('onramp login against the mock (in-process)', () => {
     const h = await setup()
     h.browser.unavailable = 'there is no display (DISPLAY and WAYLAND_DISPLAY are unset)'
     const pending = login(h.deps, loginDefaults)
-    const url = await waitFor(() => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
+    const url = await waitForValue('the authorization URL on stderr', () => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
     expect(h.stderr.text()).toMatch(/Warning: No browser could be opened: there is no display/)
     expect(h.stderr.text()).toMatch(/--no-browser/)
     // Someone opens the printed URL on this machine: the redirect reaches the loopback.
@@ -276,7 +277,7 @@ describe('onramp login against the mock (in-process)', () => {
     h.terminal.interactive = true
     h.browser.unavailable = 'this is an SSH session'
     const pending = login(h.deps, loginDefaults)
-    const url = await waitFor(() => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
+    const url = await waitForValue('the authorization URL on stderr', () => /https:\/\/us\.posthog\.com\/oauth\/authorize\S+/.exec(h.stderr.text())?.[0])
     expect(h.stderr.text()).toMatch(/No browser could be opened: this is an SSH session\. Open the URL above on any machine, then paste/)
     const landed = await landingUrl(url)
     h.stdin.write(`${landed}\n`)
@@ -371,13 +372,3 @@ describe('login on a custom host', () => {
     expect(WIZARD_CEILING).toContain('llm_gateway:read')
   })
 })
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const started = Date.now()
-  for (;;) {
-    const value = probe()
-    if (value !== undefined) return value
-    if (Date.now() - started > timeoutMs) throw new Error('timed out waiting')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}

@@ -6,6 +6,7 @@ import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {ROOT} from '../../support/cli.js'
+import {waitFor} from '../../support/wait-for.js'
 import {itUnless, UNPRIVILEGED_CHILD_UNAVAILABLE} from '../../support/skip.js'
 
 import {listenLoopback, type CallbackListener} from '../../../src/oauth/loopback.js'
@@ -57,7 +58,8 @@ describe('listenLoopback', () => {
     const listener = await listen()
     await fetch(`${listener.redirectUri}?state=${STATE}&code=good`)
     await listener.result
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // It closes right after answering: wait for that, not for a fixed time.
+    await waitFor('the listener to stop accepting connections', () => fetch(`${listener.redirectUri}?state=${STATE}&code=again`).then(() => false, () => true))
     await expect(fetch(`${listener.redirectUri}?state=${STATE}&code=again`)).rejects.toThrow()
   })
 

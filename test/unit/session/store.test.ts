@@ -97,13 +97,11 @@ describe('openSessionStore', () => {
     expect(fs.existsSync(paths.config)).toBe(false)
   })
 
-  it('a keychain that never answers is "unavailable" within the deadline, not a hang', async () => {
-    const backend = Object.assign(fakeBackend(), {hang: true})
-    const started = Date.now()
+  it('a keychain that never answers is "unavailable" at the deadline, not a hang', async () => {
+    const backend = Object.assign(fakeBackend(), {hang: true}) // never answers: only the deadline ends the call
     const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend: withDeadlines(backend, {timeoutMs: 200}), probe: true}))
     expect(error.exit).toBe(7)
     expect(error.message).toMatch(/did not answer within/)
-    expect(Date.now() - started).toBeLessThan(5000)
   })
 })
 
