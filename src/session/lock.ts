@@ -23,7 +23,7 @@ export interface LockOptions {
    * DEFAULT_STALE_MS, or ONRAMP_LOCK_STALE_MS from the environment.
    */
   staleMs?: number
-  /** How often the holder touches the lock file (default HEARTBEAT_MS); keep it well below staleMs. */
+  /** How often the holder touches the lock file (default HEARTBEAT_MS, or a fifth of staleMs if that is less); keep it well below staleMs. */
   heartbeatMs?: number
   pollMs?: number
 }
@@ -48,7 +48,9 @@ export interface LockOwner {
  * refreshes (one refresh per credential identity at a time, client.md).
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const {timeoutMs = 30_000, staleMs = defaultStaleMs(), heartbeatMs = HEARTBEAT_MS, pollMs = 50} = options
+  const {timeoutMs = 30_000, staleMs = defaultStaleMs(), pollMs = 50} = options
+  // At least five beats per stale limit, so a waiter never mistakes a slow beat for an abandoned lock.
+  const heartbeatMs = options.heartbeatMs ?? Math.min(HEARTBEAT_MS, Math.max(20, Math.floor(staleMs / 5)))
   ensurePrivateDir(path.dirname(lockPath)) // a lock in a folder others can write could be held or faked by them
   const owner: LockOwner = {pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: crypto().randomBytes(16).toString('hex')}
   const started = monotonicMs()
@@ -269,7 +271,10 @@ async function release(lockPath: string, nonce: string): Promise<void> {
   if (seen?.owner?.nonce === nonce) await fs.rm(lockPath, {force: true}).catch(() => undefined)
 }
 
-/** ONRAMP_LOCK_STALE_MS (a file system whose attributes lag, or a test of a slow holder), else DEFAULT_STALE_MS. */
+/**
+ * ONRAMP_LOCK_STALE_MS (a file system whose attributes lag, or a test of a slow holder; every process
+ * sharing the locks should have the same value), else DEFAULT_STALE_MS.
+ */
 function defaultStaleMs(): number {
   const value = Number(process.env.ONRAMP_LOCK_STALE_MS)
   return Number.isFinite(value) && value > 0 ? value : DEFAULT_STALE_MS
