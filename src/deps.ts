@@ -24,6 +24,8 @@ export interface Deps {
   sessions: () => Promise<SessionStore>
   /** onramp's version, for the User-Agent and `doctor`. */
   version: string
+  /** Where `.onramp.json` is looked for (and above): the folder the command runs in. */
+  cwd: string
 }
 
 export interface CreateDepsOptions {
@@ -37,6 +39,7 @@ export interface CreateDepsOptions {
   now?: () => Date
   ui?: Ui
   browser?: Browser
+  cwd?: string
 }
 
 export async function createDeps(options: CreateDepsOptions): Promise<Deps> {
@@ -58,5 +61,6 @@ export async function createDeps(options: CreateDepsOptions): Promise<Deps> {
     browser: options.browser ?? createBrowser({env}),
     sessions: () => (store ??= openSessionStore({env, paths, warn: ui.warn})),
     version: options.version,
+    cwd: options.cwd ?? process.cwd(),
   }
 }

@@ -17,10 +17,12 @@ export const DEFAULT_REGION: Region = 'us'
 export const BUILTIN_CALLBACK_PORTS: readonly number[] = [8239, 8238, 8240, 8237, 8236, 8235]
 export const CALLBACK_PATH = '/callback'
 
+/** What a command line selects: the server flags, and --account for commands that use a stored session. */
 export interface ServerSelection {
   region?: string | undefined
   host?: string | undefined
   clientId?: string | undefined
+  account?: string | undefined
 }
 
 export interface Server {

@@ -1,18 +1,30 @@
 import {Flags} from '@oclif/core'
 
 import {UsageError} from '../errors.js'
-import {SERVER_FLAG_SPECS} from './flag-spec.js'
+import {ACCOUNT_FLAG_SPECS, SERVER_FLAG_SPECS} from './flag-spec.js'
 
 const {region, host, 'client-id': clientId} = SERVER_FLAG_SPECS
+const {account} = ACCOUNT_FLAG_SPECS
 
 /**
  * Flags that select the server, shared by every command that talks to one (client.md "Selecting the server").
  * Built from the plain-data specs in flag-spec.ts, which the fast path (src/fast/) parses too.
  */
 export const serverFlags = {
-  region: Flags.option({options: region.options, description: region.description, env: region.env, helpGroup: region.helpGroup})(),
-  host: Flags.string({description: host.description, env: host.env, helpGroup: host.helpGroup}),
-  'client-id': Flags.string({description: clientId.description, env: clientId.env, helpGroup: clientId.helpGroup}),
+  region: Flags.option({options: region.options, description: region.description, helpGroup: region.helpGroup})(),
+  host: Flags.string({description: host.description, helpGroup: host.helpGroup}),
+  'client-id': Flags.string({description: clientId.description, helpGroup: clientId.helpGroup}),
+}
+
+/** The server flags and --account (ONRAMP_ACCOUNT): every command that uses a stored session. */
+export const sessionFlags = {
+  ...serverFlags,
+  account: Flags.string({description: account.description, helpGroup: account.helpGroup}),
+}
+
+/** What the server flags and --account select, as the flows take it (the environment is read by the selection). */
+export function selectionFlags(flags: {region?: string | undefined; host?: string | undefined; 'client-id'?: string | undefined; account?: string | undefined}) {
+  return {region: flags.region, host: flags.host, clientId: flags['client-id'], account: flags.account}
 }
 
 /**

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../cli/base-command.js'
-import {serverFlags} from '../cli/flags.js'
+import {selectionFlags, sessionFlags} from '../cli/flags.js'
 import type {DoctorJson} from '../doctor/types.js'
 
 export default class Doctor extends OnrampCommand {
@@ -11,7 +11,7 @@ export default class Doctor extends OnrampCommand {
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --region eu --json', '<%= config.bin %> doctor --refresh']
 
   static override flags = {
-    ...serverFlags,
+    ...sessionFlags,
     refresh: Flags.boolean({description: "Also refresh each stored session to prove its refresh token still works (spends it; it is rotated and stored).", default: false}),
   }
 
@@ -19,7 +19,7 @@ export default class Doctor extends OnrampCommand {
     const {flags} = await this.parse(Doctor)
     const [{runDoctor, doctorExitCode, doctorJson}, {renderDoctor}] = await Promise.all([import('../doctor/run.js'), import('../render/doctor.js')])
     const report = await runDoctor(await this.deps(flags), {
-      selection: {region: flags.region, host: flags.host, clientId: flags['client-id']},
+      selection: selectionFlags(flags),
       refresh: flags.refresh,
       engines: (this.config.pjson.engines as {node?: string} | undefined)?.node,
     })

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../cli/base-command.js'
-import {serverFlags} from '../cli/flags.js'
+import {selectionFlags, sessionFlags} from '../cli/flags.js'
 import type {LogoutResult} from '../flows/logout.js'
 
 export default class Logout extends OnrampCommand {
@@ -9,14 +9,14 @@ export default class Logout extends OnrampCommand {
   static override description = 'The local session is always deleted, even when the server cannot be reached to revoke it.'
   static override examples = ['<%= config.bin %> logout', '<%= config.bin %> logout --region eu', '<%= config.bin %> logout --all']
   static override flags = {
-    ...serverFlags,
+    ...sessionFlags,
     all: Flags.boolean({description: 'Log out of every host.', default: false}),
   }
 
   async run(): Promise<LogoutResult> {
     const {flags} = await this.parse(Logout)
     const [{logout}, {renderLogout}] = await Promise.all([import('../flows/logout.js'), import('../render/logout.js')])
-    const result = await logout(await this.deps(flags), {selection: {region: flags.region, host: flags.host, clientId: flags['client-id']}, all: flags.all})
+    const result = await logout(await this.deps(flags), {selection: selectionFlags(flags), all: flags.all})
     if (!this.jsonEnabled()) process.stdout.write(renderLogout(result))
     return result
   }

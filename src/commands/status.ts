@@ -1,5 +1,5 @@
 import {OnrampCommand} from '../cli/base-command.js'
-import {serverFlags} from '../cli/flags.js'
+import {sessionFlags} from '../cli/flags.js'
 import type {StatusResult} from '../flows/status.js'
 
 export default class Status extends OnrampCommand {
@@ -7,7 +7,7 @@ export default class Status extends OnrampCommand {
   static override description =
     'Without --host/--region every stored session is shown. It reads no secret, so it never unlocks the keychain. Exit 3 when there is none (for the selected host).'
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --region eu --json']
-  static override flags = {...serverFlags}
+  static override flags = {...sessionFlags}
 
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)

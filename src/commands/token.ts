@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../cli/base-command.js'
-import {serverFlags} from '../cli/flags.js'
+import {sessionFlags} from '../cli/flags.js'
 import type {TokenResult} from '../flows/token.js'
 import {REFRESH_MARGIN_SECONDS} from '../session/session.js'
 
@@ -16,7 +16,7 @@ export default class Token extends OnrampCommand {
     '<%= config.bin %> token --json',
   ]
   static override flags = {
-    ...serverFlags,
+    ...sessionFlags,
     'min-valid': Flags.integer({description: `Refresh first when the token expires within this many seconds (default ${REFRESH_MARGIN_SECONDS}; for steps that need it to last).`, min: 0, max: 86_400}),
   }
 

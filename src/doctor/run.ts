@@ -1,7 +1,11 @@
+import fs from 'node:fs'
+import path from 'node:path'
+
 import type {Deps} from '../deps.js'
-import {ExitCode} from '../errors.js'
+import {ExitCode, UsageError} from '../errors.js'
 import {redact} from '../redact.js'
-import {resolveServer} from '../select-server.js'
+import type {Server} from '../select-server.js'
+import {chooseServer} from '../flows/select-sessions.js'
 import {checkBrowser, readProcVersion} from './checks/browser.js'
 import {checkClock} from './checks/clock.js'
 import {checkDeviceGrant} from './checks/device-grant.js'
@@ -41,7 +45,7 @@ const CHECKS: ReadonlyArray<{kind: CheckKind; id: string; run: Check}> = [
 export async function runDoctor(deps: Deps, options: DoctorOptions): Promise<DoctorReport> {
   const ctx: DoctorContext = {
     deps,
-    server: resolveServer(options.selection),
+    server: await doctorServer(deps, options),
     selection: options.selection,
     refresh: options.refresh ?? false,
     engines: options.engines,
@@ -67,6 +71,35 @@ export async function runDoctor(deps: Deps, options: DoctorOptions): Promise<Doc
     }
   }
   return {checks, ok: checks.every((result) => result.status !== 'fail')}
+}
+
+/**
+ * The server token and status would use (src/select/choose.ts): without --host, the server of the only
+ * stored session rather than the default region. A store that cannot be read falls back to the flags
+ * alone, and the storage checks report why.
+ */
+async function doctorServer(deps: Deps, options: DoctorOptions): Promise<Server> {
+  try {
+    // Reading a credentials file open to others would tighten it before storage.permissions can report it.
+    if (looseStore(deps)) throw new Error('a session file is open to others: chosen without the stored sessions')
+    return (await chooseServer(deps, options.selection)).server
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    deps.logger.event('doctor.selection_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+    const {choose} = await import('../select/choose.js')
+    return choose({flags: options.selection, env: deps.env, file: undefined, defaults: {server: null, accounts: {}}, sessions: []}).server
+  }
+}
+
+function looseStore(deps: Deps): boolean {
+  if (process.platform === 'win32') return false
+  return ['credentials.json', 'sessions.json'].some((name) => {
+    try {
+      return (fs.statSync(path.join(deps.paths.config, name)).mode & 0o077) !== 0
+    } catch {
+      return false
+    }
+  })
 }
 
 /** Text from servers and errors ends up in summaries: no control characters, nothing token-shaped. */

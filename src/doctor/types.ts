@@ -10,7 +10,7 @@ export type CheckStatus = 'ok' | 'warn' | 'fail'
 export type CheckKind = 'runtime' | 'network' | 'scope' | 'session' | 'storage' | 'login'
 
 export interface CheckResult {
-  /** Stable, dotted: `server.discovery`, `storage.locks`, `sessions.<issuer>#<client id>`... */
+  /** Stable, dotted: `server.discovery`, `storage.locks`, `sessions.<issuer>#<client id>#<account>[#signup]`... */
   id: string
   status: CheckStatus
   /** One line of evidence. */

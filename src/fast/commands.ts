@@ -1,5 +1,5 @@
 import type {BodyContext, BodyFlags} from '../cli/bodies/context.js'
-import {SERVER_FLAG_SPECS, type FlagSpecs} from '../cli/flag-spec.js'
+import {SERVER_FLAG_SPECS, SESSION_FLAG_SPECS, type FlagSpecs} from '../cli/flag-spec.js'
 
 /**
  * The fast path's dispatch table: each hot command's flags (what the fast parser accepts beyond --json
@@ -12,8 +12,8 @@ export interface HotCommand {
 }
 
 export const HOT_COMMANDS: Readonly<Record<string, HotCommand>> = {
-  token: {flags: SERVER_FLAG_SPECS, body: async () => (await import('../cli/bodies/token.js')).tokenBody},
-  status: {flags: SERVER_FLAG_SPECS, body: async () => (await import('../cli/bodies/status.js')).statusBody},
+  token: {flags: SESSION_FLAG_SPECS, body: async () => (await import('../cli/bodies/token.js')).tokenBody},
+  status: {flags: SESSION_FLAG_SPECS, body: async () => (await import('../cli/bodies/status.js')).statusBody},
   scopes: {flags: SERVER_FLAG_SPECS, body: async () => (await import('../cli/bodies/scopes.js')).scopesBody},
 }
 

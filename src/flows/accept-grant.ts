@@ -37,7 +37,7 @@ export interface AcceptedGrant {
   movedFrom: StorageDescription | null
 }
 
-export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now'>, input: AcceptGrantInput): Promise<AcceptedGrant> {
+export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now' | 'paths'>, input: AcceptGrantInput): Promise<AcceptedGrant> {
   const {plan, tokens, session: identity} = input
   const grant = compareGrant(plan, input.granted)
   if (grant.missingRequired.length > 0) {
@@ -81,12 +81,32 @@ export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now'>, inp
       const account = accountOf(session) ?? 'an account the server did not name'
       deps.ui.info(`Replaced the ${session.kind === 'provisioning' ? 'signup' : 'login'} session stored for ${serverText(account)} on ${new URL(session.issuer).host}; other accounts' sessions are kept.`)
     }
+    await defaultFirstAccount(deps, session)
     if (saved.moved_from) deps.ui.info(`Moved this session out of the plaintext file ${saved.moved_from.location} into ${saved.storage.location}.`)
     return {session, grant, storage: saved.storage, movedFrom: saved.moved_from}
   } catch (error) {
     // Tokens that cannot be kept must not stay live on the server.
     await revokeQuietly(deps, input.revoke)
     throw error
+  }
+}
+
+/**
+ * The first account stored for a server becomes its default (as `onramp switch` would set it); a later
+ * login or signup of another account never changes the default, so no other terminal is switched by it.
+ */
+async function defaultFirstAccount(deps: Pick<Deps, 'paths' | 'logger'>, session: Session): Promise<void> {
+  const account = accountOf(session)
+  if (!account) return
+  try {
+    const {readDefaults, updateDefaults} = await import('../select/defaults.js')
+    if (readDefaults(deps.paths.config).accounts[session.issuer]) return
+    await updateDefaults(deps.paths.config, (defaults) => {
+      defaults.accounts[session.issuer] ??= account
+    })
+  } catch (error) {
+    // The session is stored; without a default, commands ask which account when there are several.
+    deps.logger.event('defaults.write_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
   }
 }
 

@@ -3,7 +3,8 @@ import {discover} from '../oauth/discovery.js'
 import {SURFACES, type Surface} from '../scopes/constant.js'
 import {buildPlan, readCeiling} from '../scopes/plan.js'
 import {planIsViable, type Plan} from '../scopes/preflight.js'
-import {resolveServer, type ServerSelection} from '../select-server.js'
+import type {Server, ServerSelection} from '../select-server.js'
+import {chooseServer} from './select-sessions.js'
 
 export interface SurfaceCheck {
   /** What would be requested after dropping what the server cannot give. */
@@ -32,8 +33,8 @@ export interface ScopeCheckReport {
 }
 
 /** `onramp scopes --check`: the scope plan of both surfaces (scopes_supported and the app's ceiling), without logging in. */
-export async function checkScopes(deps: Deps, selection: ServerSelection): Promise<ScopeCheckReport> {
-  const server = resolveServer(selection)
+export async function checkScopes(deps: Deps, selection: ServerSelection, chosen?: Server): Promise<ScopeCheckReport> {
+  const server = chosen ?? (await chooseServer(deps, selection)).server
   const discovered = await discover(deps, server.issuer)
   const ceiling = await readCeiling(deps, {issuer: server.issuer, clientId: server.clientId})
   const plans = {} as Record<Surface, Plan>

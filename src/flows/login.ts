@@ -12,10 +12,11 @@ import {findUser} from '../oauth/user.js'
 import {invalidScope, scopesNamedIn} from '../scopes/invalid-scope.js'
 import {planScopes} from '../scopes/plan.js'
 import type {Plan} from '../scopes/preflight.js'
-import {CALLBACK_PATH, resolveServer, type Server, type ServerSelection} from '../select-server.js'
+import {CALLBACK_PATH, type Server, type ServerSelection} from '../select-server.js'
 import type {SessionStore} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {acceptGrant} from './accept-grant.js'
+import {chooseServer} from './select-sessions.js'
 import {sessionView, type SessionView} from './session-view.js'
 
 export interface LoginOptions extends ServerSelection {
@@ -52,7 +53,8 @@ interface Prepared {
  * Every way in ends in the same grant -> session step (accept-grant.ts).
  */
 export async function login(deps: Deps, options: LoginOptions): Promise<LoginResult> {
-  const server = resolveServer(options)
+  // The same choice as every command (flags > environment > .onramp.json > onramp switch > the only session).
+  const {server} = await chooseServer(deps, options)
   const discovered = await discover(deps, server.issuer)
   const plan = await planScopes(deps, {surface: 'login', discovered, clientId: server.clientId, override: options.scopes})
   // Opened and checked before the browser: a keychain that must exist but does not (exit 7), or a

@@ -11,11 +11,11 @@ import {NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageErr
 import {appendEnvFile, projectEnv} from '../output-env.js'
 import {ProvisioningTokenRejectedError} from '../provisioning/errors.js'
 import type {ProvisionedProject} from '../provisioning/resources.js'
-import {resolveServer, type ServerSelection} from '../select-server.js'
+import type {Server, ServerSelection} from '../select-server.js'
 import {isExpiring, REFRESH_MARGIN_SECONDS, type Session} from '../session/session.js'
 import {envToken} from '../session/env-token.js'
 import type {SessionStore} from '../session/store.js'
-import {selectOneSession} from './select-sessions.js'
+import {chooseFor, selectOneSession} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
 import {provisioningDeps} from '../provisioning/deps.js'
 
@@ -76,12 +76,13 @@ interface BearerSession {
  */
 async function openBearerSession(deps: Deps, selection: ServerSelection): Promise<BearerSession> {
   const fromEnv = envToken(deps.env)
-  if (fromEnv) return envBearerSession(deps, selection, fromEnv)
+  if (fromEnv) return envBearerSession(deps, (await chooseFor(deps, selection, {sessions: []})).choice.server, fromEnv)
 
-  const {store, session: read, storage, issuer} = await selectOneSession(deps, selection, {prefer: 'provisioning'})
+  const {store, session: read, storage, issuer, choice} = await selectOneSession(deps, selection, {prefer: 'provisioning'})
   if (!read || !storage) {
+    const who = choice.explicit.account && choice.account ? ` of ${choice.account}` : ''
     throw new NotLoggedInError(
-      `No provisioning session for ${issuer}. Run onramp signup to create one (a CI job can set ONRAMP_TOKEN to a provisioning access token instead).`,
+      `No provisioning session${who} for ${issuer}. Run onramp signup to create one (a CI job can set ONRAMP_TOKEN to a provisioning access token instead).`,
       {code: 'no_provisioning_session', nextCommand: 'onramp signup'},
     )
   }
@@ -111,8 +112,7 @@ async function openBearerSession(deps: Deps, selection: ServerSelection): Promis
   }
 }
 
-function envBearerSession(deps: Deps, selection: ServerSelection, token: string): BearerSession {
-  const server = resolveServer(selection)
+function envBearerSession(deps: Deps, server: Server, token: string): BearerSession {
   return {
     issuer: server.issuer,
     clientId: server.clientId,

@@ -1,6 +1,6 @@
 import {requiredScopesFor} from '../scopes/constant.js'
 import {regionOfIssuer} from '../select-server.js'
-import {isExpiring, REFRESH_MARGIN_SECONDS, requiredScopesOf, type Session} from '../session/session.js'
+import {accountOf, isExpiring, REFRESH_MARGIN_SECONDS, requiredScopesOf, type Session} from '../session/session.js'
 import type {StorageDescription} from '../session/store.js'
 
 /**
@@ -18,6 +18,8 @@ export interface SessionView {
   source: 'store' | 'env'
   /** False for ONRAMP_TOKEN: onramp knows nothing about that token and did not check it. */
   verified: boolean
+  /** The account the session is stored under (--account, ONRAMP_ACCOUNT, `.onramp.json` name it): the email, else the user id; null when unknown. */
+  account: string | null
   user: {email: string | null; name: string | null; id: string | null} | null
   scopes: string[] | null
   missing_required_scopes: string[] | null
@@ -39,6 +41,7 @@ export function sessionView(session: StoredMetadata, {storage, now}: {storage: S
     kind: session.kind,
     source: 'store',
     verified: true,
+    account: accountOf(session),
     user: session.user ? {email: session.user.email ?? null, name: session.user.name ?? null, id: session.user.id ?? null} : null,
     scopes: [...session.scope],
     // Judged against what this session's login asked for (--scopes, or the built-in set), never another set.
@@ -59,6 +62,7 @@ export function envSessionView(issuer: string): SessionView {
     kind: null,
     source: 'env',
     verified: false,
+    account: null,
     user: null,
     scopes: null,
     missing_required_scopes: null,

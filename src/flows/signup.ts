@@ -9,7 +9,7 @@ import {provisionProject} from '../provisioning/resources.js'
 import {exchangeProvisioningCode, type ProvisioningGrant} from '../provisioning/token.js'
 import {planScopes} from '../scopes/plan.js'
 import type {Plan} from '../scopes/preflight.js'
-import {resolveServer, type ServerSelection} from '../select-server.js'
+import type {ServerSelection} from '../select-server.js'
 import type {Session} from '../session/session.js'
 import type {SessionStore, StorageDescription} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
@@ -17,6 +17,7 @@ import {appendEnvFile, projectEnv} from '../output-env.js'
 import {serverText} from '../terminal-text.js'
 import {acceptGrant, revokeQuietly} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
+import {chooseServer} from './select-sessions.js'
 import {consentForExistingAccount} from './signup-consent.js'
 
 export interface SignupOptions extends ServerSelection {
@@ -49,19 +50,9 @@ export interface SignupOutcome {
   email: string
 }
 
-/**
- * A simple, strict shape check, before any request: one `@`, no spaces or control characters, a dot in
- * the domain, no empty labels. The server does none (server.md 4.2 "no format check"), and an account
- * created for a typo cannot be verified.
- */
-export function isValidEmail(value: string): boolean {
-  if (value.length > 254) return false
-  const match = /^([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$/.exec(value)
-  if (!match) return false
-  const [, local, domain] = match as unknown as [string, string, string]
-  if (local.length > 64 || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return false
-  return domain.split('.').every((label) => label.length > 0 && label.length <= 63 && !label.startsWith('-') && !label.endsWith('-'))
-}
+import {isValidEmail} from '../email.js'
+
+export {isValidEmail}
 
 /**
  * `onramp signup` (issue 10): an account, a project and a stored session from the terminal. Nothing is
@@ -72,7 +63,7 @@ export function isValidEmail(value: string): boolean {
  */
 export async function signup(deps: Deps, options: SignupOptions): Promise<SignupOutcome> {
   if (!isValidEmail(options.email)) throw invalidEmail(options.email)
-  const server = resolveServer(options)
+  const {server} = await chooseServer(deps, options)
   const clientId = server.clientId
   if (!clientId) {
     throw new UsageError(`Signup needs the provisioning app's client id for ${server.issuer}: pass --client-id (or set ONRAMP_CLIENT_ID).`, {code: 'client_id_required'})

@@ -1,23 +1,80 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError} from '../errors.js'
-import {resolveServer, type ServerSelection} from '../select-server.js'
+import {choose, type Choice} from '../select/choose.js'
+import {defaultsFile, readDefaults} from '../select/defaults.js'
+import {findOnrampFile} from '../select/onramp-file.js'
+import {sessionKey} from '../session/session.js'
 import {envToken} from '../session/env-token.js'
-import {selectSessions} from './select-sessions.js'
+import type {SessionInfo} from '../session/store.js'
+import {chooseFor, selectSessions, type SelectionFlags} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
+
+/** What the selection decided, as status, whoami and --verbose report it (schemas/status.schema.json `selection`). */
+export interface SelectionReport {
+  issuer: string
+  server_from: string
+  client_id_from: string | null
+  /** The account commands use; null when none is chosen (no session, or several accounts without a choice). */
+  account: string | null
+  account_from: string | null
+  /** The `.onramp.json` read, whether or not it chose anything. */
+  file: string | null
+  /** Several accounts on the server and nothing choosing one: their names (commands then ask for --account). */
+  ambiguous: string[]
+}
 
 export interface StatusResult {
   sessions: SessionView[]
+  selection: SelectionReport & {
+    /** Index in `sessions` of the session each kind of command uses: `token` (token, doctor, logout) and `projects`; null for none. */
+    used_by: {token: number | null; projects: number | null}
+  }
 }
 
-/** `onramp status`: every stored session (or those of the selected host); exit 3 when there is none. */
-export async function status(deps: Deps, selection: ServerSelection): Promise<StatusResult> {
+export function selectionReport(choice: Choice<SessionInfo>): SelectionReport {
+  return {
+    issuer: choice.server.issuer,
+    server_from: choice.sources.server.name,
+    client_id_from: choice.sources.client_id?.name ?? null,
+    account: choice.account,
+    account_from: choice.sources.account?.name ?? null,
+    file: choice.file,
+    ambiguous: choice.ambiguous,
+  }
+}
+
+/**
+ * `onramp status`: every stored session (or those of the server, app and account a flag, variable or
+ * `.onramp.json` names), marking the one each command would use and saying what chose it; exit 3 when
+ * there is none.
+ */
+export async function status(deps: Deps, flags: SelectionFlags): Promise<StatusResult> {
   // ONRAMP_TOKEN is used as-is by `token`, so it is what status must show: where it points, unverified.
-  if (envToken(deps.env)) return {sessions: [envSessionView(resolveServer(selection).issuer)]}
-  const {sessions, issuer} = await selectSessions(deps, selection)
+  if (envToken(deps.env)) {
+    const {choice} = await chooseFor(deps, flags, {sessions: []})
+    return {sessions: [envSessionView(choice.server.issuer)], selection: {...selectionReport(choice), used_by: {token: 0, projects: 0}}}
+  }
+  const {sessions, choice, all} = await selectSessions(deps, flags)
   if (sessions.length === 0) {
-    throw new NotLoggedInError(issuer ? `Not logged in to ${issuer}.` : 'Not logged in to any host.')
+    throw new NotLoggedInError(choice.explicit.server || choice.explicit.account ? notLoggedInTo(choice) : 'Not logged in to any host.')
   }
   const now = deps.now()
+  // The same decision token and projects make, from the same inputs.
+  const file = findOnrampFile(deps.cwd)
+  const defaults = readDefaults(deps.paths.config)
+  const as = (prefer: 'oauth' | 'provisioning') =>
+    choose({flags, env: deps.env, file, defaults, defaultsPath: defaultsFile(deps.paths.config), sessions: all, prefer})
+  const indexOf = (picked: SessionInfo | undefined) => (picked ? sessions.findIndex((session) => sessionKey(session) === sessionKey(picked)) : -1)
+  const token = indexOf(as('oauth').session)
+  const projects = indexOf(as('provisioning').session)
   // Metadata only, each with where ITS tokens live: status never unlocks the keychain.
-  return {sessions: sessions.map((session) => sessionView(session, {storage: session.storage, now}))}
+  return {
+    sessions: sessions.map((session) => sessionView(session, {storage: session.storage, now})),
+    selection: {...selectionReport(choice), used_by: {token: token === -1 ? null : token, projects: projects === -1 ? null : projects}},
+  }
+}
+
+function notLoggedInTo(choice: Choice<SessionInfo>): string {
+  const who = choice.explicit.account && choice.account ? ` as ${choice.account}` : ''
+  return `Not logged in to ${choice.server.issuer}${who}.`
 }

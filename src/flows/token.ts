@@ -1,10 +1,9 @@
 import type {Deps} from '../deps.js'
-import {NotLoggedInError} from '../errors.js'
 import type {ServerSelection} from '../select-server.js'
 import {isExpiring} from '../session/session.js'
 import {envToken} from '../session/env-token.js'
-import {resolveServer} from '../select-server.js'
-import {selectOneSession} from './select-sessions.js'
+import {noSessionError} from '../select/choose.js'
+import {chooseFor, selectOneSession} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
 
 export interface TokenResult {
@@ -20,9 +19,13 @@ export interface TokenOptions extends ServerSelection {
 /** `onramp token`: a valid access token for scripts and CI, refreshed first when it expires within `minValidSeconds`. */
 export async function token(deps: Deps, options: TokenOptions): Promise<TokenResult> {
   const fromEnv = envToken(deps.env)
-  if (fromEnv) return {access_token: fromEnv, session: envSessionView(resolveServer(options).issuer)} // used as-is, never refreshed
-  const {store, session, storage, issuer} = await selectOneSession(deps, options)
-  if (!session || !storage) throw new NotLoggedInError(`Not logged in to ${issuer}.`)
+  if (fromEnv) {
+    const {choice} = await chooseFor(deps, options, {sessions: []})
+    return {access_token: fromEnv, session: envSessionView(choice.server.issuer)} // used as-is, never refreshed
+  }
+  // The login session of the chosen account first; its signup session when it has no other.
+  const {store, session, storage, choice} = await selectOneSession(deps, options, {prefer: 'oauth'})
+  if (!session || !storage) throw noSessionError(choice)
   if (!isExpiring(session, deps.now(), options.minValidSeconds)) {
     return {access_token: session.access_token, session: sessionView(session, {storage, now: deps.now()})}
   }

@@ -17,8 +17,24 @@ export function storageLine(session: Pick<SessionView, 'storage'>): string {
   return `${kind} (${location})`
 }
 
-/** The block `status` prints per session. */
-export function renderSessionBlock(session: SessionView): string {
+/** "in 54 min", "in 2 h 5 min", "3 min ago": an expiry a person reads at a glance beside its ISO time. */
+export function relativeTime(iso: string, now: Date): string {
+  const ms = Date.parse(iso) - now.getTime()
+  if (Number.isNaN(ms)) return ''
+  const minutes = Math.round(Math.abs(ms) / 60_000)
+  const span =
+    minutes < 1 ? 'less than a minute' : minutes < 60 ? `${minutes} min` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}` : `${Math.round(minutes / 1440)} days`
+  return ms >= 0 ? `in ${span}` : `${span} ago`
+}
+
+/** An expiry as `2026-12-06T01:54:00.000Z (in 54 min)`. */
+export function expiryText(iso: string, now: Date): string {
+  const relative = relativeTime(iso, now)
+  return relative ? `${iso} (${relative})` : iso
+}
+
+/** The block `status` prints per session; `usedBy` names the commands that use it. */
+export function renderSessionBlock(session: SessionView, {now = new Date(), usedBy = []}: {now?: Date; usedBy?: readonly string[]} = {}): string {
   const title = `${session.host}${session.region ? ` (${session.region.toUpperCase()})` : ''}`
   if (session.source === 'env') {
     return [
@@ -29,7 +45,7 @@ export function renderSessionBlock(session: SessionView): string {
     ].join('\n')
   }
   const lines = [
-    title,
+    `${title}${usedBy.length ? `  <- used by ${usedBy.join(', ')}` : ''}`,
     `  Logged in as ${who(session)}${session.kind === 'provisioning' ? ' (signup session)' : ''}`,
     `  Client:   ${session.client_id ? serverText(session.client_id) : '-'}`,
     `  Scopes:   ${scopeList(session.scopes) || '-'}`,
@@ -37,7 +53,7 @@ export function renderSessionBlock(session: SessionView): string {
   if (session.missing_required_scopes?.length) {
     lines.push(`  MISSING required scopes: ${session.missing_required_scopes.map((scope) => serverText(scope)).join(', ')} (run onramp login again)`)
   }
-  const expiry = session.expires_at ? `${session.state}, access token expires ${session.expires_at}` : session.state
+  const expiry = session.expires_at ? `${session.state}, access token expires ${expiryText(session.expires_at, now)}` : session.state
   lines.push(`  Token:    ${expiry}`, `  Stored:   ${storageLine(session)}`)
   return lines.join('\n')
 }

@@ -63,7 +63,7 @@ describe('onramp doctor (built binary against the served mock)', () => {
     expect(check(json, 'server.discovery')?.status).toBe('ok')
     expect(check(json, 'clock.skew')).toMatchObject({status: 'ok', summary: expect.stringMatching(/matches the server's/)})
     expect(check(json, 'scopes.signup')?.status).toBe('ok')
-    expect(check(json, `sessions.${mock.issuer}#${WIZARD_CLIENT_ID}`)).toMatchObject({status: 'ok', fix: null})
+    expect(check(json, `sessions.${mock.issuer}#${WIZARD_CLIENT_ID}#dev@example.com`)).toMatchObject({status: 'ok', fix: null})
     const credentials = readFileSync(path.join(resolvePaths(home.env).config, 'credentials.json'), 'utf8')
     const {access_token, refresh_token} = Object.values(JSON.parse(credentials).sessions as Record<string, {access_token: string; refresh_token: string}>)[0]!
     expect(result.stdout + result.stderr).not.toContain(access_token)

@@ -72,6 +72,9 @@ describe('the fast path answers the hot commands exactly as oclif does', () => {
     ['token --json with no session (exit 3, JSON error)', ['token', '--json'], empty.env, 3],
     ['token with ONRAMP_TOKEN', ['token'], {...empty.env, ONRAMP_TOKEN: 'pha_from_env'}, 0],
     ['token --json with ONRAMP_TOKEN', ['token', '--json'], {...empty.env, ONRAMP_TOKEN: 'pha_from_env'}, 0],
+    // The server variables are read by the selection, not the flag parser: both paths refuse a bad one alike.
+    ['token with ONRAMP_REGION=ap (exit 2)', ['token'], {...withSession.env, ONRAMP_REGION: 'ap'}, 2],
+    ['token --account another account (exit 3)', ['token', '--account', 'ci@example.com'], withSession.env, 3],
     ['token with an unknown ONRAMP_STORAGE (exit 2)', ['token'], {...withSession.env, ONRAMP_STORAGE: 'floppy'}, 2],
     ['status', ['status'], withSession.env, 0],
     ['status --json', ['status', '--json'], withSession.env, 0],
@@ -108,7 +111,6 @@ describe('command lines the fast path does not fully understand go to oclif, whi
     ['token --host without a value (exit 2)', ['token', '--host'], withSession.env, 2],
     ['token --region given twice (exit 2)', ['token', '--region', 'us', '--region', 'eu'], withSession.env, 2],
     ['status --region ap --json (exit 2, JSON error)', ['status', '--region', 'ap', '--json'], withSession.env, 2],
-    ['token with ONRAMP_REGION=ap (exit 2)', ['token'], {...withSession.env, ONRAMP_REGION: 'ap'}, 2],
     ['token --json with ONRAMP_CONTENT_TYPE=json', ['token'], {...withSession.env, ONRAMP_CONTENT_TYPE: 'json'}, 0],
     ['scopes --check against an unreachable server (exit 6)', ['scopes', '--check', '--host', 'http://127.0.0.1:9'], empty.env, 6],
     ['help token', ['help', 'token'], empty.env, 0],

@@ -4,7 +4,6 @@ import {describe, expect, it} from 'vitest'
 
 import {runDoctor, doctorExitCode} from '../../src/doctor/run.js'
 import {login} from '../../src/flows/login.js'
-import {sessionKey} from '../../src/session/session.js'
 import {DEFAULT_USER_EMAIL} from '../mock-server/index.js'
 import {FREE_PORT_ISSUER, FREE_PORT_SERVER, harnessPerTest, loginDefaults, storedSessions, WIZARD_CLIENT_ID} from '../support/harness.js'
 import {findCheck} from '../support/doctor.js'
@@ -16,7 +15,7 @@ const {start} = harnessPerTest()
 const setup = () => start({issuer: FREE_PORT_ISSUER})
 const loginOptions = {...loginDefaults, ...FREE_PORT_SERVER}
 
-const sessionId = `sessions.${sessionKey({issuer: FREE_PORT_ISSUER, client_id: WIZARD_CLIENT_ID, kind: 'oauth', user: {email: DEFAULT_USER_EMAIL}})}`
+const sessionId = `sessions.${FREE_PORT_ISSUER}#${WIZARD_CLIENT_ID}#${DEFAULT_USER_EMAIL}`
 
 describe('onramp doctor against the in-process mock', () => {
   it('a healthy machine with a live session: nothing fails, exit 0, the session is accepted by the server', async () => {

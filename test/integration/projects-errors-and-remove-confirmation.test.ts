@@ -24,8 +24,8 @@ describe('resource endpoint errors', () => {
   it('an --id linked to another organization: the 409 explained, exit 2', async () => {
     await storeProvisioningSession(h, {email: 'first@example.com'})
     await createProject(h.deps, {projectId: 'shared'})
-    await storeProvisioningSession(h, {email: 'second@example.com'}) // replaces the stored session: another organization
-    const error = await createProject(h.deps, {projectId: 'shared'}).catch((caught: unknown) => caught)
+    await storeProvisioningSession(h, {email: 'second@example.com'}) // another account, kept beside the first: another organization
+    const error = await createProject(h.deps, {projectId: 'shared', account: 'second@example.com'}).catch((caught: unknown) => caught)
     expect(error).toMatchObject({exit: 2, code: 'project_id_conflict'})
     expect((error as Error).message).toMatch(/shared is already linked to a project in another organization.*choose another --id/)
   })
@@ -34,11 +34,12 @@ describe('resource endpoint errors', () => {
     await storeProvisioningSession(h, {email: 'first@example.com'})
     const mine = await createProject(h.deps, {projectId: 'mine'})
     await storeProvisioningSession(h, {email: 'second@example.com'})
-    await expect(showProjectFlow(h.deps, {id: 'run-1'})).rejects.toMatchObject({exit: 2, code: 'project_not_found', message: expect.stringContaining('invalid_resource_id')})
-    await expect(rotateProjectKeyFlow(h.deps, {id: mine.project.id})).rejects.toMatchObject({exit: 2, code: 'project_not_found', message: expect.stringContaining('forbidden')})
-    const own = await createProject(h.deps, {projectId: 'own'})
-    await removeProjectFlow(h.deps, {id: own.project.id, yes: true})
-    await expect(removeProjectFlow(h.deps, {id: own.project.id, yes: true})).rejects.toMatchObject({exit: 2, code: 'project_not_found'})
+    const account = 'second@example.com'
+    await expect(showProjectFlow(h.deps, {id: 'run-1', account})).rejects.toMatchObject({exit: 2, code: 'project_not_found', message: expect.stringContaining('invalid_resource_id')})
+    await expect(rotateProjectKeyFlow(h.deps, {id: mine.project.id, account})).rejects.toMatchObject({exit: 2, code: 'project_not_found', message: expect.stringContaining('forbidden')})
+    const own = await createProject(h.deps, {projectId: 'own', account})
+    await removeProjectFlow(h.deps, {id: own.project.id, yes: true, account})
+    await expect(removeProjectFlow(h.deps, {id: own.project.id, yes: true, account})).rejects.toMatchObject({exit: 2, code: 'project_not_found'})
   })
 
   it('credential_rotation_failed and remove_failed: server failures, exit 6, and the project is still there', async () => {

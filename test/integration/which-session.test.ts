@@ -66,7 +66,7 @@ describe('token', () => {
 describe('logout', () => {
   it('logs out of the only host without --host/--region', async () => {
     const {h, store} = await sessionsOn([])
-    expect((await logout(h.deps, {selection: {}, all: false})).logged_out).toEqual([{issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, revoked: true}])
+    expect((await logout(h.deps, {selection: {}, all: false})).logged_out).toEqual([{issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: true}])
     expect(await store.list()).toEqual([])
   })
 
@@ -81,7 +81,7 @@ describe('logout', () => {
 
   it('logs out of the selected host only, keeping the others', async () => {
     const {h, store} = await sessionsOn([{issuer: EU_ISSUER, region: 'eu'}])
-    expect((await logout(h.deps, {selection: {region: 'us'}, all: false})).logged_out).toEqual([{issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, revoked: true}])
+    expect((await logout(h.deps, {selection: {region: 'us'}, all: false})).logged_out).toEqual([{issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: true}])
     expect(issuersOf(await store.list())).toEqual([EU_ISSUER])
   })
 
@@ -90,8 +90,8 @@ describe('logout', () => {
     const result = await logout(h.deps, {selection: {}, all: true})
     expect(result.logged_out).toEqual(
       expect.arrayContaining([
-        {issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, revoked: true},
-        {issuer: CLOSED_HOST, client_id: WIZARD_CLIENT_ID, revoked: false}, // nothing listens there: deleted locally anyway
+        {issuer: US_ISSUER, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: true},
+        {issuer: CLOSED_HOST, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: false}, // nothing listens there: deleted locally anyway
       ]),
     )
     expect(result.logged_out).toHaveLength(2)

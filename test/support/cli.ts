@@ -35,7 +35,7 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   const env: NodeJS.ProcessEnv = {...process.env, ...extra}
   delete env.NODE_ENV
   delete env.DISPLAY
-  for (const name of ['ONRAMP_HOST', 'ONRAMP_REGION', 'ONRAMP_CLIENT_ID', 'ONRAMP_TOKEN', 'BROWSER', 'HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'NO_PROXY', 'no_proxy']) {
+  for (const name of ['ONRAMP_HOST', 'ONRAMP_REGION', 'ONRAMP_CLIENT_ID', 'ONRAMP_ACCOUNT', 'ONRAMP_TOKEN', 'BROWSER', 'HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'NO_PROXY', 'no_proxy']) {
     if (!(name in extra)) delete env[name]
   }
   for (const [key, value] of Object.entries(extra)) if (value === undefined) delete env[key]
@@ -54,11 +54,13 @@ export function runCli(
     onStdin?: (stdin: NodeJS.WritableStream) => void
     /** The spawned process, e.g. to send it SIGINT as Ctrl-C would. */
     onChild?: (child: ChildProcess) => void
+    /** The folder it runs in (default: the repository root); `.onramp.json` is looked for there and above. */
+    cwd?: string
   } = {},
 ): Promise<CliResult> {
   if (!existsSync(path.join(ROOT, 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` before the CLI tests')
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

@@ -15,9 +15,20 @@ describe('the fast path parser', () => {
     expect(parse([])).toEqual({json: false, verbose: false, region: undefined, host: undefined, 'client-id': undefined})
   })
 
-  it('takes a string flag not given from its non-empty env variable', () => {
-    expect(parse([], {ONRAMP_REGION: 'eu', ONRAMP_HOST: '', ONRAMP_CLIENT_ID: 'abc'})).toMatchObject({region: 'eu', host: undefined, 'client-id': 'abc'})
-    expect(parse(['--region', 'us'], {ONRAMP_REGION: 'eu'})).toMatchObject({region: 'us'})
+  // The server flags have no `env`: their variables are a level of the selection (src/select/choose.ts), read there.
+  const withEnv = {
+    region: {...SERVER_FLAG_SPECS.region, env: 'ONRAMP_REGION'},
+    host: {...SERVER_FLAG_SPECS.host, env: 'ONRAMP_HOST'},
+    'client-id': {...SERVER_FLAG_SPECS['client-id'], env: 'ONRAMP_CLIENT_ID'},
+  }
+
+  it('takes a string flag not given from its non-empty env variable, for a flag that declares one', () => {
+    expect(parseFlags([], withEnv, {ONRAMP_REGION: 'eu', ONRAMP_HOST: '', ONRAMP_CLIENT_ID: 'abc'})).toMatchObject({region: 'eu', host: undefined, 'client-id': 'abc'})
+    expect(parseFlags(['--region', 'us'], withEnv, {ONRAMP_REGION: 'eu'})).toMatchObject({region: 'us'})
+  })
+
+  it('leaves the server variables to the selection: the server flags hold only what was typed', () => {
+    expect(parse([], {ONRAMP_REGION: 'eu', ONRAMP_HOST: 'https://h.example', ONRAMP_CLIENT_ID: 'abc'})).toMatchObject({region: undefined, host: undefined, 'client-id': undefined})
   })
 
   it.each([
@@ -50,6 +61,6 @@ describe('the fast path parser', () => {
   })
 
   it('declines an env value outside the options, even when the flag is not used', () => {
-    expect(parse([], {ONRAMP_REGION: 'ap'})).toBeUndefined()
+    expect(parseFlags([], withEnv, {ONRAMP_REGION: 'ap'})).toBeUndefined()
   })
 })

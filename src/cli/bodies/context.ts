@@ -14,7 +14,7 @@ export interface BodyContext {
 /** Flags as either parser gives them: the fast path's strings and booleans, or oclif's typed values. */
 export type BodyFlags = Readonly<Record<string, string | number | boolean | undefined>>
 
-/** What the server flags select, as the flows take it. */
-export function serverSelection(flags: BodyFlags): {region: string | undefined; host: string | undefined; clientId: string | undefined} {
-  return {region: flags.region as string | undefined, host: flags.host as string | undefined, clientId: flags['client-id'] as string | undefined}
+/** What the server flags and --account select, as the flows take it (the environment is read by the selection). */
+export function serverSelection(flags: BodyFlags): {region: string | undefined; host: string | undefined; clientId: string | undefined; account: string | undefined} {
+  return {region: flags.region as string | undefined, host: flags.host as string | undefined, clientId: flags['client-id'] as string | undefined, account: flags.account as string | undefined}
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../../cli/base-command.js'
-import {serverFlags} from '../../cli/flags.js'
+import {selectionFlags, sessionFlags} from '../../cli/flags.js'
 import type {ProjectCreateResult} from '../../flows/projects.js'
 
 export default class ProjectsCreate extends OnrampCommand {
@@ -15,7 +15,7 @@ export default class ProjectsCreate extends OnrampCommand {
     '<%= config.bin %> projects create --id ci --json',
   ]
   static override flags = {
-    ...serverFlags,
+    ...sessionFlags,
     id: Flags.string({description: 'Your id for the project (e.g. the CI run): the same id returns the same project.', required: true}),
     name: Flags.string({description: 'The project name, when it is created (default "Default project").'}),
     'output-env': Flags.string({description: 'Append POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID and POSTHOG_HOST to this file (e.g. "$GITHUB_ENV").'}),
@@ -25,9 +25,7 @@ export default class ProjectsCreate extends OnrampCommand {
     const {flags} = await this.parse(ProjectsCreate)
     const [{createProject}, {renderProjectCreate}] = await Promise.all([import('../../flows/projects.js'), import('../../render/projects.js')])
     const result = await createProject(await this.deps(flags), {
-      region: flags.region,
-      host: flags.host,
-      clientId: flags['client-id'],
+      ...selectionFlags(flags),
       projectId: flags.id,
       name: flags.name,
       outputEnv: flags['output-env'],

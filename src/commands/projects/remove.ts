@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../../cli/base-command.js'
-import {serverFlags} from '../../cli/flags.js'
+import {selectionFlags, sessionFlags} from '../../cli/flags.js'
 import type {ProjectRemoveResult} from '../../flows/projects.js'
 
 export default class ProjectsRemove extends OnrampCommand {
@@ -12,14 +12,14 @@ export default class ProjectsRemove extends OnrampCommand {
   static override examples = ['<%= config.bin %> projects remove 12345', '<%= config.bin %> projects remove "$POSTHOG_PROJECT_ID" --yes']
   static override args = {id: Args.string({description: 'The project id (from onramp projects create).', required: true})}
   static override flags = {
-    ...serverFlags,
+    ...sessionFlags,
     yes: Flags.boolean({char: 'y', description: 'Remove without asking (required when there is no terminal).', default: false}),
   }
 
   async run(): Promise<ProjectRemoveResult> {
     const {args, flags} = await this.parse(ProjectsRemove)
     const [{removeProjectFlow}, {renderProjectRemove}] = await Promise.all([import('../../flows/projects.js'), import('../../render/projects.js')])
-    const result = await removeProjectFlow(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id'], id: args.id, yes: flags.yes})
+    const result = await removeProjectFlow(await this.deps(flags), {...selectionFlags(flags), id: args.id, yes: flags.yes})
     if (!this.jsonEnabled()) process.stdout.write(renderProjectRemove(result))
     return result
   }

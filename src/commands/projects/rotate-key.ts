@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../../cli/base-command.js'
-import {serverFlags} from '../../cli/flags.js'
+import {selectionFlags, sessionFlags} from '../../cli/flags.js'
 import type {ProjectRotateResult} from '../../flows/projects.js'
 
 export default class ProjectsRotateKey extends OnrampCommand {
@@ -10,14 +10,14 @@ export default class ProjectsRotateKey extends OnrampCommand {
   static override examples = ['<%= config.bin %> projects rotate-key 12345', '<%= config.bin %> projects rotate-key "$POSTHOG_PROJECT_ID" --output-env "$GITHUB_ENV"']
   static override args = {id: Args.string({description: 'The project id (from onramp projects create).', required: true})}
   static override flags = {
-    ...serverFlags,
+    ...sessionFlags,
     'output-env': Flags.string({description: 'Append the new POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID and POSTHOG_HOST to this file (e.g. "$GITHUB_ENV").'}),
   }
 
   async run(): Promise<ProjectRotateResult> {
     const {args, flags} = await this.parse(ProjectsRotateKey)
     const [{rotateProjectKeyFlow}, {renderProjectRotate}] = await Promise.all([import('../../flows/projects.js'), import('../../render/projects.js')])
-    const result = await rotateProjectKeyFlow(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id'], id: args.id, outputEnv: flags['output-env']})
+    const result = await rotateProjectKeyFlow(await this.deps(flags), {...selectionFlags(flags), id: args.id, outputEnv: flags['output-env']})
     if (!this.jsonEnabled()) process.stdout.write(renderProjectRotate(result))
     return result
   }

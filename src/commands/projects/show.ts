@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../../cli/base-command.js'
-import {serverFlags} from '../../cli/flags.js'
+import {selectionFlags, sessionFlags} from '../../cli/flags.js'
 import type {ProjectShowResult} from '../../flows/projects.js'
 
 export default class ProjectsShow extends OnrampCommand {
@@ -10,14 +10,14 @@ export default class ProjectsShow extends OnrampCommand {
   static override examples = ['<%= config.bin %> projects show 12345', '<%= config.bin %> projects show "$POSTHOG_PROJECT_ID" --json']
   static override args = {id: Args.string({description: 'The project id (from onramp projects create).', required: true})}
   static override flags = {
-    ...serverFlags,
+    ...sessionFlags,
     'output-env': Flags.string({description: 'Append POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID and POSTHOG_HOST to this file (e.g. "$GITHUB_ENV").'}),
   }
 
   async run(): Promise<ProjectShowResult> {
     const {args, flags} = await this.parse(ProjectsShow)
     const [{showProjectFlow}, {renderProjectShow}] = await Promise.all([import('../../flows/projects.js'), import('../../render/projects.js')])
-    const result = await showProjectFlow(await this.deps(flags), {region: flags.region, host: flags.host, clientId: flags['client-id'], id: args.id, outputEnv: flags['output-env']})
+    const result = await showProjectFlow(await this.deps(flags), {...selectionFlags(flags), id: args.id, outputEnv: flags['output-env']})
     if (!this.jsonEnabled()) process.stdout.write(renderProjectShow(result))
     return result
   }

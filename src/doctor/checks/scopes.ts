@@ -12,7 +12,7 @@ export const checkScopePreflight: Check = async (ctx) => {
       warn('scope', `scopes.${surface}`, 'not checked: the server did not answer (see server.discovery)', 'fix server.discovery first, then run onramp doctor again'),
     )
   }
-  const report = await checkScopes(ctx.deps, ctx.selection)
+  const report = await checkScopes(ctx.deps, ctx.selection, ctx.server)
   return SURFACES.map((surface) => surfaceResult(report, surface))
 }
 

@@ -2,11 +2,11 @@ import type {Fetch} from '../../http.js'
 import {requiredScopesFor} from '../../scopes/constant.js'
 import {discover} from '../../oauth/discovery.js'
 import {getSameOrigin} from '../../oauth/user.js'
-import {resolveServer} from '../../select-server.js'
+import {chooseFor, namedBy} from '../../flows/select-sessions.js'
 import {ensureFresh} from '../../flows/refresh.js'
-import {isExpiring, REFRESH_MARGIN_SECONDS, sessionKey, type Session, requiredScopesOf} from '../../session/session.js'
+import {accountOf, isExpiring, REFRESH_MARGIN_SECONDS, type Session, requiredScopesOf} from '../../session/session.js'
 import {envToken} from '../../session/env-token.js'
-import type {SessionInfo, SessionStore} from '../../session/store.js'
+import type {SessionStore} from '../../session/store.js'
 import {fail, loginCommand, ok, warn, type Check, type CheckResult, type DoctorContext} from '../types.js'
 
 /**
@@ -58,10 +58,9 @@ async function checkStored(ctx: DoctorContext): Promise<CheckResult[]> {
 
 async function selected(ctx: DoctorContext, store: SessionStore): Promise<Session[]> {
   const all = await store.list()
-  const {selection} = ctx
-  const byClient = (session: SessionInfo) => !selection.clientId || session.client_id === selection.clientId
-  const {issuer} = selection.host || selection.region ? resolveServer(selection) : {issuer: undefined}
-  const chosen = all.filter((session) => (!issuer || session.issuer === issuer) && byClient(session))
+  // The sessions status shows: those a flag, variable or .onramp.json names, else all.
+  const {choice} = await chooseFor(ctx.deps, ctx.selection, {sessions: all})
+  const chosen = namedBy(choice, all)
   // list() holds no tokens: the server check needs them (from the keychain, maybe).
   const sessions: Session[] = []
   for (const info of chosen) {
@@ -71,8 +70,13 @@ async function selected(ctx: DoctorContext, store: SessionStore): Promise<Sessio
   return sessions
 }
 
+/** `sessions.<issuer>#<client id>#<account>`, `#signup` added for a provisioning session: one readable id per stored session. */
+export function checkId(session: Pick<Session, 'issuer' | 'client_id' | 'kind' | 'user'>): string {
+  return `sessions.${session.issuer}#${session.client_id}#${accountOf(session) ?? 'unknown'}${session.kind === 'provisioning' ? '#signup' : ''}`
+}
+
 async function checkOne(ctx: DoctorContext, store: SessionStore, stored: Session): Promise<CheckResult> {
-  const id = `sessions.${sessionKey(stored)}`
+  const id = checkId(stored)
   const host = new URL(stored.issuer).host
   const relogin = loginCommand(stored.issuer, stored.region)
   let session = stored
