@@ -22,6 +22,20 @@ execFileSync(process.execPath, ['node_modules/oclif/bin/run.js', 'manifest'], {s
 export const HOT_PATH_FILE = 'dist/fast/hot.cjs'
 /** Loaded by import() from the bundle, on use: never bundled, never loaded at start. */
 const LAZY_PACKAGES = ['undici', 'open', '@inquirer/prompts', '@napi-rs/keyring', '@oclif/core', 'fastest-levenshtein']
+/**
+ * CommonJS packages the code loads with import(): in the bundle they are require()d where that import()
+ * was (still on use only), so Node does not run its CommonJS export scanner over them (for the keychain
+ * addon's loader that scan cost more than loading it).
+ */
+const REQUIRE_INSTEAD_OF_IMPORT = ['@napi-rs/keyring', 'undici']
+const requireInsteadOfImport = {
+  name: 'require-instead-of-import',
+  setup(build) {
+    const filter = new RegExp(`^(${REQUIRE_INSTEAD_OF_IMPORT.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`)
+    build.onResolve({filter}, (args) => (args.kind === 'dynamic-import' ? {path: args.path, namespace: 'require-instead-of-import'} : {path: args.path, external: true}))
+    build.onLoad({filter: /.*/, namespace: 'require-instead-of-import'}, (args) => ({contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js', resolveDir: process.cwd()}))
+  },
+}
 const common = {
   bundle: true,
   platform: 'node',
@@ -31,6 +45,7 @@ const common = {
   // import.meta.url (package.json next to dist/, createRequire) as the bundle's own file URL.
   define: {'import.meta.url': '__onramp_module_url'},
   banner: {js: '"use strict";\nconst __onramp_module_url = require("node:url").pathToFileURL(__filename).href;'},
+  plugins: [requireInsteadOfImport],
   logLevel: 'warning',
 }
 await esbuild.build({...common, entryPoints: ['src/fast/run.ts'], outfile: HOT_PATH_FILE})

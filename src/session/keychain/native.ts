@@ -11,10 +11,13 @@ export function createNativeBackend({service = KEYCHAIN_SERVICE, timeoutMs = KEY
   let module: Promise<typeof import('@napi-rs/keyring')> | undefined
   let bus: Promise<void> | undefined
   const entry = async (account: string) => {
+    // Loading the addon touches no D-Bus, so it loads while the bus answers (start-up: the two overlap).
+    const loading = (module ??= import('@napi-rs/keyring'))
+    loading.catch(() => undefined) // awaited below; not an unhandled rejection when the bus fails first
     // AsyncEntry's constructor connects to D-Bus synchronously: a bus that accepts but never answers
     // would freeze the event loop, deadline timers included. So first ask it, asynchronously.
     if (process.platform === 'linux') await (bus ??= busAnswers(process.env.DBUS_SESSION_BUS_ADDRESS, timeoutMs))
-    const {AsyncEntry} = await (module ??= import('@napi-rs/keyring'))
+    const {AsyncEntry} = await loading
     // The constructor connects to the Secret Service on Linux: a missing bus throws here.
     return new AsyncEntry(service, account, {linux: {store: 'secret-service'}})
   }
