@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
+import {ensurePrivateDir, UntrustedPathError} from './fs-trust.js'
 import {redact, redactValue} from './redact.js'
 import {serverText} from './terminal-text.js'
 
@@ -26,22 +27,17 @@ export interface LoggerOptions {
  * never worth failing a command for: a write error is swallowed, with one note on stderr in verbose mode.
  */
 export function createLogger({file, verbose, stderr, now = () => new Date()}: LoggerOptions): Logger {
-  let prepared = false
+  let fd: number | undefined
   let reportedFailure = false
 
   const append = (line: string): void => {
+    if (reportedFailure) return
     try {
-      if (!prepared) {
-        fs.mkdirSync(path.dirname(file), {recursive: true, mode: 0o700})
-        // Only applies when the file is new; an existing looser file is tightened below.
-        fs.appendFileSync(file, line, {mode: 0o600})
-        tighten(file)
-        prepared = true
-        return
-      }
-      fs.appendFileSync(file, line, {mode: 0o600})
+      fd ??= openLog(file)
+      fs.writeSync(fd, line)
     } catch (error) {
-      if (verbose && !reportedFailure) {
+      // A planted link or a folder onramp does not own is a security problem: said even without --verbose.
+      if (verbose || error instanceof UntrustedPathError) {
         stderr.write(`onramp: could not write the log file ${file}: ${redact(describe(error))}\n`)
       }
       reportedFailure = true
@@ -74,10 +70,31 @@ function humanLine(level: LogLevel, name: string, fields: Record<string, unknown
   return `[${level}] ${serverText(name)} ${parts.join(' ')}`.trimEnd() + '\n'
 }
 
-function tighten(file: string): void {
-  if (process.platform === 'win32') return // POSIX modes mean little there; ACLs protect the profile.
-  const mode = fs.statSync(file).mode & 0o777
-  if (mode !== 0o600) fs.chmodSync(file, 0o600)
+/**
+ * Opens the log for appending in a folder onramp owns (created 0700, checked like the credentials'
+ * folder: no link, ours, not writable by others), never following a link planted at the file's name
+ * (O_NOFOLLOW), and tightens an existing looser file to 0600 through the open descriptor.
+ */
+function openLog(file: string): number {
+  ensurePrivateDir(path.dirname(file))
+  const {O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW = 0} = fs.constants
+  let fd: number
+  try {
+    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new UntrustedPathError(file, 'it is a symbolic link', `onramp never follows links for its own files: remove it (rm "${file}"); onramp writes a new log.`)
+    }
+    throw error
+  }
+  if (process.platform === 'win32') return fd // POSIX modes mean little there; ACLs protect the profile.
+  const stat = fs.fstatSync(fd)
+  if (!stat.isFile() || stat.uid !== process.getuid!()) {
+    fs.closeSync(fd)
+    throw new UntrustedPathError(file, stat.isFile() ? `it belongs to user id ${stat.uid}, not to you` : 'it is not a regular file', `Move it aside (mv "${file}" "${file}.bak").`)
+  }
+  if ((stat.mode & 0o777) !== 0o600) fs.fchmodSync(fd, 0o600)
+  return fd
 }
 
 function describe(error: unknown): string {

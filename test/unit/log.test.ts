@@ -5,6 +5,7 @@ import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {createLogger} from '../../src/log.js'
+import {itUnless} from '../support/skip.js'
 
 const TOKEN = 'pha_Zk3q9XvB2mN7pL0sR4tY8wA1cE5gH6jK9oQ2uV3xZ7bD'
 const NOW = () => new Date('2030-01-02T03:04:05.000Z')
@@ -93,5 +94,28 @@ describe('createLogger', () => {
     loud.event('b')
     const notes = stderrText.split('\n').filter((line) => line.includes('could not write the log file'))
     expect(notes).toHaveLength(1)
+  })
+
+  it('never follows a link planted at the log\'s name: the target is untouched and the refusal names the fix, even without --verbose', () => {
+    const state = path.join(dir, 'state')
+    fs.mkdirSync(state, {mode: 0o700})
+    const target = path.join(dir, 'victim.txt')
+    fs.writeFileSync(target, 'precious\n')
+    const file = path.join(state, 'onramp.log')
+    fs.symlinkSync(target, file)
+    const logger = createLogger({file, verbose: false, stderr, now: NOW})
+    expect(() => logger.event('login.success', {issuer: 'https://us.posthog.com'})).not.toThrow()
+    expect(fs.readFileSync(target, 'utf8')).toBe('precious\n')
+    expect(stderrText).toMatch(/could not write the log file .*onramp\.log: Refusing to use .*: it is a symbolic link.*rm /)
+  })
+
+  itUnless(process.platform === 'win32' && 'POSIX modes only')('refuses a log folder others can write, with the fix, and writes nothing there', () => {
+    const state = path.join(dir, 'shared')
+    fs.mkdirSync(state)
+    fs.chmodSync(state, 0o777)
+    const file = path.join(state, 'onramp.log')
+    createLogger({file, verbose: false, stderr, now: NOW}).event('a')
+    expect(fs.existsSync(file)).toBe(false)
+    expect(stderrText).toMatch(/other users can write into it \(mode 0777\).*chmod 700/)
   })
 })
