@@ -98,6 +98,40 @@ export function assertPrivateFile(file: string, options: PrivateFileOptions = {}
   return true
 }
 
+/**
+ * The most onramp reads of a file it keeps. A session is a few KiB and a metadata document under 1 MiB
+ * (the HTTP body limit): anything bigger was not written by onramp, and reading it whole (a 400 MB
+ * sessions.json) would stall every command.
+ */
+export const MAX_STORED_FILE_BYTES = {
+  /** credentials.json and sessions.json: hundreds of sessions fit. */
+  sessions: 4 * 1024 * 1024,
+  /** clients.json and one discovery cache entry. */
+  small: 1024 * 1024,
+} as const
+
+/** A file of onramp's larger than it would ever write: refused, naming the path and the fix. */
+export class StoredFileTooLargeError extends OnrampError {
+  readonly path: string
+  constructor(target: string, size: number, limit: number, fix: string) {
+    super(`Refusing to read ${target}: it is ${mib(size)}, more than the ${mib(limit)} onramp ever writes there, so it was not written by onramp (or is damaged). ${fix}`, {
+      code: 'stored_file_too_large',
+      exit: ExitCode.unexpected,
+    })
+    this.path = target
+  }
+}
+
+/** Throws StoredFileTooLargeError when `file` exists and is larger than `limit` bytes (call before reading it). */
+export function assertStoredFileSize(file: string, limit: number, fix: string): void {
+  const stat = lstat(file)
+  if (stat && stat.size > limit) throw new StoredFileTooLargeError(file, stat.size, limit, fix)
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB` : `${Math.ceil(bytes / 1024)} KiB`
+}
+
 function lstat(target: string): fs.Stats | undefined {
   try {
     return fs.lstatSync(target)

@@ -6,7 +6,7 @@ import * as oidc from 'openid-client'
 
 import {NetworkError, OnrampError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {assertPrivateDir, assertPrivateFile, ensurePrivateDir, UntrustedPathError} from '../fs-trust.js'
+import {assertPrivateDir, assertPrivateFile, assertStoredFileSize, ensurePrivateDir, MAX_STORED_FILE_BYTES, UntrustedPathError} from '../fs-trust.js'
 import {isNetworkFailure, onrampErrorIn, parseRetryAfter, serverUnreachable, type Fetch} from '../http.js'
 import type {Logger} from '../log.js'
 import {isLoopbackUrl} from '../select-server.js'
@@ -184,6 +184,7 @@ function readCache(deps: DiscoveryDeps, issuer: string): CacheEntry | undefined 
   assertPrivateDir(deps.paths.cache)
   assertPrivateDir(path.dirname(file))
   if (!assertPrivateFile(file)) return undefined
+  assertStoredFileSize(file, MAX_STORED_FILE_BYTES.small, `Delete it (rm "${file}"): it is a cache, onramp fetches the server's metadata again.`)
   try {
     const entry = JSON.parse(readFileSync(file, 'utf8')) as CacheEntry
     if (entry.issuer !== issuer || typeof entry.metadata !== 'object') return undefined

@@ -5,7 +5,7 @@ import type {Fetch} from '../http.js'
 import type {Discovered} from './discovery.js'
 import {UnexpectedError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
+import {assertPrivateDir, assertPrivateFile, assertStoredFileSize, ensurePrivateDir, MAX_STORED_FILE_BYTES} from '../fs-trust.js'
 import {mapOAuthError, mapOAuthErrorInfo} from './errors.js'
 
 /**
@@ -41,6 +41,7 @@ function readClients(configDir: string): ClientsFile {
   // A remembered client others could write would steer the redirect URI: refused (fs-trust.ts).
   assertPrivateDir(configDir)
   if (!assertPrivateFile(clientsFile(configDir))) return {version: 1, clients: {}}
+  assertStoredFileSize(clientsFile(configDir), MAX_STORED_FILE_BYTES.small, `Delete it (rm "${clientsFile(configDir)}"): onramp registers its client again at the next login.`)
   try {
     const data = JSON.parse(readFileSync(clientsFile(configDir), 'utf8')) as ClientsFile
     if (data && typeof data.clients === 'object') return data

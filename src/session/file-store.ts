@@ -4,7 +4,7 @@ import path from 'node:path'
 import {StorageUnavailableError, UnexpectedError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {crypto} from '../lazy-crypto.js'
-import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
+import {assertPrivateDir, assertPrivateFile, assertStoredFileSize, ensurePrivateDir, MAX_STORED_FILE_BYTES} from '../fs-trust.js'
 import {withLock, type LockOptions} from './lock.js'
 import {findStoredKey, InvalidSessionError, parseSession, sessionKey, type Session, type SessionKey} from './session.js'
 import type {RawSessionStore} from './store.js'
@@ -124,6 +124,7 @@ function storedKey(data: CredentialsFile, id: string): string | undefined {
 
 /** Missing file = no sessions; anything else unreadable or unexpected stops with credentials_corrupt. */
 async function readCredentials(file: string): Promise<CredentialsFile> {
+  assertStoredFileSize(file, MAX_STORED_FILE_BYTES.sessions, `Move it aside (mv "${file}" "${file}.bak") and run onramp login again.`)
   let text: string
   try {
     text = await fs.readFile(file, 'utf8')

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {UnexpectedError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
+import {assertPrivateDir, assertPrivateFile, assertStoredFileSize, ensurePrivateDir, MAX_STORED_FILE_BYTES} from '../fs-trust.js'
 import {withLock} from './lock.js'
 import {InvalidSessionError, parseSession, type Session} from './session.js'
 
@@ -59,6 +59,7 @@ export function metadataOf(session: Session & {kind?: SessionMetadata['kind']}):
 async function readJson(file: string): Promise<unknown> {
   // It holds no secret: a file of ours others may only read is tightened silently; one they can write is refused.
   if (!assertPrivateFile(file)) return undefined
+  assertStoredFileSize(file, MAX_STORED_FILE_BYTES.sessions, `Move it aside (mv "${file}" "${file}.bak") and log in again; the tokens in the keychain are found again at the next login.`)
   let text: string
   try {
     text = await fs.readFile(file, 'utf8')
