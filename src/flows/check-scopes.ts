@@ -1,5 +1,6 @@
 import type {Deps} from '../deps.js'
 import {discover} from '../oauth/discovery.js'
+import {rememberedClient} from '../oauth/registration.js'
 import {SURFACES, type Surface} from '../scopes/constant.js'
 import {buildPlan, readCeiling} from '../scopes/plan.js'
 import {planIsViable, type Plan} from '../scopes/preflight.js'
@@ -29,6 +30,8 @@ export interface ScopeCheckReport {
   advertised: 'listed' | 'absent' | 'malformed'
   /** The app's ceiling, or null when the server offers none (or no client id is known). */
   ceiling: string[] | null
+  /** `app` (client_registration), `registration` (what RFC 7591 granted onramp's own client), null when none. */
+  ceiling_source: 'app' | 'registration' | null
   surfaces: Record<Surface, SurfaceCheck>
 }
 
@@ -36,9 +39,13 @@ export interface ScopeCheckReport {
 export async function checkScopes(deps: Deps, selection: ServerSelection, chosen?: Server): Promise<ScopeCheckReport> {
   const server = chosen ?? (await chooseServer(deps, selection)).server
   const discovered = await discover(deps, server.issuer)
-  const ceiling = await readCeiling(deps, {issuer: server.issuer, clientId: server.clientId})
+  // Without --client-id on a custom host, login uses the client onramp registered for itself (RFC 7591):
+  // its ceiling is what the registration answer granted, as the login preflight checks it.
+  const remembered = server.clientId ? undefined : rememberedClient({configDir: deps.paths.config, issuer: server.issuer})
+  const clientId = server.clientId ?? remembered?.client_id
+  const ceiling = remembered?.scope ? remembered.scope : await readCeiling(deps, {issuer: server.issuer, clientId})
   const plans = {} as Record<Surface, Plan>
-  for (const surface of SURFACES) plans[surface] = await buildPlan(deps, {surface, discovered, clientId: server.clientId, ceiling})
+  for (const surface of SURFACES) plans[surface] = await buildPlan(deps, {surface, discovered, clientId, ceiling})
   const {check} = plans.login
   if (check === 'skipped-malformed') deps.ui.warn(`${server.issuer} sent a malformed scopes_supported; the advertised-scope check is skipped.`)
   if (check === 'skipped-absent') deps.logger.event('preflight.skipped', {issuer: server.issuer, reason: 'scopes_supported absent'}, 'info')
@@ -46,10 +53,11 @@ export async function checkScopes(deps: Deps, selection: ServerSelection, chosen
   for (const surface of SURFACES) surfaces[surface] = surfaceCheck(plans[surface])
   return {
     issuer: server.issuer,
-    client_id: server.clientId ?? null,
+    client_id: clientId ?? null,
     ok: SURFACES.every((surface) => surfaces[surface].ok),
     advertised: check === 'checked' ? 'listed' : check === 'skipped-absent' ? 'absent' : 'malformed',
     ceiling,
+    ceiling_source: remembered?.scope ? 'registration' : ceiling ? 'app' : null,
     surfaces,
   }
 }

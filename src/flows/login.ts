@@ -56,13 +56,21 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
   // The same choice as every command (flags > environment > .onramp.json > onramp switch > the only session).
   const {server} = await chooseServer(deps, options)
   const discovered = await discover(deps, server.issuer)
-  const plan = await planScopes(deps, {surface: 'login', discovered, clientId: server.clientId, override: options.scopes})
+  const remembered = server.clientId ? undefined : rememberedClient({configDir: deps.paths.config, issuer: server.issuer})
+  // A client onramp registered for itself has the ceiling its registration answer granted: checked here too.
+  const selfCeiling = server.clientId ? undefined : (remembered?.scope ?? undefined)
+  const plan = await planScopes(deps, {
+    surface: 'login',
+    discovered,
+    clientId: server.clientId ?? remembered?.client_id,
+    override: options.scopes,
+    ...(selfCeiling ? {ceiling: selfCeiling, selfRegistered: true} : {}),
+  })
   // Opened and checked before the browser: a keychain that must exist but does not (exit 7), or a
   // corrupt or unwritable store, fails before anyone consents to a grant that could not be kept.
   const store = await deps.sessions()
   await assertStoreUsable(store)
 
-  const remembered = server.clientId ? undefined : rememberedClient({configDir: deps.paths.config, issuer: server.issuer})
   const prepared: Prepared = {server, discovered, plan, store, remembered}
   const device = chooseDeviceGrant(deps, prepared, options)
   if (device) {
@@ -149,7 +157,7 @@ async function deviceLogin(deps: Deps, prepared: Prepared, options: LoginOptions
 
 /** The authorization code grant through the loopback redirect (or a pasted one). */
 async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptions): Promise<LoginResult> {
-  const {server, discovered, plan, remembered} = prepared
+  const {server, discovered, remembered} = prepared
   const state = randomState()
   const listener = await listenLoopback({
     host: server.redirect.host,
@@ -161,7 +169,10 @@ async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptio
     onProblem: (message) => deps.ui.warn(message),
   })
   try {
-    const clientId = server.clientId ?? (await ensureRegisteredClient(deps, {discovered, listener, remembered, scopes: plan.request}))
+    const registered = server.clientId ? undefined : await ensureRegisteredClient(deps, {discovered, listener, remembered, plan: prepared.plan, override: options.scopes})
+    const clientId = server.clientId ?? registered!.clientId
+    if (registered) prepared.plan = registered.plan
+    const {plan} = prepared
     const client = createOAuthClient({discovered, clientId, http: deps.http})
     const codeVerifier = randomCodeVerifier()
     // OpenID Connect: a nonce whenever `openid` is asked for, checked in the ID token (some servers require it).
@@ -293,14 +304,21 @@ function loopbackPorts(server: Server, port: number | undefined, remembered: Reg
   return server.redirect.ports
 }
 
+/**
+ * The client onramp registered for itself (RFC 7591), reused when its redirect still fits, else registered
+ * now; a new registration's plan is checked against what it granted (its ceiling) before any browser
+ * opens, so a narrow ceiling stops here, naming --client-id, instead of at consent.
+ */
 async function ensureRegisteredClient(
   deps: Deps,
-  {discovered, listener, remembered, scopes}: {discovered: Discovered; listener: CallbackListener; remembered: RegisteredClient | undefined; scopes: readonly string[]},
-): Promise<string> {
-  if (remembered && remembered.redirect_uri === listener.redirectUri) return remembered.client_id
-  const client = await registerClient({http: deps.http, discovered, now: deps.now}, {redirectUri: listener.redirectUri, scopes})
+  {discovered, listener, remembered, plan, override}: {discovered: Discovered; listener: CallbackListener; remembered: RegisteredClient | undefined; plan: Plan; override: string | undefined},
+): Promise<{clientId: string; plan: Plan}> {
+  if (remembered && remembered.redirect_uri === listener.redirectUri) return {clientId: remembered.client_id, plan}
+  const client = await registerClient({http: deps.http, discovered, now: deps.now}, {redirectUri: listener.redirectUri, scopes: plan.request})
   await rememberClient(deps.paths.config, client)
-  deps.logger.event('oauth.client_registered', {issuer: discovered.issuer, client_id: client.client_id, redirect_uri: client.redirect_uri}, 'info')
+  deps.logger.event('oauth.client_registered', {issuer: discovered.issuer, client_id: client.client_id, redirect_uri: client.redirect_uri, scope: client.scope ?? null}, 'info')
   deps.ui.info(`Registered onramp as client ${client.client_id} at ${discovered.issuer}.`)
-  return client.client_id
+  if (!client.scope) return {clientId: client.client_id, plan}
+  const checked = await planScopes(deps, {surface: 'login', discovered, clientId: client.client_id, override, ceiling: client.scope, selfRegistered: true})
+  return {clientId: client.client_id, plan: checked}
 }

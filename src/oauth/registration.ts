@@ -17,6 +17,11 @@ export interface RegisteredClient {
   client_id: string
   redirect_uri: string
   registered_at: string
+  /**
+   * What the registration answer granted (RFC 7591 section 3.2.1 `scope`): the ceiling of this client,
+   * used by the preflight and `scopes --check`. Null when the server did not say (or the entry predates it).
+   */
+  scope?: string[] | null
 }
 
 type ClientsFile = {version: 1; clients: Record<string, RegisteredClient>}
@@ -76,7 +81,7 @@ export async function registerClient(
   } catch (error) {
     throw mapOAuthError(error, {step: 'register', issuer: discovered.issuer})
   }
-  const body = (await response.json().catch(() => ({}))) as {client_id?: unknown; error?: string; error_description?: string}
+  const body = (await response.json().catch(() => ({}))) as {client_id?: unknown; scope?: unknown; error?: string; error_description?: string}
   if (response.status !== 201 && response.status !== 200) {
     throw mapOAuthErrorInfo(
       {error: body.error ?? `http_${response.status}`, description: body.error_description, status: response.status},
@@ -86,5 +91,6 @@ export async function registerClient(
   if (typeof body.client_id !== 'string' || !body.client_id) {
     throw new UnexpectedError(`${discovered.issuer} answered the registration without a client_id; pass --client-id.`, {code: 'register_failed'})
   }
-  return {issuer: discovered.issuer, client_id: body.client_id, redirect_uri: redirectUri, registered_at: now().toISOString()}
+  const scope = typeof body.scope === 'string' ? body.scope.split(/\s+/).filter(Boolean) : null
+  return {issuer: discovered.issuer, client_id: body.client_id, redirect_uri: redirectUri, registered_at: now().toISOString(), scope}
 }

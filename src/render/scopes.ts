@@ -44,10 +44,12 @@ export function renderScopeCheck(report: ScopeCheckReport): string {
   const advertised =
     report.advertised === 'listed' ? '' : `\nThe server ${report.advertised === 'absent' ? 'does not list' : 'sent a malformed'} scopes_supported: advertised scopes were not checked.`
   const ceiling = report.ceiling
-    ? `\nApp ceiling (${serverText(report.client_id)}): ${report.ceiling.map((scope) => serverText(scope)).join(' ') || '(empty: every unprivileged scope)'}`
+    ? `\nApp ceiling (${serverText(report.client_id)}${report.ceiling_source === 'registration' ? ', self-registered' : ''}): ${report.ceiling.map((scope) => serverText(scope)).join(' ') || '(empty: every unprivileged scope)'}`
     : '\nApp ceiling: not offered by the server (not checked).'
-  const verdict = report.ok
-    ? `\nOK: every required scope can be granted by ${report.issuer}.\n`
-    : `\nFAILED: required scopes would be refused by ${report.issuer}. The scopes an app may receive are set by the server's admins: ask them to allow the missing ones.\n`
+  const fix =
+    report.ceiling_source === 'registration'
+      ? `${serverText(report.client_id)} is the client onramp registered for itself (RFC 7591), and the server lets it have no more: pass --client-id with an app the server's admins registered for these scopes (or set ONRAMP_CLIENT_ID).`
+      : "The scopes an app may receive are set by the server's admins: ask them to allow the missing ones."
+  const verdict = report.ok ? `\nOK: every required scope can be granted by ${report.issuer}.\n` : `\nFAILED: required scopes would be refused by ${report.issuer}. ${fix}\n`
   return `Scope check against ${report.issuer}\n\n` + renderTable(['SURFACE', 'SCOPE', 'REQUIRED', 'STATUS'], rows) + advertised + ceiling + verdict
 }

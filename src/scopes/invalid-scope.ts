@@ -22,6 +22,8 @@ export interface InvalidScopeReport {
   serverSaid?: string | undefined
   /** What happened to the request, for the last sentence; "Nothing was stored." by default. */
   outcome?: string
+  /** Who can fix it and how, when not the server's admins widening the app's ceiling (a self-registered client). */
+  fix?: string
 }
 
 const WHY: Record<InvalidScopeReport['source'], string> = {
@@ -56,8 +58,10 @@ export function invalidScope(logger: Logger, report: InvalidScopeReport): ScopeE
   const said = report.serverSaid ? `\nThe server said: ${serverText(report.serverSaid)}` : ''
   return new ScopeError(
     `${report.issuer} ${WHY[report.source]} these scopes that onramp ${report.surface} asks for:\n${named}${said}\n` +
-      `The scopes an app may receive (its ceiling) are set by the server's admins: ask them to allow these scopes for client ${report.clientId}` +
-      `, or pass --scopes to request fewer. ${report.outcome ?? 'Nothing was stored.'}`,
+      (report.fix ??
+        `The scopes an app may receive (its ceiling) are set by the server's admins: ask them to allow these scopes for client ${report.clientId}` +
+          ', or pass --scopes to request fewer.') +
+      ` ${report.outcome ?? 'Nothing was stored.'}`,
     {missing: report.missing},
   )
 }

@@ -17,6 +17,8 @@ export interface PlanInput {
   clientId: string | undefined
   /** --scopes: replaces the constant's set, and every scope in it is required. */
   override?: string | undefined
+  /** The ceiling is what RFC 7591 registration granted onramp's own client: the fix is another --client-id. */
+  selfRegistered?: boolean
 }
 
 /** The plan, without judging it: for reports (`scopes --check`, `doctor`). Reads the ceiling once when `ceiling` is not given. */
@@ -50,6 +52,7 @@ export async function planScopes(deps: Pick<Deps, 'http' | 'logger' | 'ui'>, inp
       advertised: plan.advertised,
       ceiling: plan.ceiling,
       missing: unadvertised ? plan.missingRequired : plan.outsideCeiling.required,
+      ...(input.selfRegistered && !unadvertised ? {fix: selfRegisteredFix(issuer, clientId, plan.ceiling)} : {}),
     })
   }
   if (plan.missingOptional.length > 0) {
@@ -61,6 +64,15 @@ export async function planScopes(deps: Pick<Deps, 'http' | 'logger' | 'ui'>, inp
     )
   }
   return plan
+}
+
+/** The fix when the ceiling is that of the client onramp registered for itself (RFC 7591): only another app helps. */
+export function selfRegisteredFix(issuer: string, clientId: string, ceiling: readonly string[] | null): string {
+  return (
+    `onramp registered itself at ${issuer} as client ${clientId} (RFC 7591, no --client-id given), and the server lets a self-registered client ` +
+    `have only: ${ceiling && ceiling.length > 0 ? ceiling.join(' ') : '(nothing)'}. Pass --client-id with an app the server's admins registered for these scopes ` +
+    '(or set ONRAMP_CLIENT_ID, or "client_id" in .onramp.json), or pass --scopes to request fewer.'
+  )
 }
 
 /**

@@ -5,7 +5,9 @@ import {describe, expect, it} from 'vitest'
 
 import {follow, landingUrl} from '../../scripts/scripted-browser.mjs'
 import {ExitCode} from '../../src/errors.js'
+import {checkScopes} from '../../src/flows/check-scopes.js'
 import {login} from '../../src/flows/login.js'
+import {renderScopeCheck} from '../../src/render/scopes.js'
 import {renderLogin} from '../../src/render/login.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
 import {fakeBackend} from '../support/keyring.js'
@@ -365,10 +367,20 @@ describe('login on a custom host', () => {
     expect((error as Error).message).toMatch(/--client-id/)
   })
 
-  it('a DCR client asking for privileged scopes is refused at authorize with a clear exit 4', async () => {
+  it("a self-registered client's ceiling (what its registration granted) stops login before the browser, naming --client-id; scopes --check says the same", async () => {
     const h = await setup({issuer: 'https://auth.example.com'})
     const error = await login(h.deps, {...loginDefaults, host: 'https://auth.example.com'}).catch((caught: unknown) => caught)
     expect(error).toMatchObject({exit: ExitCode.scope})
+    expect((error as Error).message).toMatch(/keeps outside this app's ceiling[\s\S]*llm_gateway:read[\s\S]*registered itself at https:\/\/auth\.example\.com as client \S+ \(RFC 7591[\s\S]*Pass --client-id/)
+    expect(h.opened).toEqual([]) // no browser, no consent to come back refused
+    expect(h.mock.control.snapshot().counters.grants.authorization_code ?? 0).toBe(0)
     expect(WIZARD_CEILING).toContain('llm_gateway:read')
+    // The remembered client's ceiling is checked before the loopback even opens, and by scopes --check.
+    const again = await login(h.deps, {...loginDefaults, host: 'https://auth.example.com'}).catch((caught: unknown) => caught)
+    expect(again).toMatchObject({exit: ExitCode.scope, message: expect.stringMatching(/Pass --client-id/)})
+    const report = await checkScopes(h.deps, {host: 'https://auth.example.com'})
+    expect(report).toMatchObject({ok: false, ceiling_source: 'registration', client_id: expect.any(String)})
+    expect(report.surfaces.login.outside_ceiling).toContain('llm_gateway:read')
+    expect(renderScopeCheck(report)).toMatch(/self-registered[\s\S]*pass --client-id/)
   })
 })

@@ -33,7 +33,9 @@ function surfaceResult(report: ScopeCheckReport, surface: Surface): CheckResult 
       'scope',
       id,
       `${surface} would be refused by ${report.issuer}: required ${where.join('; ')}`,
-      `ask the server's admins to add ${refused.join(', ')} to the app's allowed scopes`,
+      report.ceiling_source === 'registration' && outsideRequired.length > 0
+        ? `${report.client_id} is the client onramp registered for itself and may have no more: pass --client-id with an app registered for ${refused.join(', ')} (or set ONRAMP_CLIENT_ID)`
+        : `ask the server's admins to add ${refused.join(', ')} to the app's allowed scopes`,
     )
   }
   const dropped = [...new Set([...check.missing_optional, ...outsideOptional])]
