@@ -1,35 +1,59 @@
-import type {Server} from 'node:http'
+import {request as httpRequest, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
 
 /**
  * An independent, standards-compliant authorization server for cross-checks: panva's oidc-provider
- * (RFC 8414 metadata, RFC 7636 PKCE, RFC 9207 `iss`, RFC 7009 revocation, OIDC ID tokens), with its
- * development login and consent pages. Nothing here is shared with the project's mock.
+ * (RFC 8414 metadata, RFC 7636 PKCE, RFC 9207 `iss`, RFC 7009 revocation, OIDC ID tokens, RFC 8628 device
+ * flow when asked), with its development login and consent pages. Nothing here is shared with the project's mock.
+ *
+ * `strict` puts it behind a small proxy that behaves like the stricter server of issue 22 (written in C,
+ * held out): a nonce required whenever `openid` is asked for, loopback redirects accepted only on the
+ * registered ports (any other gets 403 with an empty body, RFC 8252 notwithstanding), revocation refused
+ * without client authentication (401, empty body), and, once `refuseRefresh` is set, refreshes refused
+ * with a bare 400 (no error body).
  */
 export const INDEPENDENT_CLIENT_ID = 'onramp-independent'
 export const INDEPENDENT_SCOPES = ['openid', 'offline_access', 'email', 'user:read', 'project:read']
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
-export async function startIndependentServer(): Promise<{issuer: string; close: () => Promise<void>}> {
+export interface IndependentServerOptions {
+  /** Enable oidc-provider's device flow (features.deviceFlow) and allow the client its grant type. */
+  deviceFlow?: boolean
+  /** The stricter server: the loopback ports it accepts for the client's redirect. */
+  strict?: {ports: number[]}
+}
+
+export interface IndependentServer {
+  issuer: string
+  /** Strict mode: refuse every refresh with a bare 400 from now on. */
+  refuseRefresh: (on: boolean) => void
+  /** Strict mode: what the proxy refused, e.g. `403 GET /auth` (for assertions). */
+  refused: string[]
+  close: () => Promise<void>
+}
+
+export async function startIndependentServer(options: IndependentServerOptions = {}): Promise<IndependentServer> {
   process.env.NODE_NO_WARNINGS ??= '1'
   const {default: Provider} = await import('oidc-provider')
   const {createServer} = await import('node:http')
-  // Bind first: the issuer must carry the real port.
-  const server: Server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const issuer = `http://127.0.0.1:${(server.address() as {port: number}).port}`
+  // Bind first: the issuer must carry the real port (the proxy's, in strict mode).
+  const front: Server = createServer()
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
+  const issuer = `http://127.0.0.1:${(front.address() as AddressInfo).port}`
   const provider = new Provider(issuer, {
     clients: [
       {
         client_id: INDEPENDENT_CLIENT_ID,
         application_type: 'native',
         token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code', 'refresh_token'],
+        grant_types: ['authorization_code', 'refresh_token', ...(options.deviceFlow ? [DEVICE_CODE_GRANT] : [])],
         response_types: ['code'],
         redirect_uris: ['http://127.0.0.1/callback'],
       },
     ],
     scopes: INDEPENDENT_SCOPES,
     claims: {openid: ['sub'], email: ['email']},
-    features: {devInteractions: {enabled: true}, revocation: {enabled: true}},
+    features: {devInteractions: {enabled: true}, revocation: {enabled: true}, ...(options.deviceFlow ? {deviceFlow: {enabled: true}} : {})},
     pkce: {required: () => true},
     findAccount: async (_ctx: unknown, id: string) => ({accountId: id, claims: async () => ({sub: id, email: `${id}@independent.example`})}),
     // Refresh tokens for native clients that asked for offline_access, without a forced consent prompt.
@@ -37,13 +61,72 @@ export async function startIndependentServer(): Promise<{issuer: string; close: 
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
   })
   provider.proxy = false
-  server.on('request', provider.callback())
+  const servers: Server[] = [front]
+  let refuseRefresh = false
+  const refused: string[] = []
+
+  if (!options.strict) {
+    front.on('request', provider.callback())
+  } else {
+    // oidc-provider on a port of its own; the front port answers as the issuer and forwards what it does not refuse.
+    const back: Server = createServer(provider.callback())
+    servers.push(back)
+    await new Promise<void>((resolve) => back.listen(0, '127.0.0.1', resolve))
+    const backPort = (back.address() as AddressInfo).port
+    const ports = options.strict.ports
+    front.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      void (async () => {
+        const url = new URL(request.url ?? '/', issuer)
+        const chunks: Buffer[] = []
+        for await (const chunk of request) chunks.push(chunk as Buffer)
+        const body = Buffer.concat(chunks)
+        const refuse = (status: number) => {
+          refused.push(`${status} ${request.method} ${url.pathname}`)
+          response.writeHead(status, {'content-length': '0'})
+          response.end()
+        }
+        if (request.method === 'GET' && url.pathname === '/auth') {
+          const redirect = url.searchParams.get('redirect_uri')
+          const port = redirect ? Number(new URL(redirect).port || 80) : undefined
+          if (port !== undefined && !ports.includes(port)) return refuse(403)
+          if ((url.searchParams.get('scope') ?? '').split(' ').includes('openid') && !url.searchParams.get('nonce')) {
+            refused.push(`400 GET /auth (nonce)`)
+            response.writeHead(400, {'content-type': 'application/json'})
+            return response.end(JSON.stringify({error: 'invalid_request', error_description: 'nonce required'}))
+          }
+        }
+        if (request.method === 'POST' && url.pathname === '/token/revocation') return refuse(401)
+        if (request.method === 'POST' && url.pathname === '/token' && refuseRefresh && new URLSearchParams(body.toString()).get('grant_type') === 'refresh_token') return refuse(400)
+        const forwarded = httpRequest({host: '127.0.0.1', port: backPort, method: request.method, path: request.url, headers: request.headers}, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(response)
+        })
+        forwarded.on('error', () => refuse(502))
+        forwarded.end(body)
+      })()
+    })
+  }
   return {
     issuer,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    refuseRefresh: (on) => void (refuseRefresh = on),
+    refused,
+    close: async () => {
+      for (const server of servers) {
+        await new Promise<void>((resolve) => {
+          server.closeAllConnections()
+          server.close(() => resolve())
+        })
+      }
+    },
   }
+}
+
+/** A loopback port free right now (bound, then released), for a redirect the strict server registers. */
+export async function freeLoopbackPort(): Promise<number> {
+  const {createServer} = await import('node:net')
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const {port} = probe.address() as AddressInfo
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
 }
