@@ -1,7 +1,7 @@
 // The device grant (RFC 8628) from the built binary against oidc-provider with its device flow enabled,
 // approved and denied in a real Chromium on the provider's own pages, as a person on another device would.
 import type {Page} from 'playwright-core'
-import {afterAll, beforeAll, beforeEach, afterEach, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, beforeEach, expect, it} from 'vitest'
 
 import {browserUnavailable, launchChromium} from '../support/chromium.js'
 import {isolatedHome, runCli, type CliResult} from '../support/cli.js'
