@@ -55,6 +55,8 @@ export async function logout(deps: Deps, {selection, all}: {selection: ServerSel
     // and the dangling metadata must still go.
     const session = await store.get(info).catch((error: unknown) => {
       if (error instanceof NotLoggedInError) return undefined
+      // A keychain entry onramp cannot read (damaged, or claiming absurdly many parts): nothing to revoke, still removed.
+      if ((error as {code?: unknown}).code === 'keychain_entry_corrupt') return undefined
       throw error
     })
     const revoked = session ? await revokeSession(deps, session) : false

@@ -17,6 +17,13 @@ export const MAX_ENTRY_CHARS = 1200
  */
 const PARTS_HEADER = /^onramp-parts:v1:([0-9a-f]+):(\d+)$/
 
+/**
+ * The most parts onramp ever writes (a session is a few KiB: 64 parts hold 75 KiB). A header claiming
+ * more was not written by onramp: its value is refused, and deleting it touches at most this many
+ * parts, so an entry claiming 2,000,000,000 parts cannot hang logout or signup.
+ */
+export const MAX_PARTS = 64
+
 function partAccount(account: string, generation: string, index: number): string {
   return `${account}#part:${generation}:${index}`
 }
@@ -41,11 +48,20 @@ async function readHeader(backend: SecretBackend, account: string): Promise<{raw
   return match ? {raw, parts: {generation: match[1]!, count: Number(match[2])}} : {raw}
 }
 
+function tooManyParts(account: string, count: number): UnexpectedError {
+  return new UnexpectedError(
+    `The keychain entry for ${account} (service ${KEYCHAIN_SERVICE}) claims ${count} parts, more than onramp ever writes (${MAX_PARTS}), so it was not written by onramp and is not read. ` +
+      `Run onramp logout to remove it (or delete it in the keychain app), then onramp login.`,
+    {code: 'keychain_entry_corrupt', nextCommand: 'onramp logout'},
+  )
+}
+
 /** The value stored at `account` (joined from its parts when split); undefined when there is none. */
 export async function readValue(backend: SecretBackend, account: string): Promise<string | undefined> {
   for (let attempt = 0; ; attempt++) {
     const header = await readHeader(backend, account)
     if (!header.parts) return header.raw
+    if (header.parts.count > MAX_PARTS) throw tooManyParts(account, header.parts.count)
     const parts: string[] = []
     for (let index = 0; index < header.parts.count; index++) {
       const part = await backend.get(partAccount(account, header.parts.generation, index))
@@ -85,6 +101,7 @@ export async function deleteValue(backend: SecretBackend, account: string): Prom
   return deleted
 }
 
+/** Deletes the parts a header points at: never more than MAX_PARTS, whatever it claims. */
 async function deleteParts(backend: SecretBackend, account: string, {generation, count}: {generation: string; count: number}): Promise<void> {
-  for (let index = 0; index < count; index++) await backend.delete(partAccount(account, generation, index))
+  for (let index = 0; index < Math.min(count, MAX_PARTS); index++) await backend.delete(partAccount(account, generation, index))
 }

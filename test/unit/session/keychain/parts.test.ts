@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {MAX_ENTRY_CHARS, readValue, splitValue, writeValue} from '../../../../src/session/keychain/parts.js'
+import {deleteValue, MAX_ENTRY_CHARS, MAX_PARTS, readValue, splitValue, writeValue} from '../../../../src/session/keychain/parts.js'
 import {fakeBackend, WINDOWS_MAX_SECRET_BYTES} from '../../../support/keyring.js'
 
 describe('values too long for one keychain entry', () => {
@@ -20,5 +20,32 @@ describe('values too long for one keychain entry', () => {
     await writeValue(backend, 'acct', 'y'.repeat(2000))
     expect(backend.entries.size).toBe(3)
     await expect(readValue(backend, 'acct')).resolves.toBe('y'.repeat(2000))
+  })
+})
+
+describe('a keychain entry claiming 2,000,000,000 parts (issue 19 item 6)', () => {
+  const HOSTILE = 'onramp-parts:v1:abc123:2000000000'
+
+  it('is refused when read, naming the entry and the fix, after no part reads', async () => {
+    const backend = fakeBackend()
+    backend.entries.set('acct', HOSTILE)
+    const error = await readValue(backend, 'acct').catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: 1, code: 'keychain_entry_corrupt'})
+    expect((error as Error).message).toMatch(/claims 2000000000 parts, more than onramp ever writes \(64\).*onramp logout/)
+    expect(backend.calls).toHaveLength(1)
+  })
+
+  it('is deleted (logout) and overwritten (signup, login) touching at most MAX_PARTS parts, instead of hanging', async () => {
+    const backend = fakeBackend()
+    backend.entries.set('acct', HOSTILE)
+    await expect(deleteValue(backend, 'acct')).resolves.toBe(true)
+    expect(backend.entries.has('acct')).toBe(false)
+    expect(backend.calls.length).toBeLessThanOrEqual(MAX_PARTS + 2)
+
+    backend.entries.set('acct', HOSTILE)
+    backend.calls.length = 0
+    await writeValue(backend, 'acct', 'x'.repeat(3000))
+    await expect(readValue(backend, 'acct')).resolves.toBe('x'.repeat(3000))
+    expect(backend.calls.length).toBeLessThanOrEqual(MAX_PARTS + 10)
   })
 })
