@@ -81,10 +81,13 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
   const first = decide(session)
   if (first.status === 'ok') return {session, refreshed: false, lost: []}
   if (first.status === 'needs_full_auth') throw new SessionExpiredError(first.reason, {nextCommand: first.nextCommand})
-  const lockPath = lockPathFor({dir: path.join(deps.paths.state, 'locks'), identity: sessionKey(session)})
-  // The holder's heartbeat keeps a slow refresh's lock; the wait covers discovery retries plus the refresh request.
-  return withLock(
-    lockPath,
+  // The store's own lock when it has one (Redis: across machines), else a lock file in the state dir whose
+  // holder's heartbeat keeps a slow refresh's lock; the wait covers discovery retries plus the refresh request.
+  const locked = <T>(fn: () => Promise<T>): Promise<T> =>
+    store.withRefreshLock
+      ? store.withRefreshLock(session, fn)
+      : withLock(lockPathFor({dir: path.join(deps.paths.state, 'locks'), identity: sessionKey(session)}), fn, {timeoutMs: 90_000})
+  return locked(
     async () => {
       const current = await store.get(session)
       if (!current) throw new NotLoggedInError(`The session for ${session.issuer} was removed while refreshing.`)
@@ -98,7 +101,6 @@ export async function ensureFresh(deps: Deps, options: EnsureFreshOptions): Prom
       await assertStoreUsable(store)
       return refreshOnce(deps, {store, refresher: refreshers[current.kind]!, current, minValidSeconds, retried: false})
     },
-    {timeoutMs: 90_000},
   )
 }
 

@@ -14,6 +14,7 @@ export function storageLine(session: Pick<SessionView, 'storage'>): string {
   if (kind === 'file') {
     return `plaintext file ${location} (mode 0600). To move it into the OS keychain, run \`onramp login\` where the keychain works (or set ONRAMP_STORAGE=file to keep it here).`
   }
+  if (kind === 'redis') return `Redis ${location}, sealed with ONRAMP_STORE_KEY`
   return `${kind} (${location})`
 }
 

@@ -6,7 +6,8 @@ import type {SecretBackend} from './keychain/backend.js'
 import {storageMode, type RawSessionStore, type SessionStore, type StorageLocation} from './store.js'
 
 // The keychain modules (and @napi-rs/keyring, node:crypto, node:net under them) load only when
-// ONRAMP_STORAGE is not `file`: `onramp token` on the file store never pays for them.
+// ONRAMP_STORAGE is not `file`: `onramp token` on the file store never pays for them. The Redis store
+// (redis-store.ts, and ioredis under it) loads only for ONRAMP_STORAGE=redis.
 
 export interface OpenSessionStoreOptions {
   env: NodeJS.ProcessEnv
@@ -30,12 +31,14 @@ export interface OpenSessionStoreOptions {
  * `file`: today's 0600 credentials file, nothing else touched;
  * `keychain`: tokens in the OS keychain, metadata in a 0600 file; never falls back (exit 7);
  * `auto`, the default: like `keychain` when a round trip works, else the file with a warning naming
- * the reason, shown once (a marker in the state dir remembers it).
+ * the reason, shown once (a marker in the state dir remembers it);
+ * `redis`: sealed sessions in the Redis at ONRAMP_REDIS_URL, shared by many machines (redis-store.ts).
  * In both keychain modes, sessions found in the plaintext file stay readable and move into the
  * keychain at their next save.
  */
 export async function openSessionStore({env, paths, warn, backend, probe = false}: OpenSessionStoreOptions): Promise<SessionStore> {
   const mode = storageMode(env)
+  if (mode === 'redis') return (await import('./redis-store.js')).openRedisStore({env})
   const file = createFileStore({path: path.join(paths.config, 'credentials.json'), warn})
   if (mode === 'file') return fileSessions(file)
   // The keychain store, its backend and the metadata file load together, only for keychain modes.

@@ -2,7 +2,7 @@ import {UsageError} from '../errors.js'
 import type {SessionMetadata} from './metadata.js'
 import type {Session, SessionKey} from './session.js'
 
-export type StorageKind = 'keychain' | 'file' | 'env'
+export type StorageKind = 'keychain' | 'file' | 'env' | 'redis'
 
 /** The JSON shape of `storage` in every --json document. */
 export type StorageDescription = StorageLocation
@@ -44,6 +44,12 @@ export interface SessionStore {
    * saved now: called before a browser opens or a refresh token is spent, so nothing is lost.
    */
   checkWritable?(): Promise<void>
+  /**
+   * The store's own lock for one refresh per session identity at a time, across every process that
+   * shares the store (Redis: across machines). Without it the refresh story takes a lock file in the
+   * state dir, which serializes the processes of one machine.
+   */
+  withRefreshLock?<T>(key: SessionKey, fn: () => Promise<T>): Promise<T>
 }
 
 /** A backend that holds whole sessions, tokens included: the credentials file (file-store.ts). */
@@ -58,7 +64,7 @@ export interface RawSessionStore {
   checkWritable?(): Promise<void>
 }
 
-export const STORAGE_MODES = ['auto', 'keychain', 'file'] as const
+export const STORAGE_MODES = ['auto', 'keychain', 'file', 'redis'] as const
 export type StorageMode = (typeof STORAGE_MODES)[number]
 
 /** ONRAMP_STORAGE, validated; unset or empty means auto. */

@@ -7,7 +7,7 @@ const SLOW_MS = 2000
 export const checkKeychain: Check = async (ctx) => {
   const id = 'storage.keychain'
   const mode = keychainWanted(ctx)
-  if (mode === 'file') return [ok('storage', id, 'not used: ONRAMP_STORAGE=file')]
+  if (mode === 'file' || mode === 'redis') return [ok('storage', id, `not used: ONRAMP_STORAGE=${mode}`)]
   const {outcome, ms} = await keychainRoundTrip(ctx)
   if (outcome === true) {
     if (ms > SLOW_MS) return [warn('storage', id, `keychain round trip took ${ms} ms (slow: every token read pays it)`, unlockFix(ctx))]

@@ -16,28 +16,32 @@ export const checkStorageBackend: Check = async (ctx) => {
     mode = storageMode(ctx.deps.env)
   } catch (error) {
     ctx.findings.store = {ok: false, reason: 'ONRAMP_STORAGE is invalid'}
-    return [fail('storage', id, (error as Error).message, 'export ONRAMP_STORAGE=auto (or keychain, or file)')]
+    return [fail('storage', id, (error as Error).message, 'export ONRAMP_STORAGE=auto (or keychain, file, redis)')]
   }
   const source = ctx.deps.env.ONRAMP_STORAGE?.trim() ? `ONRAMP_STORAGE=${mode}` : 'ONRAMP_STORAGE unset (auto)'
   try {
     // The keychain is proved in a child process with the doctor's own environment (a hung D-Bus cannot hang
     // this one); the store itself is opened without its in-process probe, reading metadata only.
-    const keychain = mode === 'file' ? undefined : await keychainRoundTrip(ctx)
+    const keychain = mode === 'file' || mode === 'redis' ? undefined : await keychainRoundTrip(ctx)
     if (keychain && keychain.outcome !== true && mode === 'keychain') {
       ctx.findings.store = {ok: false, reason: 'ONRAMP_STORAGE=keychain and the keychain is unavailable'}
       return [fail('storage', id, `${source}: the keychain is unavailable (${keychain.outcome}) and keychain mode never falls back`, 'fix the keychain (see storage.keychain), or export ONRAMP_STORAGE=file')]
     }
     const store = await openSessionStore({env: ctx.deps.env, paths: ctx.deps.paths, warn: () => undefined})
+    // Redis: reachable within its deadline, writable, and ONRAMP_STORE_KEY opens what it holds.
+    if (mode === 'redis') await store.checkWritable?.()
     ctx.findings.store = {ok: true, store}
     if (keychain && keychain.outcome !== true) {
       const file = path.join(ctx.deps.paths.config, 'credentials.json')
       return [warn('storage', id, `${source}: the keychain is unavailable (${keychain.outcome}), so new sessions go to the plaintext file ${file}`, 'fix the keychain (see storage.keychain), or export ONRAMP_STORAGE=file to choose the file on purpose')]
     }
     const where = `${store.kind} (${store.location})`
-    return [ok('storage', id, `${source}: sessions in ${where}, ${mode === 'file' ? 'chosen explicitly' : 'the keychain works'}`)]
+    const why = mode === 'file' ? 'chosen explicitly' : mode === 'redis' ? 'Redis answers, takes writes, and ONRAMP_STORE_KEY opens its sessions' : 'the keychain works'
+    return [ok('storage', id, `${source}: sessions in ${where}, ${why}`)]
   } catch (error) {
     ctx.findings.store = {ok: false, reason: 'the store could not be opened'}
-    return [fail('storage', id, `${source}: ${(error as Error).message.split('. ')[0]}`, 'fix the keychain (see storage.keychain), or export ONRAMP_STORAGE=file')]
+    const fix = mode === 'redis' ? 'check ONRAMP_REDIS_URL, ONRAMP_REDIS_PASSWORD and ONRAMP_STORE_KEY' : 'fix the keychain (see storage.keychain), or export ONRAMP_STORAGE=file'
+    return [fail('storage', id, `${source}: ${(error as Error).message.split('. ')[0]}`, fix)]
   }
 }
 
