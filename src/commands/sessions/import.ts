@@ -11,7 +11,7 @@ export default class SessionsImport extends OnrampCommand {
   static override description =
     'FILE is what onramp sessions export printed, or - (the default) for stdin. Needs the ONRAMP_STORE_KEY it was sealed with. A different session for the same server and client already in the store is kept unless --force.'
   static override examples = ['ONRAMP_STORAGE=redis <%= config.bin %> sessions import session.json', '<%= config.bin %> sessions export | ONRAMP_STORAGE=redis <%= config.bin %> sessions import -']
-  static override args = {file: Args.string({description: 'The export file, or - for stdin.', default: '-'})}
+  static override args = {file: Args.string({description: 'The export file, or - for stdin.', default: '-', ignoreStdin: true})}
   static override flags = {
     force: Flags.boolean({description: 'Replace a different session already stored for the same server and client.', default: false}),
   }
