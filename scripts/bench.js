@@ -26,6 +26,7 @@ import {INSTALL_COMMANDS, measureInstall, renderInstall} from './bench/install.j
 import {startMock} from './bench/mock.js'
 import {measureRequests, measureStorm, newSession, renderRequests, renderStorms} from './bench/network.js'
 import {nodeBinaries} from './bench/node-binaries.js'
+import {measureRedis, REDIS_INTRO, redisSkip, renderRedis} from './bench/redis.js'
 import {measureStartup, renderStartup, STARTUP_ROWS} from './bench/startup.js'
 import {finish, keychainReachable, onFinish, root, runCli, WIZARD_CEILING, WIZARD_CLIENT_ID} from './bench/support.js'
 
@@ -129,6 +130,16 @@ BROWSER=\`node scripts/scripted-browser.mjs\` (it approves the consent page), th
       return measureRequests(await context.server())
     },
     render: renderRequests,
+  },
+  {
+    title: 'Redis store',
+    skip: networkSkip ?? redisSkip(),
+    intro: REDIS_INTRO,
+    async measure() {
+      step('Redis store: token against the file store, 64-process storm on 4 machines')
+      return measureRedis(await context.server(), {runs})
+    },
+    render: renderRedis,
   },
   {
     title: 'Production install',

@@ -160,8 +160,9 @@ export async function openRedisStore({env}: {env: NodeJS.ProcessEnv}): Promise<R
     (connecting ??= (async () => {
       const options: RedisOptions = {
         lazyConnect: true,
-        connectTimeout: timeoutMs,
-        commandTimeout: timeoutMs,
+        // The deadline above governs; ioredis's own timers only back it up (they fire without the starvation grace).
+        connectTimeout: timeoutMs * 2,
+        commandTimeout: timeoutMs * 2,
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,
         retryStrategy: () => null, // a lost connection fails the call (exit 7); never a silent wait

@@ -8,7 +8,7 @@ import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {Ajv2020} from 'ajv/dist/2020.js'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, beforeEach, expect, it} from 'vitest'
 
 import {newStoreKey} from '../../src/session/seal.js'
 import {isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
@@ -34,7 +34,7 @@ const noRedis = redisServerUnavailable()
 
 let redis: RedisServer
 let mock: MockProcess
-let homes: ReturnType<typeof isolatedHome>[] = []
+const homes: ReturnType<typeof isolatedHome>[] = []
 let key: string
 let prefix: string
 let count = 0
