@@ -175,6 +175,28 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
     expect(await refreshes()).toBe(before + 1)
   }, 400_000)
 
+  it('a Redis slower than ONRAMP_REDIS_TIMEOUT_MS: exit 7 within the deadline, no refresh token spent, the session intact', async () => {
+    const [env] = machines(1)
+    const {projectId} = await seedExpiringSession(env!)
+    const before = await refreshes()
+    const proxy = await startLatencyProxy(redis.port, 1_500)
+    try {
+      const started = Date.now()
+      const slow = await runCli(['token'], {env: {...env!, ONRAMP_REDIS_URL: proxy.url, ONRAMP_REDIS_TIMEOUT_MS: '1000'}, timeoutMs: 60_000})
+      const elapsed = Date.now() - started
+      expect(slow.code, slow.stderr).toBe(7)
+      expect(slow.stderr).toContain('ONRAMP_REDIS_TIMEOUT_MS')
+      expect(elapsed).toBeLessThan(1_000 + 10_000) // the deadline plus a loaded machine's start-up
+    } finally {
+      await proxy.close()
+    }
+    expect(await refreshes()).toBe(before) // nothing spent
+    const next = await runCli(['token'], {env: env!, timeoutMs: 60_000})
+    expect(next.code, next.stderr).toBe(0)
+    expect(await works(next.stdout.trim(), projectId)).toBe(true)
+    expect(await refreshes()).toBe(before + 1)
+  }, 300_000)
+
   it('a slow Redis (a proxy adding latency): still exactly 1 refresh and 1 distinct token', async () => {
     const proxy = await startLatencyProxy(redis.port, 40)
     try {
