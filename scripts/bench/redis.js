@@ -83,6 +83,7 @@ function percentile(values, p) {
 function measureTokenStartup({file, redis, runs}) {
   const variants = [
     {name: '`node -e 0`', args: ['-e', '0'], env: baseEnv(), times: []},
+    {name: '`node -e "require(\'ioredis\')"` (the client library alone)', args: ['-e', "require('ioredis')"], env: baseEnv(), times: []},
     {name: '`onramp token`, file store', args: [bin, 'token'], env: {...baseEnv(), ...file}, times: []},
     {name: '`onramp token`, Redis store (loopback redis-server)', args: [bin, 'token'], env: {...baseEnv(), ...redis}, times: []},
   ]

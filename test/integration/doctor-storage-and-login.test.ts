@@ -141,7 +141,7 @@ describe('onramp doctor: storage', () => {
   it('an unknown ONRAMP_STORAGE value: fails with the accepted values', async () => {
     const h = await setup()
     const report = await runDoctor({...h.deps, env: {...h.deps.env, ONRAMP_STORAGE: 'vault'}}, {selection: FREE_PORT_SERVER})
-    expect(findCheck(report, 'storage.backend')).toMatchObject({status: 'fail', fix: 'export ONRAMP_STORAGE=auto (or keychain, or file)'})
+    expect(findCheck(report, 'storage.backend')).toMatchObject({status: 'fail', fix: 'export ONRAMP_STORAGE=auto (or keychain, file, redis)'})
   })
 })
 
