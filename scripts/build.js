@@ -3,7 +3,7 @@
 // loads for token, status, scopes and --version instead of some 30 modules (module loading was most of
 // their start-up). CommonJS, so a module reached only through import() is initialised only then, and its
 // `require`s (openid-client's code, node:net, node:crypto) run only then: an ES module bundle would hoist
-// them to the top. Packages loaded with import() (undici, open, @inquirer/prompts, the keychain addon)
+// them to the top. Packages loaded with import() (undici, open, @inquirer/prompts, the keychain addon, ioredis)
 // stay outside; openid-client and its two dependencies are inside (ES modules only: a CommonJS file
 // could not require them on every Node we support), and so is is-wsl (--version: three small ES modules
 // cost more to load than to bundle). The check below fails the build if the file would
@@ -21,13 +21,13 @@ execFileSync(process.execPath, ['node_modules/oclif/bin/run.js', 'manifest'], {s
 
 export const HOT_PATH_FILE = 'dist/fast/hot.cjs'
 /** Loaded by import() from the bundle, on use: never bundled, never loaded at start. */
-const LAZY_PACKAGES = ['undici', 'open', '@inquirer/prompts', '@napi-rs/keyring', '@oclif/core', 'fastest-levenshtein']
+const LAZY_PACKAGES = ['undici', 'open', '@inquirer/prompts', '@napi-rs/keyring', '@oclif/core', 'fastest-levenshtein', 'ioredis']
 /**
  * CommonJS packages the code loads with import(): in the bundle they are require()d where that import()
  * was (still on use only), so Node does not run its CommonJS export scanner over them (for the keychain
  * addon's loader that scan cost more than loading it).
  */
-const REQUIRE_INSTEAD_OF_IMPORT = ['@napi-rs/keyring', 'undici']
+const REQUIRE_INSTEAD_OF_IMPORT = ['@napi-rs/keyring', 'undici', 'ioredis']
 const requireInsteadOfImport = {
   name: 'require-instead-of-import',
   setup(build) {
