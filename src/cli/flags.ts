@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {UsageError} from '../errors.js'
 import {ACCOUNT_FLAG_SPECS, SERVER_FLAG_SPECS} from './flag-spec.js'
@@ -20,6 +20,24 @@ export const serverFlags = {
 export const sessionFlags = {
   ...serverFlags,
   account: Flags.string({description: account.description, helpGroup: account.helpGroup}),
+}
+
+/** `projects show|rotate-key|remove`: the project by its id (the argument) or by the --id it was created with. */
+export const projectIdArgs = {
+  id: Args.string({description: 'The project id (from onramp projects create, POSTHOG_PROJECT_ID); or pass --id.', required: false}),
+}
+export const createIdFlag = {
+  id: Flags.string({description: 'The id the project was created with (onramp projects create --id ID), instead of the project id.'}),
+}
+
+/** The project a `projects` command names: exactly one of the argument and --id (exit 2 otherwise). */
+export function projectTarget(args: {id?: string | undefined}, flags: {id?: string | undefined}): {id: string; byCreateId: boolean} {
+  if (args.id !== undefined && flags.id !== undefined) throw new UsageError('Pass the project id or --id (the id it was created with), not both.')
+  if (flags.id !== undefined) return {id: flags.id, byCreateId: true}
+  if (args.id !== undefined) return {id: args.id, byCreateId: false}
+  throw new UsageError('Name the project: its id (onramp projects show 12345, POSTHOG_PROJECT_ID) or the id it was created with (--id ci-1).', {
+    code: 'project_required',
+  })
 }
 
 /** What the server flags and --account select, as the flows take it (the environment is read by the selection). */

@@ -52,7 +52,8 @@ export interface ProjectRotateResult {
 }
 
 export interface ProjectRemoveResult {
-  removed: true
+  /** False when the confirmation was declined: nothing was removed (exit 0). */
+  removed: boolean
   id: string
   session: SessionView
 }
@@ -235,15 +236,49 @@ async function scopedTeams(deps: Deps, {issuer, clientId, accessToken}: {issuer:
 }
 
 export interface ProjectIdOptions extends ServerSelection {
-  /** The project (team) id that create printed. */
+  /** The project (team) id that create printed; or, with `byCreateId`, the --id it was created with. */
   id: string
+  /** `id` is the create id (--id ci-1), resolved to the project id first. */
+  byCreateId?: boolean
+}
+
+/**
+ * The project id for `options`: the id as given, or the project the create id (--id) names. The
+ * provisioning API finds a project by its create id only through create itself (POST resources with
+ * `project_id`, idempotent); the token's scoped teams read just before tell a project that existed from
+ * one this call made, and a project this call made is removed at once: show, rotate-key and remove never
+ * leave a project behind for an id nobody created. (Without introspection, onramp cannot tell, and the
+ * id resolves as create would.)
+ */
+async function projectIdOf(deps: Deps, bearer: BearerSession, options: ProjectIdOptions): Promise<string> {
+  if (!options.byCreateId) return options.id
+  if (options.id.trim() === '') throw new UsageError('--id must not be empty: pass the id the project was created with (onramp projects create --id ID).')
+  const {provisionProject, removeProject} = await import('../provisioning/resources.js')
+  const api = provisioningDeps(deps)
+  return bearer.call(async (accessToken) => {
+    const before = await scopedTeams(deps, {issuer: bearer.issuer, clientId: bearer.clientId, accessToken})
+    const project = await provisionProject(api, {issuer: bearer.issuer, accessToken, projectId: options.id})
+    if (before !== null && !before.includes(Number(project.id))) {
+      await removeProject(api, {issuer: bearer.issuer, accessToken, id: project.id}).catch((error: unknown) =>
+        deps.logger.event('projects.resolve_cleanup_failed', {id: project.id, error: (error as Error).message}, 'warn'),
+      )
+      throw new UsageError(
+        `No project was created with --id ${options.id} for this account on ${new URL(bearer.issuer).host} (or it was removed). Nothing was changed. ` +
+          `Create it with onramp projects create --id ${options.id}, or pass the project id.`,
+        {code: 'project_not_found', nextCommand: `onramp projects create --id ${options.id}`},
+      )
+    }
+    deps.logger.event('projects.resolved', {project_id: options.id, id: project.id}, 'debug')
+    return project.id
+  })
 }
 
 /** GET resources/{id}: the project and its current API key. */
 export async function showProjectFlow(deps: Deps, options: ProjectIdOptions & {outputEnv?: string | undefined}): Promise<ProjectShowResult> {
   const {showProject} = await import('../provisioning/resources.js')
   const bearer = await openBearerSession(deps, options)
-  const project = projectView(await bearer.call((accessToken) => showProject(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id: options.id})))
+  const id = await projectIdOf(deps, bearer, options)
+  const project = projectView(await bearer.call((accessToken) => showProject(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id})))
   return {project, env_file: await writeEnv(options.outputEnv, project), session: bearer.view()}
 }
 
@@ -251,7 +286,8 @@ export async function showProjectFlow(deps: Deps, options: ProjectIdOptions & {o
 export async function rotateProjectKeyFlow(deps: Deps, options: ProjectIdOptions & {outputEnv?: string | undefined}): Promise<ProjectRotateResult> {
   const {rotateProjectKey} = await import('../provisioning/resources.js')
   const bearer = await openBearerSession(deps, options)
-  const project = projectView(await bearer.call((accessToken) => rotateProjectKey(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id: options.id})))
+  const id = await projectIdOf(deps, bearer, options)
+  const project = projectView(await bearer.call((accessToken) => rotateProjectKey(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id})))
   return {project, env_file: await writeEnv(options.outputEnv, project), session: bearer.view()}
 }
 
@@ -261,17 +297,21 @@ export async function rotateProjectKeyFlow(deps: Deps, options: ProjectIdOptions
  */
 export async function removeProjectFlow(deps: Deps, options: ProjectIdOptions & {yes: boolean}): Promise<ProjectRemoveResult> {
   // Refused before any session is read or refreshed: a CI step without --yes changes nothing.
+  const named = options.byCreateId ? `the project of --id ${options.id}` : `project ${options.id}`
   if (!options.yes && !deps.ui.interactive) {
-    throw new UsageError(`Removing project ${options.id} needs confirmation and there is no terminal to ask on: pass --yes to remove it. Nothing was removed.`, {
+    throw new UsageError(`Removing ${named} needs confirmation and there is no terminal to ask on: pass --yes to remove it. Nothing was removed.`, {
       code: 'confirmation_required',
     })
   }
   const {removeProject} = await import('../provisioning/resources.js')
   const bearer = await openBearerSession(deps, options)
+  const id = await projectIdOf(deps, bearer, options)
   if (!options.yes) {
-    const confirmed = await deps.ui.confirm(`Remove project ${options.id} on ${bearer.issuer}? Its data and API key are deleted.`, {default: false})
-    if (!confirmed) throw new UsageError(`Not removed: project ${options.id} was kept.`, {code: 'cancelled'})
+    const which = options.byCreateId ? `project ${id} (--id ${options.id})` : `project ${id}`
+    const confirmed = await deps.ui.confirm(`Remove ${which} on ${bearer.issuer}? Its data and API key are deleted.`, {default: false})
+    // Declining is an answer, not a failure: exit 0, nothing removed.
+    if (!confirmed) return {removed: false, id, session: bearer.view()}
   }
-  const removed = await bearer.call((accessToken) => removeProject(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id: options.id}))
+  const removed = await bearer.call((accessToken) => removeProject(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id}))
   return {removed: true, id: removed.id, session: bearer.view()}
 }

@@ -41,5 +41,6 @@ export function renderProjectRotate(result: ProjectRotateResult): string {
 }
 
 export function renderProjectRemove(result: ProjectRemoveResult): string {
+  if (!result.removed) return `Nothing removed: project ${serverText(result.id)} was kept.\n`
   return `Removed project ${serverText(result.id)}.\n`
 }

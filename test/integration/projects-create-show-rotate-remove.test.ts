@@ -138,3 +138,27 @@ describe('what a person reads', () => {
     expect(renderProjectCreate(unknown)).toMatch(/could not tell whether it already existed/)
   })
 })
+
+describe('show, rotate-key and remove by the id a project was created with (--id)', () => {
+  it('find the project create made for --id, and never leave one behind for an id nobody created', async () => {
+    await storeProvisioningSession(h)
+    const created = await createProject(h.deps, {projectId: 'ci-1'})
+    const shown = await showProjectFlow(h.deps, {id: 'ci-1', byCreateId: true})
+    valid(schemas.show, shown)
+    expect(shown.project).toMatchObject({id: created.project.id, api_key: created.project.api_key})
+    const rotated = await rotateProjectKeyFlow(h.deps, {id: 'ci-1', byCreateId: true})
+    expect(rotated.project.id).toBe(created.project.id)
+    expect(rotated.project.api_key).not.toBe(created.project.api_key)
+
+    const teams = () => teamsOf('ci@example.com').length
+    const before = teams()
+    await expect(showProjectFlow(h.deps, {id: 'ci-2', byCreateId: true})).rejects.toMatchObject({exit: 2, code: 'project_not_found', message: expect.stringMatching(/No project was created with --id ci-2.*Nothing was changed/)})
+    expect(teams()).toBe(before) // the project the lookup made was removed again
+
+    const removed = await removeProjectFlow(h.deps, {id: 'ci-1', byCreateId: true, yes: true})
+    valid(schemas.remove, removed)
+    expect(removed).toMatchObject({removed: true, id: created.project.id})
+    await expect(removeProjectFlow(h.deps, {id: 'ci-1', byCreateId: true, yes: true})).rejects.toMatchObject({exit: 2, code: 'project_not_found'})
+    expect(teams()).toBe(before - 1)
+  })
+})

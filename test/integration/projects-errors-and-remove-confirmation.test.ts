@@ -5,6 +5,7 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import type {Deps} from '../../src/deps.js'
+import {renderProjectRemove} from '../../src/render/projects.js'
 import {createProject, removeProjectFlow, rotateProjectKeyFlow, showProjectFlow} from '../../src/flows/projects.js'
 import {startHarness, WIZARD_CLIENT_ID, type Harness} from '../support/harness.js'
 import {storeProvisioningSession} from '../support/projects-session.js'
@@ -107,11 +108,13 @@ describe('remove asks first', () => {
     await expect(showProjectFlow(h.deps, {id: project.id})).rejects.toMatchObject({code: 'project_not_found'})
   })
 
-  it('on a terminal: declined is exit 2 "cancelled", nothing removed; --yes does not ask', async () => {
+  it('on a terminal: declined is an answer (removed: false, exit 0 "nothing removed"); --yes does not ask', async () => {
     await storeProvisioningSession(h)
     const {project} = await createProject(h.deps, {projectId: 'no'})
     const asked: string[] = []
-    await expect(removeProjectFlow(withUi(false, asked), {id: project.id, yes: false})).rejects.toMatchObject({exit: 2, code: 'cancelled'})
+    const declined = await removeProjectFlow(withUi(false, asked), {id: project.id, yes: false})
+    expect(declined).toMatchObject({removed: false, id: project.id})
+    expect(renderProjectRemove(declined)).toBe(`Nothing removed: project ${project.id} was kept.\n`)
     expect((await showProjectFlow(h.deps, {id: project.id})).project.id).toBe(project.id)
     await removeProjectFlow(withUi(false, asked), {id: project.id, yes: true})
     expect(asked).toHaveLength(1)
