@@ -54,6 +54,14 @@ async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Pr
   await exited
 }
 
+/**
+ * The stale limit where a test shows a live holder is NOT evicted: ten beats, so a holder starved of CPU
+ * for a moment on a loaded machine is still seen beating. (Where a test shows a lock IS broken after
+ * staleMs, a short limit is safe: a stall only makes that later.)
+ */
+const LIVE_STALE_MS = 1000
+const BEAT_MS = 100
+
 /** A pid that lives through the test (vitest's own process) but never heartbeats any lock. */
 const LIVE_PID = process.ppid
 
@@ -185,12 +193,12 @@ describe('withLock', () => {
 
   it('never evicts a live holder that beats, however long past staleMs it holds the lock', async () => {
     const lockPath = path.join(dir, 'a.lock')
-    await startHolder(lockPath, {heartbeatMs: 50})
+    await startHolder(lockPath, {heartbeatMs: BEAT_MS})
     const held = fs.readFileSync(lockPath, 'utf8')
     const started = monotonicMs()
-    const error = await withLock(lockPath, async () => 'evicted it', {staleMs: 300, timeoutMs: 2000, pollMs: 20}).catch((caught: unknown) => caught)
+    const error = await withLock(lockPath, async () => 'evicted it', {staleMs: LIVE_STALE_MS, timeoutMs: 3 * LIVE_STALE_MS, pollMs: 20}).catch((caught: unknown) => caught)
     expect(error).toMatchObject({code: 'lock_timeout', exit: 1})
-    expect(monotonicMs() - started).toBeGreaterThanOrEqual(2000) // six times staleMs, watched all along
+    expect(monotonicMs() - started).toBeGreaterThanOrEqual(3 * LIVE_STALE_MS) // three times staleMs, watched all along
     expect(fs.readFileSync(lockPath, 'utf8')).toBe(held)
   })
 
@@ -228,9 +236,9 @@ describe('withLock', () => {
     const toucher = setInterval(() => {
       const now = new Date()
       fs.utimesSync(lockPath, now, new Date(now.getTime() + Math.random() * 1000))
-    }, 30)
+    }, BEAT_MS)
     try {
-      await expect(withLock(lockPath, async () => 1, {staleMs: 300, timeoutMs: 1500, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+      await expect(withLock(lockPath, async () => 1, {staleMs: LIVE_STALE_MS, timeoutMs: 3 * LIVE_STALE_MS, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
     } finally {
       clearInterval(toucher)
     }
@@ -254,8 +262,8 @@ describe('withLock', () => {
 
     itUnless(faketimeUnavailable())(`a holder whose process clock is ${offset} off the file system's is never evicted while it beats, and is replaced at once when it dies`, async () => {
       const lockPath = path.join(dir, 'a.lock')
-      const holder = await startHolder(lockPath, {heartbeatMs: 50, offset})
-      await expect(withLock(lockPath, async () => 'evicted', {staleMs: 300, timeoutMs: 1500, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+      const holder = await startHolder(lockPath, {heartbeatMs: BEAT_MS, offset})
+      await expect(withLock(lockPath, async () => 'evicted', {staleMs: LIVE_STALE_MS, timeoutMs: 3 * LIVE_STALE_MS, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
       await kill(holder)
       await expect(withLock(lockPath, async () => 'after it', {staleMs: 60_000, timeoutMs: 5000})).resolves.toBe('after it')
     }, 30_000)
@@ -264,8 +272,8 @@ describe('withLock', () => {
       vi.useFakeTimers({toFake: ['Date']})
       vi.setSystemTime(Date.now() + OFFSET_MS[offset])
       const lockPath = path.join(dir, 'a.lock')
-      await startHolder(lockPath, {heartbeatMs: 50})
-      await expect(withLock(lockPath, async () => 'evicted', {staleMs: 300, timeoutMs: 1500, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
+      await startHolder(lockPath, {heartbeatMs: BEAT_MS})
+      await expect(withLock(lockPath, async () => 'evicted', {staleMs: LIVE_STALE_MS, timeoutMs: 3 * LIVE_STALE_MS, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
       const abandoned = path.join(dir, 'b.lock')
       fs.writeFileSync(abandoned, JSON.stringify({pid: LIVE_PID, host: os.hostname(), created: new Date().toISOString(), nonce: 'gone quiet'}))
       await expect(withLock(abandoned, async () => 1, {staleMs: 60_000, timeoutMs: 300, pollMs: 20})).rejects.toMatchObject({code: 'lock_timeout'})
