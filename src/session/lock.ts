@@ -56,6 +56,7 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
   const started = monotonicMs()
   let watched: {fingerprint: string; since: number} | undefined
   let holder: LockOwner | undefined
+  let beating = false
   const candidate = await prepare(lockPath, owner)
   try {
     for (;;) {
@@ -64,7 +65,10 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
       if (!seen) continue // released meanwhile: try again at once
       holder = seen.owner
       const now = monotonicMs()
-      if (watched?.fingerprint !== seen.fingerprint) watched = {fingerprint: seen.fingerprint, since: now}
+      if (watched?.fingerprint !== seen.fingerprint) {
+        if (watched) beating = true // changed while we watched: someone keeps it alive
+        watched = {fingerprint: seen.fingerprint, since: now}
+      }
       if (ownerIsGone(seen.owner) || now - watched.since >= staleMs) {
         await breakStale(lockPath, seen)
         watched = undefined
@@ -72,8 +76,9 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
       }
       if (now - started >= timeoutMs) {
         const by = holder ? ` (held by process ${holder.pid} on ${holder.host})` : ''
+        const alive = beating ? ', which its holder keeps alive' : ''
         throw new UnexpectedError(
-          `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${lockPath}${by}, which its holder keeps alive. ` +
+          `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${lockPath}${by}${alive}. ` +
             `If no other onramp command is running, delete that file and try again.`,
           {code: 'lock_timeout'},
         )

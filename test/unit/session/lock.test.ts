@@ -198,6 +198,7 @@ describe('withLock', () => {
     const started = monotonicMs()
     const error = await withLock(lockPath, async () => 'evicted it', {staleMs: LIVE_STALE_MS, timeoutMs: 3 * LIVE_STALE_MS, pollMs: 20}).catch((caught: unknown) => caught)
     expect(error).toMatchObject({code: 'lock_timeout', exit: 1})
+    expect((error as Error).message).toMatch(/which its holder keeps alive/)
     expect(monotonicMs() - started).toBeGreaterThanOrEqual(3 * LIVE_STALE_MS) // three times staleMs, watched all along
     expect(fs.readFileSync(lockPath, 'utf8')).toBe(held)
   })
@@ -296,6 +297,7 @@ describe('withLock', () => {
     expect(error).toBeInstanceOf(OnrampError)
     expect(error).toMatchObject({code: 'lock_timeout', exit: 1})
     expect((error as Error).message).toContain(lockPath)
+    expect((error as Error).message).not.toMatch(/keeps alive/) // nothing touched it while we waited
     expect(fs.readFileSync(lockPath, 'utf8')).toBe(held)
   })
 
