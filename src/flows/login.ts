@@ -2,7 +2,7 @@ import type {Deps} from '../deps.js'
 import {OnrampError, UsageError} from '../errors.js'
 import {awaitCallback} from '../oauth/await-callback.js'
 import {createOAuthClient, randomCodeVerifier, randomNonce, randomState, ScopeRefusal, type OAuthClient, type TokenSet} from '../oauth/client.js'
-import {deviceAuthorizationEndpoint, pollDeviceGrant, requestDeviceAuthorization, type DeviceAuthorization} from '../oauth/device.js'
+import {DEVICE_CODE_GRANT, deviceAuthorizationEndpoint, pollDeviceGrant, requestDeviceAuthorization, type DeviceAuthorization} from '../oauth/device.js'
 import {explainRefusal, probeAuthorizationRequest, type AuthorizeRefusal} from '../oauth/authorize-probe.js'
 import {discover, type Discovered} from '../oauth/discovery.js'
 import {mapOAuthErrorInfo} from '../oauth/errors.js'
@@ -89,15 +89,17 @@ export async function login(deps: Deps, options: LoginOptions): Promise<LoginRes
 }
 
 /** Errors that mean "this server will not do the device grant for this client", not "the user said no". */
-const DEVICE_FALLBACK_CODES = new Set(['unauthorized_client', 'invalid_client', 'unsupported_grant_type', 'invalid_request', 'device_grant_failed'])
+const DEVICE_FALLBACK_CODES = new Set(['unauthorized_client', 'invalid_client', 'unsupported_grant_type', 'invalid_request', 'device_grant_failed', 'invalid_client_metadata', 'register_failed'])
 
 /**
  * --device, or no browser can open here and the server advertises the grant (client.md "Login without a
- * loopback"); the client must be known already (the device grant registers nothing).
+ * loopback"). The client: --client-id, the one registered earlier, or one registered now (RFC 7591) for
+ * the device grant too. `clientId` undefined means "register".
  */
-function chooseDeviceGrant(deps: Deps, {server, discovered, remembered}: Prepared, options: LoginOptions): {clientId: string} | undefined {
+function chooseDeviceGrant(deps: Deps, {server, discovered, remembered}: Prepared, options: LoginOptions): {clientId: string | undefined} | undefined {
   const offered = deviceAuthorizationEndpoint(discovered) !== undefined
   const clientId = server.clientId ?? remembered?.client_id
+  const known = clientId !== undefined || Boolean(discovered.metadata.registration_endpoint)
   if (options.device) {
     if (!offered) {
       throw new UsageError(
@@ -105,21 +107,23 @@ function chooseDeviceGrant(deps: Deps, {server, discovered, remembered}: Prepare
         {code: 'device_grant_unsupported', nextCommand: 'onramp login --no-browser'},
       )
     }
-    if (!clientId) {
-      throw new UsageError(`The device grant needs a client id for ${server.issuer}: pass --client-id (or set ONRAMP_CLIENT_ID).`, {code: 'client_id_required'})
+    if (!known) {
+      throw new UsageError(`The device grant needs a client id for ${server.issuer}, which has no dynamic client registration: pass --client-id (or set ONRAMP_CLIENT_ID).`, {
+        code: 'client_id_required',
+      })
     }
     return {clientId}
   }
   const unavailable = options.browser ? deps.browser.unavailableReason() : undefined
-  if (!unavailable || !offered || !clientId) return undefined
+  if (!unavailable || !offered || !known) return undefined
   deps.ui.info(`No browser can open here (${unavailable}), so onramp logs in with a one-time code (the device grant). To paste a redirect URL instead, run onramp login --no-browser.`)
   return {clientId}
 }
 
 /** The device grant (RFC 8628): a code to approve on any device, polled for until approved, denied or expired. */
-async function deviceLogin(deps: Deps, prepared: Prepared, options: LoginOptions & {clientId: string}): Promise<LoginResult> {
+async function deviceLogin(deps: Deps, prepared: Prepared, options: LoginOptions & {clientId: string | undefined}): Promise<LoginResult> {
   const {discovered, plan} = prepared
-  const clientId = options.clientId
+  const clientId = options.clientId ?? (await registerDeviceClient(deps, prepared, options))
   const client = createOAuthClient({discovered, clientId, http: deps.http})
   let authorization: DeviceAuthorization
   try {
@@ -153,6 +157,30 @@ async function deviceLogin(deps: Deps, prepared: Prepared, options: LoginOptions
     throw invalidScope(deps.logger, {...scopeReport(plan, client), source: 'token', missing: scopesNamedIn(caught.serverSaid, plan.request), serverSaid: caught.serverSaid})
   })
   return saveLogin(deps, prepared, {client, tokens, grant: 'device_code'})
+}
+
+/**
+ * RFC 7591 for a server without --client-id: a public native client allowed the device grant as well as
+ * the redirect (its loopback redirect without a port: RFC 8252 section 7.3), remembered like any other.
+ */
+async function registerDeviceClient(deps: Deps, {discovered, plan}: Prepared, options: LoginOptions): Promise<string> {
+  let client: RegisteredClient
+  try {
+    client = await registerClient(
+      {http: deps.http, discovered, now: deps.now},
+      {redirectUri: `http://127.0.0.1${CALLBACK_PATH}`, scopes: plan.request, grantTypes: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]},
+    )
+  } catch (error) {
+    if (!options.device || !(error instanceof OnrampError)) throw error
+    throw new UsageError(`${discovered.issuer} would not register onramp for the device grant (${error.message}). Pass --client-id with a client allowed to use it.`, {
+      code: 'client_id_required',
+      cause: error,
+    })
+  }
+  await rememberClient(deps.paths.config, client)
+  deps.logger.event('oauth.client_registered', {issuer: discovered.issuer, client_id: client.client_id, redirect_uri: client.redirect_uri, device_grant: true}, 'info')
+  deps.ui.info(`Registered onramp as client ${client.client_id} at ${discovered.issuer}.`)
+  return client.client_id
 }
 
 /** The authorization code grant through the loopback redirect (or a pasted one). */

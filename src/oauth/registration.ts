@@ -59,7 +59,7 @@ function readClients(configDir: string): ClientsFile {
 /** RFC 7591 section 3.1: a public (token_endpoint_auth_method none) native client with our loopback redirect. */
 export async function registerClient(
   {http, discovered, now}: {http: Fetch; discovered: Discovered; now: () => Date},
-  {redirectUri, scopes}: {redirectUri: string; scopes: readonly string[]},
+  {redirectUri, scopes, grantTypes = ['authorization_code', 'refresh_token']}: {redirectUri: string; scopes: readonly string[]; grantTypes?: readonly string[]},
 ): Promise<RegisteredClient> {
   const endpoint = discovered.metadata.registration_endpoint
   if (!endpoint) throw new UsageError(`${discovered.issuer} does not support dynamic client registration: pass --client-id.`, {code: 'client_id_required'})
@@ -71,7 +71,7 @@ export async function registerClient(
       body: JSON.stringify({
         client_name: 'onramp CLI',
         redirect_uris: [redirectUri],
-        grant_types: ['authorization_code', 'refresh_token'],
+        grant_types: grantTypes,
         response_types: ['code'],
         token_endpoint_auth_method: 'none',
         application_type: 'native',

@@ -80,6 +80,33 @@ describeUnless(unavailable)('login --device against oidc-provider (device flow e
     expect(result.stderr).toMatch(/No browser can open here .*one-time code/)
   }, 90_000)
 
+  it('without --client-id, onramp registers itself (RFC 7591) for the device grant and logs in', async () => {
+    const open = await startIndependentServer({deviceFlow: true, registration: true})
+    try {
+      let stderr = ''
+      let printed: ((url: string) => void) | undefined
+      const urlPrinted = new Promise<string>((resolve) => (printed = resolve))
+      const cli = runCli(['login', '--device', '--scopes', 'openid email', '--json'], {
+        env: {...home.env, ONRAMP_HOST: open.issuer},
+        timeoutMs: 60_000,
+        onStderr: (chunk) => {
+          stderr += chunk
+          const match = /(http:\/\/127\.0\.0\.1:\d+\/device\?user_code=\S+)/.exec(stderr)
+          if (match) printed?.(match[1]!)
+        },
+      })
+      const page = await chromium.browser.newPage()
+      await page.goto(await urlPrinted)
+      await approve(page)
+      const result = await cli
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toMatch(/Registered onramp as client \S+ at /)
+      expect(JSON.parse(result.stdout)).toMatchObject({session: {issuer: open.issuer, user: {email: 'grace@independent.example'}}})
+    } finally {
+      await open.close()
+    }
+  }, 90_000)
+
   it('aborted on the confirmation page: exit 3 access_denied, nothing stored', async () => {
     const result = await loginWith(['--device', '--scopes', 'openid email', '--json'], async (page) => {
       await page.click('button[name="abort"]')

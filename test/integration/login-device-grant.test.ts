@@ -71,6 +71,14 @@ describe('onramp login --device against the mock (RFC 8628)', () => {
     expect(h.stderr.text()).toMatch(/No browser could be opened: no display/)
   })
 
+  it('without a client id, a server that will not register onramp for the device grant: exit 2 naming --client-id', async () => {
+    const issuer = 'https://auth.device.example'
+    const h = await start({issuer, deviceGrant: {interval: 1}})
+    const error = await login(h.deps, {...deviceLogin, host: issuer, scopes: 'user:read'}).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.usage, code: 'client_id_required'})
+    expect((error as Error).message).toMatch(/would not register onramp for the device grant .*--client-id/)
+  })
+
   it('a server that will not start the grant for this client falls back to the redirect when it was only offered', async () => {
     const h = await setup()
     h.server.use(http.post(`${US_ISSUER}/oauth/device_authorization/`, () => HttpResponse.json({error: 'unauthorized_client', error_description: 'not for you'}, {status: 400})))

@@ -19,6 +19,8 @@ export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 export interface IndependentServerOptions {
   /** Enable oidc-provider's device flow (features.deviceFlow) and allow the client its grant type. */
   deviceFlow?: boolean
+  /** Dynamic client registration (RFC 7591) open to anyone, as oidc-provider's features.registration. */
+  registration?: boolean
   /** The stricter server: the loopback ports it accepts for the client's redirect. */
   strict?: {ports: number[]}
 }
@@ -53,7 +55,12 @@ export async function startIndependentServer(options: IndependentServerOptions =
     ],
     scopes: INDEPENDENT_SCOPES,
     claims: {openid: ['sub'], email: ['email']},
-    features: {devInteractions: {enabled: true}, revocation: {enabled: true}, ...(options.deviceFlow ? {deviceFlow: {enabled: true}} : {})},
+    features: {
+      devInteractions: {enabled: true},
+      revocation: {enabled: true},
+      ...(options.deviceFlow ? {deviceFlow: {enabled: true}} : {}),
+      ...(options.registration ? {registration: {enabled: true}} : {}),
+    },
     pkce: {required: () => true},
     findAccount: async (_ctx: unknown, id: string) => ({accountId: id, claims: async () => ({sub: id, email: `${id}@independent.example`})}),
     // Refresh tokens for native clients that asked for offline_access, without a forced consent prompt.
