@@ -44,7 +44,7 @@ export interface CreateDepsOptions {
 
 export async function createDeps(options: CreateDepsOptions): Promise<Deps> {
   const env = options.env ?? process.env
-  const stderr = options.stderr ?? process.stderr
+  const stderr = options.stderr ?? lazyStderr()
   const paths = resolvePaths(env)
   const logger = createLogger({file: path.join(paths.state, 'onramp.log'), verbose: options.verbose ?? false, stderr})
   if (!options.fetch) await installProxyFromEnv(env)
@@ -63,4 +63,21 @@ export async function createDeps(options: CreateDepsOptions): Promise<Deps> {
     version: options.version,
     cwd: options.cwd ?? process.cwd(),
   }
+}
+
+/**
+ * process.stderr, created on first use: creating it loads the stream and net modules, a tenth of the
+ * start-up of an `onramp token` that has nothing to say on stderr. Every property and method is the real
+ * stream's (prompts hand it to readline as their output).
+ */
+function lazyStderr(): NodeJS.WriteStream {
+  return new Proxy({} as NodeJS.WriteStream, {
+    get: (_target, key) => {
+      const value = Reflect.get(process.stderr, key, process.stderr) as unknown
+      return typeof value === 'function' ? value.bind(process.stderr) : value
+    },
+    set: (_target, key, value) => Reflect.set(process.stderr, key, value),
+    has: (_target, key) => Reflect.has(process.stderr, key),
+    getPrototypeOf: () => Reflect.getPrototypeOf(process.stderr),
+  })
 }

@@ -1,4 +1,4 @@
-import net from 'node:net'
+import {createRequire} from 'node:module'
 
 import {NetworkError, OnrampError} from './errors.js'
 import type {Logger} from './log.js'
@@ -59,6 +59,9 @@ export function configureConnections(env: NodeJS.ProcessEnv = process.env): numb
   const wanted = Number(env.ONRAMP_CONNECT_ATTEMPT_TIMEOUT_MS)
   // At least 1 s, whatever the variable says: below that the far regions fail again.
   const timeout = Number.isFinite(wanted) && wanted >= 1000 ? Math.min(wanted, 60_000) : CONNECT_ATTEMPT_TIMEOUT_MS
+  // node:net (with the stream modules) loads here, at the first request, not at start-up: `onramp token`
+  // answering from its store never connects.
+  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net')
   if (net.getDefaultAutoSelectFamilyAttemptTimeout() < timeout) net.setDefaultAutoSelectFamilyAttemptTimeout(timeout)
   return net.getDefaultAutoSelectFamilyAttemptTimeout()
 }
@@ -84,9 +87,10 @@ export function createHttp(options: HttpOptions): Fetch {
   } = options
   // Resolved per call so a fetch replaced after start-up (MSW in tests) is still used.
   const baseFetch: Fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
-  configureConnections()
+  let configured = false
 
   return async function http(input, init = {}) {
+    if (!configured) configured = (configureConnections(), true)
     const {retry, ...requestInit} = init
     const request = new Request(input, requestInit)
     const method = request.method.toUpperCase()

@@ -30,7 +30,7 @@ export abstract class OnrampCommand extends Command {
 
   /** What a body in src/cli/bodies/ needs (the fast path gives the same from the same builder). */
   protected bodyContext(flags: {verbose?: boolean}): BodyContext {
-    return {json: this.jsonEnabled(), deps: () => this.deps({verbose: flags.verbose ?? false})}
+    return {json: this.jsonEnabled(), deps: () => this.deps({verbose: flags.verbose ?? false}), out: (text) => void process.stdout.write(text)}
   }
 
   /**

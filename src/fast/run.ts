@@ -5,6 +5,7 @@ import path from 'node:path'
 import {BASE_FLAG_SPECS, JSON_FLAG_SPEC} from '../cli/flag-spec.js'
 import {hotCommand} from './commands.js'
 import {parseFlags} from './parse.js'
+import {writeStdout} from './stdout.js'
 
 interface PackageJson {
   name: string
@@ -33,9 +34,10 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
   try {
     const body = await command.body()
     const verbose = flags.verbose === true
-    const result = await body(flags, {json, deps: async () => (await import('../cli/command-deps.js')).commandDeps({version: pjson.version, verbose})})
+    const deps = async () => (await import('../cli/command-deps.js')).commandDeps({version: pjson.version, verbose})
+    const result = await body(flags, {json, deps, out: writeStdout})
     // oclif's logJson: pretty JSON, uncoloured without a theme.
-    if (json && result) process.stdout.write(JSON.stringify(result, null, 2) + '\n')
+    if (json && result) writeStdout(JSON.stringify(result, null, 2) + '\n')
   } catch (error) {
     // OnrampCommand.catch, minus the oclif errors that cannot happen here.
     const [{asOnrampError}, {writeErrorDocument}] = await Promise.all([import('../errors.js'), import('../render/error.js')])
@@ -105,6 +107,6 @@ async function printVersion(pjson: PackageJson): Promise<boolean> {
     }
   }
   const arch = os.arch() === 'ia32' ? 'x86' : os.arch()
-  process.stdout.write(`${pjson.name}/${pjson.version} ${platform}-${arch} node-${process.version}\n`)
+  writeStdout(`${pjson.name}/${pjson.version} ${platform}-${arch} node-${process.version}\n`)
   return true
 }

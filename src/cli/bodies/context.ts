@@ -9,6 +9,8 @@ export interface BodyContext {
   json: boolean
   /** Deps from the one builder (src/cli/command-deps.ts), built on first call: `scopes` needs none. */
   deps: () => Promise<Deps>
+  /** Writes to stdout: process.stdout under oclif, the fast path's synchronous writer (src/fast/stdout.ts) there. */
+  out: (text: string) => void
 }
 
 /** Flags as either parser gives them: the fast path's strings and booleans, or oclif's typed values. */

@@ -11,12 +11,12 @@ export async function scopesBody(flags: BodyFlags, context: BodyContext): Promis
   if (flags.check === true) {
     const [{checkScopes}, {renderScopeCheck}] = await Promise.all([import('../../flows/check-scopes.js'), import('../../render/scopes.js')])
     const report = await checkScopes(await context.deps(), serverSelection(flags))
-    if (!context.json) process.stdout.write(renderScopeCheck(report))
+    if (!context.json) context.out(renderScopeCheck(report))
     if (!report.ok) process.exitCode = ExitCode.scope
     return report
   }
   const [{describeScopes}, {renderScopesTable}] = await Promise.all([import('../../flows/describe-scopes.js'), import('../../render/scopes.js')])
   const description = describeScopes()
-  if (!context.json) process.stdout.write(renderScopesTable(description))
+  if (!context.json) context.out(renderScopesTable(description))
   return description
 }

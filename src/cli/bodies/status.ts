@@ -5,6 +5,6 @@ import {serverSelection, type BodyContext, type BodyFlags} from './context.js'
 export async function statusBody(flags: BodyFlags, context: BodyContext): Promise<StatusResult> {
   const [{status}, {renderStatus}] = await Promise.all([import('../../flows/status.js'), import('../../render/status.js')])
   const result = await status(await context.deps(), serverSelection(flags))
-  if (!context.json) process.stdout.write(renderStatus(result))
+  if (!context.json) context.out(renderStatus(result))
   return result
 }

@@ -9,6 +9,6 @@ export async function tokenBody(flags: BodyFlags, context: BodyContext): Promise
   const [{token}, {renderToken}, {REFRESH_MARGIN_SECONDS}] = await Promise.all([import('../../flows/token.js'), import('../../render/token.js'), import('../../session/session.js')])
   const minValidSeconds = typeof flags['min-valid'] === 'number' ? flags['min-valid'] : REFRESH_MARGIN_SECONDS
   const result = await token(await context.deps(), {...serverSelection(flags), minValidSeconds})
-  if (!context.json) process.stdout.write(renderToken(result))
+  if (!context.json) context.out(renderToken(result))
   return result
 }
