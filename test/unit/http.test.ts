@@ -265,7 +265,10 @@ describe('configureConnections (the per-address attempt timeout)', () => {
       net.setDefaultAutoSelectFamilyAttemptTimeout(250)
       expect(configureConnections({ONRAMP_CONNECT_ATTEMPT_TIMEOUT_MS: '10'})).toBe(CONNECT_ATTEMPT_TIMEOUT_MS)
       net.setDefaultAutoSelectFamilyAttemptTimeout(250)
-      createHttp({userAgent: 'u', fetch: async () => new Response('{}')})
+      const http = createHttp({userAgent: 'u', fetch: async () => new Response('{}')})
+      // Set at the first request, not at creation: start-up (`onramp token` from its store) never loads node:net.
+      expect(net.getDefaultAutoSelectFamilyAttemptTimeout()).toBe(250)
+      await http('https://example.test/')
       expect(net.getDefaultAutoSelectFamilyAttemptTimeout()).toBeGreaterThanOrEqual(1000)
     } finally {
       net.setDefaultAutoSelectFamilyAttemptTimeout(before)
