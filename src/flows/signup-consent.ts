@@ -33,6 +33,7 @@ export async function consentForExistingAccount(
       {code: 'account_exists', nextCommand: 'onramp login'},
     )
   }
+  assertConsentOrigin(issuer, answer.url)
   const listener = await listenForConsent(deps, {issuer, state: answer.state})
   try {
     deps.logger.event('signup.consent', {issuer, redirect_uri: listener.redirectUri, request_id: answer.id}, 'info')
@@ -55,6 +56,25 @@ export async function consentForExistingAccount(
   } finally {
     await listener.close()
   }
+}
+
+/** PostHog Cloud's regions: a request sent to one is answered with a consent URL on the user's own region host. */
+const POSTHOG_CLOUD_ORIGINS = ['https://us.posthog.com', 'https://eu.posthog.com']
+
+/**
+ * The consent URL is opened in the browser, where the user is logged in: it must be on the issuer's own
+ * origin (for PostHog Cloud, one of its regions), never wherever the server's answer points.
+ */
+export function assertConsentOrigin(issuer: string, consentUrl: string): void {
+  const issuerOrigin = new URL(issuer).origin
+  const origin = new URL(consentUrl).origin
+  const allowed = POSTHOG_CLOUD_ORIGINS.includes(issuerOrigin) ? [issuerOrigin, ...POSTHOG_CLOUD_ORIGINS] : [issuerOrigin]
+  if (allowed.includes(origin)) return
+  throw new UnexpectedError(
+    `${issuer} answered with a consent URL on ${serverText(origin)}, not on its own origin (${issuerOrigin}), so onramp did not open it: the consent for your account ` +
+      `must be given on the server you sign up with, never on a page another site chose. Nothing was stored. Check --host; onramp login also reaches an existing account.`,
+    {code: 'consent_url_refused', nextCommand: 'onramp login'},
+  )
 }
 
 async function listenForConsent(deps: Deps, {issuer, state}: {issuer: string; state: string}): Promise<CallbackListener> {

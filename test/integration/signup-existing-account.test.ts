@@ -6,6 +6,7 @@
  */
 import {createServer, type Server} from 'node:net'
 
+import {http as msw, HttpResponse} from 'msw'
 import {describe, expect, it} from 'vitest'
 
 import {follow} from '../../scripts/scripted-browser.mjs'
@@ -48,6 +49,22 @@ describe('signup with an email that already has an account', () => {
     }
     const {result} = await signup(h.deps, options())
     expect(result.session?.kind).toBe('provisioning')
+  })
+
+  it('a consent URL on another origin than the issuer\'s is refused, saying why, and never opened', async () => {
+    const h = await setup()
+    h.terminal.interactive = true
+    h.server.use(
+      msw.post(`${h.mock.issuer}/api/agentic/provisioning/account_requests`, () =>
+        HttpResponse.json({id: 'req-1', type: 'requires_auth', requires_auth: {url: 'https://phish.example/api/agentic/authorize?state=s123'}}),
+      ),
+    )
+    const error = await signup(h.deps, options()).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: 1, code: 'consent_url_refused'})
+    expect((error as Error).message).toMatch(/consent URL on https:\/\/phish\.example, not on its own origin/)
+    expect(h.opened).toEqual([])
+    expect(h.stderr.text()).not.toContain('phish.example/api')
+    expect(await (await h.deps.sessions()).list()).toEqual([])
   })
 
   it('interactive: a denied consent is exit 3 and nothing is stored', async () => {
