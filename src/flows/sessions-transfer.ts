@@ -1,10 +1,9 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError, UsageError} from '../errors.js'
-import type {ServerSelection} from '../select-server.js'
 import {NewerFormatError, seal, storeKeyFrom, unseal} from '../session/seal.js'
 import {parseSession, sessionKey, type Session} from '../session/session.js'
 import type {StorageLocation} from '../session/store.js'
-import {selectOneSession} from './select-sessions.js'
+import {selectOneSession, type SelectionFlags} from './select-sessions.js'
 
 /**
  * `onramp sessions export` / `import`: one session moved between stores (a laptop's keychain or file into
@@ -40,8 +39,8 @@ export interface ImportResult {
 
 const aadOf = (identity: string) => `onramp session export ${identity}`
 
-/** The selected session (like `token`: --host/--region/--client-id, most recent first), sealed. */
-export async function exportSession(deps: Deps, selection: ServerSelection): Promise<SessionExport> {
+/** The selected session (chosen like `token` chooses: flags, environment, .onramp.json, default), sealed. */
+export async function exportSession(deps: Deps, selection: SelectionFlags): Promise<SessionExport> {
   const key = storeKeyFrom(deps.env) // before any store is opened: a missing key is exit 7 at once
   const {session, issuer} = await selectOneSession(deps, selection)
   if (!session) throw new NotLoggedInError(`No session for ${issuer} to export.`, {nextCommand: 'onramp status'})

@@ -1,6 +1,6 @@
 /**
- * The Redis session store against a real redis-server (test/support/redis-server.ts): the SessionStore
- * contract (save, get, list, compare-and-replace, delete), sealing (a scan of everything Redis holds),
+ * The Redis session store against a real redis-server (test/support/redis-server.ts), beyond the
+ * contract every store passes (store-contract.test.ts): sealing (a scan of everything Redis holds),
  * the key check, newer formats, the lock, and deadlines when Redis is gone or slow.
  */
 import {afterAll, afterEach, beforeAll, expect, it} from 'vitest'
@@ -80,54 +80,6 @@ describeUnless(noRedis)('Redis session store (a real redis-server)', () => {
     expect(store.describe().kind).toBe('redis')
     expect(store.location).toContain(`127.0.0.1:${redis.port}`)
     expect(store.location).not.toContain('hunter2')
-  })
-
-  it('saves, reads, lists without tokens, and deletes a session', async () => {
-    freshNamespace()
-    const store = await open()
-    expect(await store.get(session())).toBeUndefined()
-    expect(await store.list()).toEqual([])
-    const saved = await store.save(session())
-    expect(saved.storage.kind).toBe('redis')
-    expect(await store.get(session())).toEqual(session({obtained_at: (await store.get(session()))!.obtained_at, expires_at: (await store.get(session()))!.expires_at}))
-    const listed = await store.list()
-    expect(listed).toHaveLength(1)
-    expect(listed[0]).not.toHaveProperty('access_token')
-    expect(listed[0]).not.toHaveProperty('refresh_token')
-    expect(listed[0]!.storage.kind).toBe('redis')
-    // Another process (another machine) with the same URL and key sees it.
-    const other = await open()
-    expect((await other.get(session()))?.access_token).toBe('pha_access_one_0123456789')
-    expect(await other.delete(session())).toBe(true)
-    expect(await store.get(session())).toBeUndefined()
-    expect(await store.delete(session())).toBe(false)
-  })
-
-  it('compare-and-replace: saved only over the refresh token that was spent; missing after a logout', async () => {
-    freshNamespace()
-    const store = await open()
-    await store.save(session())
-    const refreshed = session({access_token: 'pha_access_two_0123456789', refresh_token: 'phr_refresh_two_0123456789'})
-    expect(await store.replace!(refreshed, {ifRefreshToken: 'phr_refresh_one_0123456789'})).toBe('saved')
-    // A second refresher that spent the same old token loses, and the winner's pair stays.
-    expect(await store.replace!(session({access_token: 'pha_loser_0123456789', refresh_token: 'phr_loser_0123456789'}), {ifRefreshToken: 'phr_refresh_one_0123456789'})).toBe('changed')
-    expect((await store.get(session()))?.access_token).toBe('pha_access_two_0123456789')
-    await store.delete(session())
-    expect(await store.replace!(refreshed, {ifRefreshToken: 'phr_refresh_two_0123456789'})).toBe('missing')
-    expect(await store.get(session())).toBeUndefined()
-  })
-
-  it('concurrent compare-and-replace from many clients: exactly one wins', async () => {
-    freshNamespace()
-    const stores = await Promise.all(Array.from({length: 8}, () => open()))
-    await stores[0]!.save(session())
-    const outcomes = await Promise.all(
-      stores.map((store, index) => store.replace!(session({access_token: `pha_racer_${index}_0123456789`, refresh_token: `phr_racer_${index}_0123456789`}), {ifRefreshToken: 'phr_refresh_one_0123456789'})),
-    )
-    expect(outcomes.filter((outcome) => outcome === 'saved')).toHaveLength(1)
-    expect(outcomes.filter((outcome) => outcome === 'changed')).toHaveLength(7)
-    const winner = outcomes.indexOf('saved')
-    expect((await stores[0]!.get(session()))?.access_token).toBe(`pha_racer_${winner}_0123456789`)
   })
 
   it('nothing in Redis is readable without the key: no token, prefix or identity in any key or value', async () => {
