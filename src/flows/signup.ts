@@ -1,6 +1,7 @@
 import type {Deps} from '../deps.js'
 import {NetworkError, ScopeError, UsageError} from '../errors.js'
 import {discover, type Discovered} from '../oauth/discovery.js'
+import {readMe} from '../oauth/user.js'
 import {requestAccount, type AccountRequestResult} from '../provisioning/account-requests.js'
 import {readAppCeiling} from '../provisioning/app-ceiling.js'
 import {provisioningDeps} from '../provisioning/deps.js'
@@ -14,7 +15,6 @@ import type {Session} from '../session/session.js'
 import type {SessionStore, StorageDescription} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {appendEnvFile, projectEnv} from '../output-env.js'
-import {serverText} from '../terminal-text.js'
 import {acceptGrant, revokeQuietly} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
 import {chooseServer} from './select-sessions.js'
@@ -209,7 +209,7 @@ async function keepGrant(
       return undefined
     },
   )
-  const me = await readMe(deps, {issuer, accessToken})
+  const me = await readMe(deps, {issuer, accessToken}) // who signed up, and whether user:read works
   const granted = introspected ?? (me.status === 403 ? plan.request.filter((scope) => scope !== 'user:read').join(' ') : undefined)
   // RFC 7009 at the OAuth revocation endpoint: the provisioning token is the same token model (server.md 3, 4).
   const revoke = async () => {
@@ -230,28 +230,5 @@ async function keepGrant(
     refusalOutcome: `${created}; it was revoked and nothing was stored. Once the admins fix the app, run onramp login to reach the account.`,
   })
   return {session, storage, revoke}
-}
-
-/** PostHog's `GET /api/users/@me/` with the new token: who signed up, and whether `user:read` works. */
-async function readMe(deps: Deps, {issuer, accessToken}: {issuer: string; accessToken: string}): Promise<{status: number | null; user: Session['user']}> {
-  try {
-    const response = await deps.http(`${issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`, accept: 'application/json'}, redirect: 'manual'})
-    if (!response.ok) {
-      // Not awaited: a cancelled body may never settle (MSW's streams), and nothing waits on it.
-      void response.body?.cancel().catch(() => {})
-      deps.logger.event('user.lookup_failed', {status: response.status}, 'debug')
-      return {status: response.status, user: null}
-    }
-    const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown}
-    const user: NonNullable<Session['user']> = {}
-    // Shown in signup and status output: a server's escape sequences must not reach the terminal.
-    if (typeof me.email === 'string') user.email = serverText(me.email)
-    if (typeof me.first_name === 'string' && me.first_name !== '') user.name = serverText(me.first_name)
-    if (typeof me.uuid === 'string') user.id = serverText(me.uuid)
-    return {status: response.status, user}
-  } catch (error) {
-    deps.logger.event('user.lookup_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
-    return {status: null, user: null}
-  }
 }
 

@@ -31,29 +31,45 @@ export async function findUser(
       if (claims) return {...fromIdToken, ...userFromClaims(claims)}
     }
     if (fromIdToken) return fromIdToken
-    if (granted.includes('user:read')) {
-      const response = await getSameOrigin({http, logger}, `${client.issuer}/api/users/@me/`, {authorization: `Bearer ${accessToken}`, accept: 'application/json'})
-      if (!response) return null
-      if (!response.ok) {
-        logger.event('user.lookup_failed', {status: response.status}, 'debug')
-        return null
-      }
-      const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown}
-      return compact({email: me.email, name: me.first_name, id: me.uuid})
-    }
+    if (granted.includes('user:read')) return (await readMe({http, logger}, {issuer: client.issuer, accessToken})).user
   } catch (error) {
     logger.event('user.lookup_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
   }
   return null
 }
 
+/**
+ * PostHog's `GET /api/users/@me/` with an access token: who it belongs to (login, signup), and whether
+ * `user:read` works (a 403 means it was not granted). Never throws: `status` is null when the server
+ * could not be reached or redirected elsewhere, `user` null unless it answered 2xx.
+ */
+export async function readMe(ports: {http: Fetch; logger: Logger}, {issuer, accessToken}: {issuer: string; accessToken: string}): Promise<{status: number | null; user: SessionUser | null}> {
+  const {logger} = ports
+  try {
+    const response = await getSameOrigin(ports, `${issuer.replace(/\/+$/, '')}/api/users/@me/`, {authorization: `Bearer ${accessToken}`, accept: 'application/json'})
+    if (!response) return {status: null, user: null}
+    if (!response.ok) {
+      // Not awaited: a cancelled body may never settle (MSW's streams), and nothing waits on it.
+      void response.body?.cancel().catch(() => {})
+      logger.event('user.lookup_failed', {status: response.status}, 'debug')
+      return {status: response.status, user: null}
+    }
+    const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown}
+    return {status: response.status, user: compact({email: me.email, name: me.first_name, id: me.uuid})}
+  } catch (error) {
+    logger.event('user.lookup_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+    return {status: null, user: null}
+  }
+}
+
 /** Enough for a trailing-slash or login-path hop; a loop or a long chain is not a user. */
 const MAX_REDIRECTS = 3
 
 /**
- * A GET carrying the access token that follows redirects only within the same origin (scheme, host
- * and port): fetch's own following would hand the Bearer header to another host or send it over
- * plain http after an https->http hop. Undefined (logged) when the server redirects elsewhere.
+ * The one redirect rule for a GET that carries an access token (`@me` here, userinfo in doctor): redirects
+ * are followed only within the same origin (scheme, host and port), because fetch's own following would
+ * hand the Bearer header to another host or send it over plain http after an https->http hop.
+ * Undefined (logged) when the server redirects elsewhere, or more than a few times.
  */
 export async function getSameOrigin({http, logger}: {http: Fetch; logger: Logger}, url: string, headers: Record<string, string>): Promise<Response | undefined> {
   const origin = new URL(url).origin
@@ -62,7 +78,7 @@ export async function getSameOrigin({http, logger}: {http: Fetch; logger: Logger
     const response = await http(current, {headers, redirect: 'manual'})
     const location = response.headers.get('location')
     if (response.status < 300 || response.status >= 400 || !location) return response
-    response.body?.cancel().catch(() => {})
+    void response.body?.cancel().catch(() => {})
     const next = new URL(location, current)
     if (next.origin !== origin || hop >= MAX_REDIRECTS) {
       logger.event('user.lookup_redirect_refused', {from: stripQuery(current), to: stripQuery(next.href), reason: next.origin !== origin ? 'cross_origin' : 'too_many'}, 'debug')

@@ -9,7 +9,7 @@ import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from '
 import {createHttp} from '../../../src/http.js'
 import {createLogger} from '../../../src/log.js'
 import {createOAuthClient} from '../../../src/oauth/client.js'
-import {findUser} from '../../../src/oauth/user.js'
+import {findUser, getSameOrigin, readMe} from '../../../src/oauth/user.js'
 
 const ISSUER = 'https://app.example.test'
 const ME = `${ISSUER}/api/users/@me/`
@@ -71,5 +71,41 @@ describe('findUser through /api/users/@me/', () => {
   it('strips them from ID token claims too', async () => {
     const claims = {iss: ISSUER, sub: 's-1', aud: 'client', iat: 0, exp: 0, email: 'ada@example.com', name: 'Ada\u001b[2J\u001b[H Lovelace'}
     expect(await lookup({idTokenClaims: claims})).toEqual({email: 'ada@example.com', name: 'Ada Lovelace', id: 's-1'})
+  })
+})
+
+describe('readMe (signup\'s lookup: who signed up, and whether user:read works) shares the one redirect rule', () => {
+  function ports() {
+    const logger = createLogger({file: path.join(dir, 'log'), verbose: false, stderr: {write: () => true}})
+    return {http: createHttp({userAgent: 'test', logger, sleep: async () => {}}), logger}
+  }
+
+  it('answers the user and the status; a 403 (user:read not granted) is a status, not an error', async () => {
+    server.use(http.get(ME, () => HttpResponse.json(me)))
+    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: 200, user: {email: 'ada@example.com', name: 'Ada', id: 'u-1'}})
+    server.use(http.get(ME, () => HttpResponse.json({detail: 'scope'}, {status: 403})))
+    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: 403, user: null})
+  })
+
+  it('follows a same-origin redirect and refuses a cross-origin one, like findUser', async () => {
+    server.use(
+      http.get(ME, () => new HttpResponse(null, {status: 308, headers: {location: '/api/users/me/'}})),
+      http.get(`${ISSUER}/api/users/me/`, () => HttpResponse.json(me)),
+    )
+    expect((await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).user).toEqual({email: 'ada@example.com', name: 'Ada', id: 'u-1'})
+    server.use(
+      http.get(ME, () => new HttpResponse(null, {status: 302, headers: {location: 'https://evil.example/me'}})),
+      http.get('https://evil.example/me', () => HttpResponse.json(me)),
+    )
+    seen.length = 0
+    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: null, user: null})
+    expect(seen.map((request) => request.url)).toEqual([ME])
+  })
+
+  it('getSameOrigin stops a redirect loop after a few hops', async () => {
+    server.use(http.get(`${ISSUER}/loop`, () => new HttpResponse(null, {status: 302, headers: {location: '/loop'}})))
+    expect(await getSameOrigin(ports(), `${ISSUER}/loop`, {authorization: 'Bearer access-1234567890'})).toBeUndefined()
+    expect(seen.length).toBe(4)
+    expect(seen.every((request) => request.authorization === 'Bearer access-1234567890')).toBe(true)
   })
 })
