@@ -1,7 +1,8 @@
 import type {Deps} from '../deps.js'
 import {OnrampError, UsageError} from '../errors.js'
 import {awaitCallback} from '../oauth/await-callback.js'
-import {createOAuthClient, randomCodeVerifier, randomNonce, randomState, ScopeRefusal, type OAuthClient, type TokenSet} from '../oauth/client.js'
+import {createOAuthClient, randomNonce, randomState, ScopeRefusal, type OAuthClient, type TokenSet} from '../oauth/client.js'
+import {createPkce} from '../oauth/pkce.js'
 import {DEVICE_CODE_GRANT, deviceAuthorizationEndpoint, pollDeviceGrant, requestDeviceAuthorization, type DeviceAuthorization} from '../oauth/device.js'
 import {explainRefusal, probeAuthorizationRequest, type AuthorizeRefusal} from '../oauth/authorize-probe.js'
 import {discover, type Discovered} from '../oauth/discovery.js'
@@ -202,10 +203,11 @@ async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptio
     if (registered) prepared.plan = registered.plan
     const {plan} = prepared
     const client = createOAuthClient({discovered, clientId, http: deps.http})
-    const codeVerifier = randomCodeVerifier()
+    const pkce = createPkce()
+    const codeVerifier = pkce.verifier
     // OpenID Connect: a nonce whenever `openid` is asked for, checked in the ID token (some servers require it).
     const nonce = plan.request.includes('openid') ? randomNonce() : undefined
-    const url = await client.authorizationUrl({redirectUri: listener.redirectUri, scopes: plan.request, state, codeVerifier, nonce})
+    const url = await client.authorizationUrl({redirectUri: listener.redirectUri, scopes: plan.request, state, pkce, nonce})
     deps.logger.event('login.authorize', {issuer: server.issuer, client_id: clientId, redirect_uri: listener.redirectUri, scopes: plan.request}, 'info')
 
     const paste = await showAuthorizationUrl(deps, {url, redirectUri: listener.redirectUri, browser: options.browser})

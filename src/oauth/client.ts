@@ -6,6 +6,7 @@ import {rememberSecret} from '../redact.js'
 import {isLoopbackUrl} from '../select-server.js'
 import type {Discovered} from './discovery.js'
 import {mapOAuthError, oauthErrorOf, type OAuthStep} from './errors.js'
+import type {Pkce} from './pkce.js'
 
 /**
  * The one module over openid-client (protocol steps hide their library): the authorization URL, the code
@@ -39,7 +40,7 @@ export interface OAuthClient {
    * The authorization request (RFC 6749 section 4.1.1) with PKCE S256 (RFC 7636 section 4.2), and the
    * OpenID Connect `nonce` (Core 3.1.2.1) when one is given (the flow sends one whenever `openid` is asked for).
    */
-  authorizationUrl(request: {redirectUri: string; scopes: readonly string[]; state: string; codeVerifier: string; nonce?: string | undefined}): Promise<URL>
+  authorizationUrl(request: {redirectUri: string; scopes: readonly string[]; state: string; pkce: Pkce; nonce?: string | undefined}): Promise<URL>
   /**
    * The token request (RFC 6749 section 4.1.3) with the verifier (RFC 7636 section 4.5). The callback is
    * rebuilt on our own redirect URI so `redirect_uri` matches whatever Host the browser used; openid-client
@@ -59,7 +60,6 @@ export interface OAuthClient {
 }
 
 export const randomState = (): string => oidc.randomState()
-export const randomCodeVerifier = (): string => oidc.randomPKCECodeVerifier()
 export const randomNonce = (): string => oidc.randomNonce()
 
 export function createOAuthClient({discovered, clientId, http}: {discovered: Discovered; clientId: string; http: Fetch}): OAuthClient {
@@ -78,14 +78,13 @@ export function createOAuthClient({discovered, clientId, http}: {discovered: Dis
   return {
     issuer,
     clientId,
-    async authorizationUrl({redirectUri, scopes, state, codeVerifier, nonce}) {
+    async authorizationUrl({redirectUri, scopes, state, pkce, nonce}) {
       return oidc.buildAuthorizationUrl(config, {
         redirect_uri: redirectUri,
         response_type: 'code',
         scope: scopes.join(' '),
         state,
-        ...(nonce ? {nonce} : {}),
-        code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge: pkce.challenge,
         code_challenge_method: 'S256',
         // OIDC Core section 11: offline access must be asked for with prompt=consent, or providers drop it.
         ...(scopes.includes('offline_access') ? {prompt: 'consent'} : {}),

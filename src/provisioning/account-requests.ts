@@ -5,22 +5,12 @@
  * endpoint.
  */
 import {isLoopbackHost} from '../select-server.js'
-import {createHash, randomBytes, randomUUID} from 'node:crypto'
+import {randomUUID} from 'node:crypto'
 
 import {UsageError} from '../errors.js'
+import {createPkce, type Pkce} from '../oauth/pkce.js'
 import {callProvisioning, provisioningUrl, type ProvisioningDeps} from './api.js'
 import {malformedResponse} from './errors.js'
-
-export interface Pkce {
-  verifier: string
-  challenge: string
-}
-
-/** RFC 7636 section 4.1/4.2: verifier = base64url(32 random bytes), challenge = base64url(sha256(verifier)). */
-export function createPkce(): Pkce {
-  const verifier = randomBytes(32).toString('base64url')
-  return {verifier, challenge: createHash('sha256').update(verifier).digest('base64url')}
-}
 
 export type Region = 'US' | 'EU'
 
