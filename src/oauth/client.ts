@@ -86,6 +86,7 @@ export function createOAuthClient({discovered, clientId, http}: {discovered: Dis
         state,
         code_challenge: pkce.challenge,
         code_challenge_method: 'S256',
+        ...(nonce ? {nonce} : {}),
         // OIDC Core section 11: offline access must be asked for with prompt=consent, or providers drop it.
         ...(scopes.includes('offline_access') ? {prompt: 'consent'} : {}),
       })
