@@ -13,7 +13,7 @@ import {crypto} from '../lazy-crypto.js'
 /** How often a holder touches its lock file to show it is alive. */
 export const HEARTBEAT_MS = 1000
 /** How long a waiter watches a lock go untouched before it calls it abandoned (default of `staleMs`). */
-export const DEFAULT_STALE_MS = 15_000
+export const DEFAULT_STALE_MS = 10_000
 
 export interface LockOptions {
   /** Give up (exit 1, `lock_timeout`) after waiting this long (on this process's monotonic clock). Keep it above staleMs. */

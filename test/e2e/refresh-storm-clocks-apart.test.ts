@@ -8,11 +8,13 @@
  * endpoint, with a second process waiting: one refresh, both succeed. The same storms in-process, with
  * the `now` port moved instead: integration/refresh-storm-clocks-apart.test.ts.
  */
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
+import {lockPathFor} from '../../src/session/lock.js'
 import {isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
 import {CLOCK_OFFSETS, faketimeEnv, faketimeUnavailable, OFFSET_MS, type ClockOffset} from '../support/faketime.js'
 import {secretServiceUnavailable} from '../support/keyring.js'
@@ -124,6 +126,27 @@ describeUnless(noFaketime)('onramp token storms with the process clock hours off
       }, STORM_TIMEOUT)
     })
   })
+
+  it('a lock dated 2099 by a live process that never beats: the first run takes it over after the stale limit, the next does not wait', async () => {
+    const login = await runCli(['login', '--json'], {env: env()})
+    expect(login.code, login.stderr).toBe(0)
+    const credentials = JSON.parse(readFileSync(path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'), 'utf8')) as {sessions: Record<string, unknown>}
+    const [key] = Object.keys(credentials.sessions)
+    const lockPath = lockPathFor({dir: path.join(home.env.XDG_STATE_HOME!, 'onramp', 'locks'), identity: key!})
+    mkdirSync(path.dirname(lockPath), {recursive: true, mode: 0o700})
+    writeFileSync(lockPath, JSON.stringify({pid: process.pid, host: os.hostname(), created: '2099-01-01T00:00:00.000Z', nonce: 'from the future'}), {mode: 0o600})
+    const future = new Date('2099-01-01T00:00:00Z')
+    utimesSync(lockPath, future, future)
+    const expired = expireFor('+2h', 'credentials.json')
+    const shortStale = {ONRAMP_LOCK_STALE_MS: '3000'}
+    const before = await oauthRefreshes()
+    const first = await runCli(['token'], {env: env({...faketimeEnv('+2h'), ...shortStale}), timeoutMs: 60_000})
+    const printed = await expectOneRefresh([first], (await oauthRefreshes()) - before, expired)
+    expect(existsSync(lockPath)).toBe(false) // taken over, then released: nobody waits on it again
+    const next = await runCli(['token'], {env: env({...faketimeEnv('+2h'), ONRAMP_LOCK_STALE_MS: '600000'}), timeoutMs: 60_000})
+    expect(next.code, next.stderr).toBe(0) // with a 10-minute stale limit: it did not wait on anything
+    expect(next.stdout.trim()).toBe(printed)
+  }, 120_000)
 
   it('a holder kept far past the stale limit by a slow token endpoint is not evicted by a process waiting under another clock: one refresh, both succeed', async () => {
     const login = await runCli(['login', '--json'], {env: env()})
