@@ -3,7 +3,7 @@ import type {TokenSet} from '../oauth/client.js'
 import {invalidScope} from '../scopes/invalid-scope.js'
 import {compareGrant, type GrantComparison, type Plan} from '../scopes/preflight.js'
 import {accountOf, expiresAt, sessionKey, type Session} from '../session/session.js'
-import type {SessionStore, StorageDescription} from '../session/store.js'
+import type {SaveResult, SessionStore, StorageDescription} from '../session/store.js'
 import {serverText} from '../terminal-text.js'
 
 /**
@@ -21,6 +21,8 @@ export interface AcceptGrantInput {
   store: SessionStore | undefined
   /** Ends the grant on the server when it is refused; best effort. */
   revoke: () => Promise<unknown>
+  /** Revokes other tokens of the same server and app (a session left in an unreachable keychain); best effort. */
+  revokeTokens?: (tokens: {access_token: string; refresh_token: string | null}) => Promise<unknown>
   findUser: (granted: readonly string[]) => Promise<Session['user']>
   /** The source reported when a required scope is missing: `grant` (login) or `provisioning` (signup). */
   refusedAs?: 'grant' | 'provisioning'
@@ -82,6 +84,7 @@ export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now' | 'pa
       deps.ui.info(`Replaced the ${session.kind === 'provisioning' ? 'signup' : 'login'} session stored for ${serverText(account)} on ${new URL(session.issuer).host}; other accounts' sessions are kept.`)
     }
     await defaultFirstAccount(deps, session)
+    if (saved.left_behind) await reportLeftBehind(deps, saved.left_behind, input.revokeTokens)
     if (saved.moved_from) deps.ui.info(`Moved this session out of the plaintext file ${saved.moved_from.location} into ${saved.storage.location}.`)
     return {session, grant, storage: saved.storage, movedFrom: saved.moved_from}
   } catch (error) {
@@ -89,6 +92,35 @@ export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now' | 'pa
     await revokeQuietly(deps, input.revoke)
     throw error
   }
+}
+
+/**
+ * The keychain could not be reached, so this session went to the file and the earlier one of the same
+ * key stays in the keychain with its tokens: revoked when they could be read, and named either way so
+ * the user can remove it (its tokens would otherwise stay live, unseen).
+ */
+async function reportLeftBehind(
+  deps: Pick<Deps, 'logger' | 'ui'>,
+  leftBehind: NonNullable<SaveResult['left_behind']>,
+  revokeTokens: AcceptGrantInput['revokeTokens'],
+): Promise<void> {
+  const {session, location, tokens} = leftBehind
+  const who = `${serverText(accountOf(session) ?? 'an account the server did not name')} on ${new URL(session.issuer).host}`
+  let revoked = false
+  if (tokens && revokeTokens) {
+    try {
+      revoked = (await revokeTokens(tokens)) !== false
+    } catch (error) {
+      deps.logger.event('oauth.revoke_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+    }
+  }
+  deps.logger.event('session.left_in_keychain', {issuer: session.issuer, client_id: session.client_id, account: accountOf(session) ?? null, revoked}, 'warn', {echo: false})
+  deps.ui.warn(
+    revoked
+      ? `The earlier ${session.kind === 'provisioning' ? 'signup' : 'login'} session for ${who} was left in ${location.location}, which could not be reached; its tokens were revoked, so it no longer works. Delete that keychain entry once the keychain works (onramp logout does it).`
+      : `The earlier ${session.kind === 'provisioning' ? 'signup' : 'login'} session for ${who} stays in ${location.location}, which could not be reached, with tokens that may still work. ` +
+          `Once the keychain works, remove it with onramp logout --host ${session.issuer}, or revoke onramp's access in your account settings on ${new URL(session.issuer).host}.`,
+  )
 }
 
 /**

@@ -260,6 +260,7 @@ async function saveLogin(
     session: {issuer: server.issuer, client_id: client.clientId, region: server.region, kind: 'oauth'},
     store,
     revoke: () => client.revoke(tokens),
+    revokeTokens: (left) => client.revoke(left),
     findUser: (granted) => findUser(deps, {client, accessToken: tokens.access_token, idTokenClaims: tokens.idTokenClaims, granted}),
   })
   deps.logger.event('login.success', {issuer: server.issuer, client_id: client.clientId, grant: grantType, scopes: grant.granted, storage: store.kind}, 'info')

@@ -224,6 +224,10 @@ async function keepGrant(
     session: {issuer, client_id: clientId, region: input.region, kind: 'provisioning'},
     store: input.store,
     revoke,
+    revokeTokens: async (left) => {
+      const {createOAuthClient} = await import('../oauth/client.js')
+      return createOAuthClient({discovered, clientId, http: deps.http}).revoke(left)
+    },
     // The account the session is kept under: the email signed up with when the server does not say.
     findUser: async () => ({...me.user, email: me.user?.email ?? input.email}),
     refusedAs: 'provisioning',

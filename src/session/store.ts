@@ -22,6 +22,12 @@ export interface SaveResult {
   storage: StorageLocation
   /** Set when this save moved the tokens out of another place (plaintext file -> keychain), which it then emptied. */
   moved_from: StorageLocation | null
+  /**
+   * Set when the keychain could not be reached (auto fell back to the file): the earlier session of the
+   * same key that stays in the keychain with tokens that may still work. Its tokens are here when they
+   * could be read, so the caller can revoke them.
+   */
+  left_behind?: {session: SessionMetadata; location: StorageLocation; tokens?: {access_token: string; refresh_token: string | null}}
 }
 
 /** The sessions, whichever backend holds their tokens. */

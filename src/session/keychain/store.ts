@@ -108,12 +108,20 @@ export function keychainSessions(options: KeychainSessionsOptions): SessionStore
       const id = sessionKey(session)
       if ((await target()) === 'file') {
         await file.save(session)
-        // The keychain cannot be reached to clear the old entry; the file copy is the newer one.
-        await metadata.update((entries) => {
+        // The keychain cannot be reached to clear the old entry; the file copy is the newer one. The old
+        // entry's tokens stay there: reported (and read if the keychain still answers reads, so they can be revoked).
+        const leftBehind = await metadata.update(async (entries) => {
           const stored = storedKey(entries, id)
-          return {result: undefined, write: stored !== undefined && entries.delete(stored)}
+          const entry = stored === undefined ? undefined : entries.get(stored)
+          if (stored === undefined || !entry) return {result: undefined, write: false}
+          entries.delete(stored)
+          const tokens = await readValue(backend, stored).then(
+            (value) => (value === undefined ? undefined : decodeSecrets(value, stored)),
+            () => undefined,
+          )
+          return {result: {session: entry.metadata, location: {...keychain}, ...(tokens ? {tokens} : {})}, write: true}
         })
-        return {storage: {...plaintext}, moved_from: null}
+        return {storage: {...plaintext}, moved_from: null, ...(leftBehind ? {left_behind: leftBehind} : {})}
       }
       const info = metadataOf(session) // validates before anything is written
       // The keychain write happens under the metadata lock, so a refresh's compare-and-replace never interleaves with it.
