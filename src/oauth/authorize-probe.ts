@@ -12,6 +12,8 @@ export interface AuthorizeRefusal {
   status: number
   /** The OAuth error (and description) the answer carried, terminal-safe; undefined when it had none. */
   said: string | undefined
+  /** The answer was empty, or speaks of the redirect (redirect_uri, callback, port): the port is the likely cause. */
+  aboutRedirect: boolean
 }
 
 export async function probeAuthorizationRequest(http: Fetch, url: URL): Promise<AuthorizeRefusal | undefined> {
@@ -25,17 +27,17 @@ export async function probeAuthorizationRequest(http: Fetch, url: URL): Promise<
     response.body?.cancel().catch(() => {})
     return undefined
   }
-  return {status: response.status, said: await oauthErrorIn(response)}
-}
-
-/** `error` / `error_description` from a JSON body, or from an HTML page that shows them; undefined otherwise. */
-async function oauthErrorIn(response: Response): Promise<string | undefined> {
-  let text: string
+  let text = ''
   try {
     text = await response.text()
   } catch {
-    return undefined
+    // unreadable: judged as empty
   }
+  return {status: response.status, said: oauthErrorIn(text), aboutRedirect: !text.trim() || /redirect|callback|\bport\b/i.test(text)}
+}
+
+/** `error` / `error_description` from a JSON body, or the title of an HTML page; undefined otherwise. */
+function oauthErrorIn(text: string): string | undefined {
   if (!text.trim()) return undefined
   try {
     const body = JSON.parse(text) as {error?: unknown; error_description?: unknown; detail?: unknown}
@@ -53,7 +55,7 @@ async function oauthErrorIn(response: Response): Promise<string | undefined> {
 export function explainRefusal({refusal, redirectUri, clientId}: {refusal: AuthorizeRefusal | undefined; redirectUri: string; clientId: string}): string {
   const port = new URL(redirectUri).port
   const answer = refusal ? `HTTP ${refusal.status}${refusal.said ? ` (${refusal.said})` : ', no explanation'}` : undefined
-  const aboutRedirect = !refusal?.said || /redirect|callback|port|uri/i.test(refusal.said)
+  const aboutRedirect = !refusal || refusal.aboutRedirect
   const portCause =
     `the likely cause is that it does not accept the redirect to ${redirectUri} (port ${port}): RFC 8252 says any loopback port should work, ` +
     `but some servers accept only the ports registered for the client. Run onramp login --port N with a port registered for ${clientId}`

@@ -101,4 +101,23 @@ describe('onramp login --device against the served mock (--device-grant)', () =>
     expect(documentOf(result, 'error')).toMatchObject({error: {code: 'interrupted', exit: 130}})
     expect(existsSync(path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'))).toBe(false)
   })
+
+  it('Ctrl-C while waiting for the browser redirect stops the same way (exit 130)', async () => {
+    let child: import('node:child_process').ChildProcess | undefined
+    let sent = false
+    const result = await runCli(['login', '--no-browser', '--json'], {
+      env: env(),
+      timeoutMs: 30_000,
+      onChild: (spawned) => (child = spawned),
+      onStdin: () => {},
+      onStderr: (chunk) => {
+        if (!sent && /paste the address/.test(chunk)) {
+          sent = true
+          child?.kill('SIGINT')
+        }
+      },
+    })
+    expect(result.code).toBe(130)
+    expect(documentOf(result, 'error')).toMatchObject({error: {code: 'interrupted', exit: 130}})
+  })
 })

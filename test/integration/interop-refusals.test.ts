@@ -110,6 +110,14 @@ describe('a redirect the server refuses before the browser comes back', () => {
     expect(h.stderr.text()).toMatch(/Warning: The server refused the authorization request/)
   })
 
+  it("the server's own error page about the redirect (the mock's 'Mismatching redirect URI') is read the same way", async () => {
+    const h = await start({issuer: ISSUER})
+    h.mock.control.upsertApp({client_id: 'strict-app', scopes: ['user:read'], redirect_uris: ['https://app.example/callback']})
+    h.browser.action = () => {}
+    const error = await login(h.deps, {browser: true, timeoutSeconds: 2, host: ISSUER, clientId: 'strict-app', scopes: 'user:read'}).catch((caught: unknown) => caught)
+    expect((error as Error).message).toMatch(/before any login page \(HTTP 400 \(Invalid request\)\): the likely cause is that it does not accept the redirect/)
+  })
+
   it('with no refusal seen, the timeout still names the likely cause', async () => {
     const h = await start({issuer: ISSUER})
     h.mock.control.upsertApp({client_id: 'strict-app', scopes: ['user:read'], redirect_uris: ['http://127.0.0.1/callback']})
