@@ -89,6 +89,19 @@ describeUnless(noRedis)('sessions in Redis (a real redis-server)', () => {
     expect(documentOf(shown, 'projects-show')).toMatchObject({project: {id: created.project.id}})
   }, 120_000)
 
+  it('logout on one machine removes the session from Redis for every machine', async () => {
+    const seeder = machine()
+    await signup(seeder)
+    const other = machine()
+    expect((await other.run(['token'])).code).toBe(0)
+    const logout = await other.run(['logout', '--json'])
+    expect(logout.code, logout.stderr).toBe(0)
+    expect(await redis.client().keys(`${prefix}session:*`)).toEqual([])
+    expect(await redis.client().smembers(`${prefix}sessions`)).toEqual([])
+    const after = await seeder.run(['token'])
+    expect(after.code).toBe(3)
+  }, 120_000)
+
   it('store-key prints a new 32-byte base64 key, alone on stdout', async () => {
     const [plain, json] = await Promise.all([runCli(['store-key']), runCli(['store-key', '--json'])])
     expect(plain.code, plain.stderr).toBe(0)
