@@ -1,32 +1,10 @@
 import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import {createRequire} from 'node:module'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {storageMode, type StorageMode} from '../session/store.js'
 import type {DoctorContext} from './types.js'
-
-/**
- * The round trip, run in a child process: `new AsyncEntry()` connects to D-Bus synchronously, so a
- * bus that accepts the connection and never answers blocks the calling thread for good, and a locked
- * keyring can wait on a GUI prompt. Only a process can be killed at the deadline. Writes, reads back
- * and deletes a throwaway entry (a service onramp never stores sessions under), Linux pinned to the
- * Secret Service as the keychain backend is.
- */
-const PROBE = `
-const {randomBytes} = require('node:crypto')
-const {AsyncEntry} = require(process.argv[1])
-const report = (value) => process.stdout.write(JSON.stringify(value))
-;(async () => {
-  const entry = new AsyncEntry('onramp-doctor-probe', 'probe-' + randomBytes(6).toString('hex'), {linux: {store: 'secret-service'}})
-  const secret = randomBytes(16).toString('hex')
-  await entry.setPassword(secret)
-  try {
-    const read = await entry.getPassword()
-    report(read === secret ? {ok: true} : {error: 'the entry read back differs from the one written'})
-  } finally {
-    await entry.deletePassword().catch(() => false)
-  }
-})().catch((error) => report({error: String(error && error.message || error)}))
-`
 
 /** The round trip, once per doctor run. */
 export function keychainRoundTrip(ctx: DoctorContext): Promise<{outcome: true | string; ms: number}> {
@@ -34,15 +12,31 @@ export function keychainRoundTrip(ctx: DoctorContext): Promise<{outcome: true | 
   return (ctx.findings.keychain ??= roundTrip(ctx).then((outcome) => ({outcome, ms: Date.now() - started})))
 }
 
+/**
+ * The program keychain-probe.ts, run by this same Node: the built file beside this one, or, when onramp
+ * runs from its sources (tests), the TypeScript file through tsx's loader.
+ */
+function probeCommand(timeoutMs: number): string[] {
+  const built = fileURLToPath(new URL('keychain-probe.js', import.meta.url))
+  // The child's own deadlines stay longer than ours, so ours decides (and names) a timeout.
+  const args = [String(timeoutMs + 5000)]
+  if (existsSync(built)) return [built, ...args]
+  const source = fileURLToPath(new URL('keychain-probe.ts', import.meta.url))
+  return ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, source, ...args]
+}
+
+/**
+ * The round trip in a child process (keychain-probe.ts says why), killed at the doctor's deadline.
+ * Linux is pinned to the Secret Service, as the keychain store is.
+ */
 function roundTrip(ctx: DoctorContext): Promise<true | string> {
-  let library: string
   try {
-    library = createRequire(import.meta.url).resolve('@napi-rs/keyring')
+    createRequire(import.meta.url).resolve('@napi-rs/keyring')
   } catch {
     return Promise.resolve('@napi-rs/keyring is not installed')
   }
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', PROBE, library], {env: ctx.deps.env, stdio: ['ignore', 'pipe', 'ignore']})
+    const child = spawn(process.execPath, probeCommand(ctx.keychainTimeoutMs), {env: ctx.deps.env, stdio: ['ignore', 'pipe', 'ignore']})
     let out = ''
     let settled = false
     const settle = (result: true | string) => {
