@@ -211,7 +211,7 @@ async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptio
     deps.logger.event('login.authorize', {issuer: server.issuer, client_id: clientId, redirect_uri: listener.redirectUri, scopes: plan.request}, 'info')
 
     const paste = await showAuthorizationUrl(deps, {url, redirectUri: listener.redirectUri, browser: options.browser})
-    const refused = watchForRefusal(deps, {server, url, redirectUri: listener.redirectUri, clientId, remembered, port: options.port})
+    const refused = watchForRefusal(deps, {server, url, redirectUri: listener.redirectUri, clientId, remembered, port: options.port, timeoutSeconds: options.timeoutSeconds})
     const callback = await awaitCallback({
       listener,
       timeoutSeconds: options.timeoutSeconds,
@@ -226,25 +226,46 @@ async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptio
   }
 }
 
+/** A login that works is back well within this; only a slower one costs the probe's request. */
+const PROBE_AFTER_MS = 10_000
+
 /**
  * On a server whose accepted redirect ports onramp cannot know (not the built-in provider, not the port a
- * registered client was given, not --port), asks the authorization endpoint once, as the browser will: a
- * refusal before any login page is warned about at once and explained again if the wait times out.
+ * registered client was given, not --port): when no callback has come after a while (10 s, or half the
+ * --timeout), asks the authorization endpoint once, as the browser did. A refusal before any login page is
+ * warned about then, and explained again if the wait times out.
  */
 function watchForRefusal(
   deps: Deps,
-  {server, url, redirectUri, clientId, remembered, port}: {server: Server; url: URL; redirectUri: string; clientId: string; remembered: RegisteredClient | undefined; port: number | undefined},
+  {server, url, redirectUri, clientId, remembered, port, timeoutSeconds}: {
+    server: Server
+    url: URL
+    redirectUri: string
+    clientId: string
+    remembered: RegisteredClient | undefined
+    port: number | undefined
+    timeoutSeconds: number
+  },
 ): {explain: () => string | undefined; stop: () => void} {
   const knownPort = server.region !== null || port !== undefined || remembered?.redirect_uri === redirectUri
   if (knownPort) return {explain: () => undefined, stop: () => {}}
   let refusal: AuthorizeRefusal | undefined
   let waiting = true
-  void probeAuthorizationRequest(deps.http, url).then((found) => {
-    refusal = found
-    if (found && waiting) deps.ui.warn(`${explainRefusal({refusal: found, redirectUri, clientId})} (Ctrl-C stops the wait.)`)
-    if (found) deps.logger.event('login.authorize_refused', {issuer: server.issuer, status: found.status, said: found.said ?? null}, 'info')
-  })
-  return {explain: () => explainRefusal({refusal, redirectUri, clientId}), stop: () => void (waiting = false)}
+  const timer = setTimeout(() => {
+    void probeAuthorizationRequest(deps.http, url).then((found) => {
+      refusal = found
+      if (found && waiting) deps.ui.warn(`${explainRefusal({refusal: found, redirectUri, clientId})} (Ctrl-C stops the wait.)`)
+      if (found) deps.logger.event('login.authorize_refused', {issuer: server.issuer, status: found.status, said: found.said ?? null}, 'info')
+    })
+  }, Math.min(PROBE_AFTER_MS, (timeoutSeconds * 1000) / 2))
+  timer.unref?.()
+  return {
+    explain: () => explainRefusal({refusal, redirectUri, clientId}),
+    stop: () => {
+      waiting = false
+      clearTimeout(timer)
+    },
+  }
 }
 
 /** Grant -> session (accept-grant.ts), the same for every way in. */

@@ -2,7 +2,7 @@ import type {Fetch} from '../http.js'
 import {serverText} from '../terminal-text.js'
 
 /**
- * Before anyone waits for a browser: the authorization request as the browser will send it, once,
+ * When the browser has not come back for a while: the authorization request as the browser sent it, once,
  * without following redirects. A server that refuses it outright (an error page or an empty 4xx
  * instead of a redirect to its login page) will never send the browser back: most often because it
  * does not accept the loopback redirect's port. Never decisive (a bot wall may refuse us and not the

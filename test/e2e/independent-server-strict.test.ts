@@ -29,7 +29,7 @@ describe('against a stricter standards server (nonce required, registered ports 
   })
   const env = () => ({...home.env, ONRAMP_HOST: server.issuer, ONRAMP_CLIENT_ID: INDEPENDENT_CLIENT_ID})
 
-  it('an unregistered port: refused before any login page, warned at once, explained at the timeout with --port', async () => {
+  it('an unregistered port: refused before any login page, warned while waiting, explained at the timeout with --port', async () => {
     const result = await runCli(['login', '--scopes', 'openid email', '--timeout', '3', '--json'], {env: env()})
     expect(result.code).toBe(3)
     expect(result.stderr).toMatch(/Warning: The server refused the authorization request before any login page \(HTTP 403, no explanation\)/)

@@ -95,7 +95,7 @@ describe('interop', () => {
 describe('a redirect the server refuses before the browser comes back', () => {
   const ISSUER = 'https://auth.strict.example'
 
-  it('is warned about at once and explained at the timeout: the port, and --port with a registered one', async () => {
+  it('is warned about while waiting and explained at the timeout: the port, and --port with a registered one', async () => {
     const h = await start({issuer: ISSUER})
     h.mock.control.upsertApp({client_id: 'strict-app', scopes: ['user:read'], redirect_uris: ['http://127.0.0.1:9/callback']})
     // Like the server that refuses unregistered ports: 403, empty body, and the browser never comes back.
