@@ -18,6 +18,7 @@ import type {SessionStore} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {acceptGrant} from './accept-grant.js'
 import {chooseServer} from './select-sessions.js'
+import {openBrowserOrSayWhy} from './open-browser.js'
 import {sessionView, type SessionView} from './session-view.js'
 
 export interface LoginOptions extends ServerSelection {
@@ -145,10 +146,8 @@ async function deviceLogin(deps: Deps, prepared: Prepared, options: LoginOptions
       `Waiting for the approval (the code expires in ${describeSeconds(authorization.expires_in)}; Ctrl-C stops)...`,
     ].join('\n'),
   )
-  if (options.browser && !deps.browser.unavailableReason()) {
-    const opened = await deps.browser.open(target)
-    if (!opened.opened) deps.ui.warn(`No browser could be opened (${opened.reason}): open the URL above on any device.`)
-  }
+  // A browser known to be unavailable was already named above: only a failed attempt is worth a warning.
+  if (options.browser && !deps.browser.unavailableReason()) await openBrowserOrSayWhy(deps, target, {otherwise: 'Open the URL above on any device.'})
   const tokens = await pollDeviceGrant(
     deps.http,
     {discovered, clientId, authorization},
@@ -308,13 +307,10 @@ async function showAuthorizationUrl(deps: Deps, {url, redirectUri, browser}: {ur
     return true
   }
   deps.ui.info(`Open this URL in your browser to continue:\n  ${url.href}`)
-  const unavailable = deps.browser.unavailableReason()
-  const opened = unavailable ? {opened: false as const, reason: unavailable} : await deps.browser.open(url.href)
-  if (opened.opened) return false
-  const next = deps.ui.interactive
+  const otherwise = deps.ui.interactive
     ? `Open the URL above on any machine, ${pasteHint}; a redirect that reaches this machine also works.`
     : 'Open the URL above in a browser on this machine, or run onramp login --no-browser to paste the redirect instead.'
-  deps.ui.warn(`No browser could be opened: ${opened.reason}. ${next}`)
+  if (await openBrowserOrSayWhy(deps, url.href, {otherwise})) return false
   return deps.ui.interactive
 }
 

@@ -5,6 +5,7 @@ import {listenLoopback, type CallbackListener} from '../oauth/loopback.js'
 import type {AccountRequestResult} from '../provisioning/account-requests.js'
 import {BUILTIN_CALLBACK_PORTS, CALLBACK_PATH} from '../select-server.js'
 import {serverText} from '../terminal-text.js'
+import {openBrowserOrSayWhy} from './open-browser.js'
 
 /**
  * Where the consent for an existing account sends its code: the app's FIRST registered redirect URI
@@ -38,9 +39,7 @@ export async function consentForExistingAccount(
   try {
     deps.logger.event('signup.consent', {issuer, redirect_uri: listener.redirectUri, request_id: answer.id}, 'info')
     deps.ui.info(`${email} already has an account${lost}. Authorize onramp for it in your browser:\n  ${answer.url}`)
-    const unavailable = deps.browser.unavailableReason()
-    const opened = unavailable ? {opened: false as const, reason: unavailable} : await deps.browser.open(answer.url)
-    if (!opened.opened) deps.ui.warn(`No browser could be opened: ${opened.reason}. Open the URL above in a browser on this machine.`)
+    await openBrowserOrSayWhy(deps, answer.url, {otherwise: 'Open the URL above in a browser on this machine.'})
     const callback = await awaitCallback({listener, timeoutSeconds})
     const error = callback.get('error')
     if (error) {
