@@ -1,7 +1,7 @@
 import {NetworkError, NotLoggedInError, OnrampError, UnexpectedError} from '../errors.js'
 import {isNetworkFailure, parseRetryAfter, serverUnreachable, type Fetch} from '../http.js'
 import {rememberSecret} from '../redact.js'
-import {terminalSafe} from '../terminal-text.js'
+import {serverText} from '../terminal-text.js'
 import {ScopeRefusal, type TokenSet} from './client.js'
 import type {Discovered} from './discovery.js'
 import {mapOAuthErrorInfo} from './errors.js'
@@ -84,7 +84,7 @@ export async function processDeviceAuthorizationResponse(response: Response, con
   return {
     device_code,
     // Shown to a person: a server's escape sequences must not reach the terminal.
-    user_code: terminalSafe(user_code),
+    user_code: serverText(user_code, 64),
     verification_uri,
     verification_uri_complete: complete ? httpUrl(complete, context, 'verification_uri_complete') : undefined,
     expires_in: Math.min(expires, MAX_EXPIRES_IN_SECONDS),
@@ -254,7 +254,7 @@ function refusal(response: Response, body: Record<string, unknown> | undefined, 
   if (error === 'invalid_scope') return new ScopeRefusal(description)
   if (error === 'expired_token') return expiredCode(context, 'server')
   if (error === 'access_denied') {
-    const said = terminalSafe(description ? `${error}: ${description}` : error)
+    const said = description ? `${serverText(error)}: ${serverText(description)}` : serverText(error)
     return new NotLoggedInError(`The login was denied on the verification page (${said}); nothing was stored. Run onramp login --device again to retry.`, {
       code: 'access_denied',
       nextCommand: 'onramp login --device',
@@ -291,5 +291,5 @@ function httpUrl(value: string, context: DeviceContext, field: string): string {
     throw malformed(context, `a ${field} that is not a URL`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw malformed(context, `a ${field} that is not http(s)`)
-  return terminalSafe(url.href)
+  return serverText(url.href, 2048)
 }
