@@ -13,7 +13,7 @@ export function renderDoctor(report: DoctorReport): string {
   const lines: string[] = []
   for (const raw of report.checks) {
     // A summary or fix may quote a server (its error text, an email): each stays one line of the report.
-    const check = {...raw, summary: serverText(raw.summary, 2000), fix: raw.fix ? serverText(raw.fix, 2000) : raw.fix}
+    const check = {...raw, id: serverText(raw.id, 2000), summary: serverText(raw.summary, 2000), fix: raw.fix ? serverText(raw.fix, 2000) : raw.fix}
     if (check.id.length > width) lines.push(`${LABEL[check.status]}  ${check.id}`, `${indent}${check.summary}`)
     else lines.push(`${LABEL[check.status]}  ${check.id.padEnd(width)}  ${check.summary}`)
     if (check.fix) lines.push(`${indent}fix: ${check.fix}`)
