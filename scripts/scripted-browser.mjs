@@ -17,9 +17,9 @@ export async function follow(url, action = 'authorize') {
 /**
  * Like `follow`, but stops at the redirect back to the CLI and returns that address without loading
  * it: what a person on another machine copies from the address bar for `onramp login --no-browser`.
+ * `redirectUri` for a URL that does not carry it (signup's consent comes back on the app's first one).
  */
-export async function landingUrl(url, action = 'authorize') {
-  const redirectUri = new URL(url).searchParams.get('redirect_uri')
+export async function landingUrl(url, action = 'authorize', redirectUri = new URL(url).searchParams.get('redirect_uri')) {
   return visit(url, {}, {action, stopAt: (next) => next.startsWith(`${redirectUri}?`)})
 }
 

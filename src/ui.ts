@@ -24,7 +24,8 @@ export interface Ui {
   prompt(message: string, options?: {validate?: (value: string) => string | true; default?: string}): Promise<string>
   confirm(message: string, options?: {default?: boolean}): Promise<boolean>
   /** Calls `onLine` for each line typed or pasted on stdin until the returned function is called. */
-  readLines(onLine: (line: string) => void): () => void
+  /** Calls `onLine` per line of stdin until the returned stop is called; `onEnd` when stdin ends first. */
+  readLines(onLine: (line: string) => void, onEnd?: () => void): () => void
 }
 
 type Stdin = NodeJS.ReadableStream & {isTTY?: boolean}
@@ -61,12 +62,19 @@ export function createTerminalUi({stdin: stdinOption, stderr, logger, env, nonIn
       const {confirm} = await import('@inquirer/prompts')
       return confirm({message, default: options.default ?? false}, context())
     },
-    readLines(onLine) {
+    readLines(onLine, onEnd) {
       // node:readline loads only when a pasted URL may come (login), not on every command.
       const {createInterface} = createRequire(import.meta.url)('node:readline') as typeof import('node:readline')
       const lines = createInterface({input: stdin(), terminal: false})
+      let stopped = false
       lines.on('line', onLine)
-      return () => lines.close()
+      lines.on('close', () => {
+        if (!stopped) onEnd?.()
+      })
+      return () => {
+        stopped = true
+        lines.close()
+      }
     },
   }
 }

@@ -17,6 +17,7 @@ import {CALLBACK_PATH, type Server, type ServerSelection} from '../select-server
 import type {SessionStore} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
 import {acceptGrant} from './accept-grant.js'
+import {pasteNeedsTerminal, showAuthorizationUrl} from './authorization-url.js'
 import {chooseServer} from './select-sessions.js'
 import {openBrowserOrSayWhy} from './open-browser.js'
 import {sessionView, type SessionView} from './session-view.js'
@@ -209,12 +210,14 @@ async function redirectLogin(deps: Deps, prepared: Prepared, options: LoginOptio
     const url = await client.authorizationUrl({redirectUri: listener.redirectUri, scopes: plan.request, state, pkce, nonce})
     deps.logger.event('login.authorize', {issuer: server.issuer, client_id: clientId, redirect_uri: listener.redirectUri, scopes: plan.request}, 'info')
 
-    const paste = await showAuthorizationUrl(deps, {url, redirectUri: listener.redirectUri, browser: options.browser})
+    const paste = await showAuthorizationUrl(deps, {url, redirectUri: listener.redirectUri, browser: options.browser, command: 'onramp login'})
     const refused = watchForRefusal(deps, {server, url, redirectUri: listener.redirectUri, clientId, remembered, port: options.port, timeoutSeconds: options.timeoutSeconds})
     const callback = await awaitCallback({
       listener,
       timeoutSeconds: options.timeoutSeconds,
       paste: paste ? deps.ui : undefined,
+      // --no-browser with a stdin that ends (</dev/null, a closed pipe): nothing can be pasted, say how now.
+      ...(options.browser ? {} : {pasteEnded: () => pasteNeedsTerminal('onramp login')}),
       signal: options.signal,
       explainTimeout: refused.explain,
     }).finally(refused.stop)
@@ -294,24 +297,6 @@ function scopeReport(plan: Plan, client: OAuthClient) {
 function describeSeconds(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} s`
   return `${Math.round(seconds / 60)} minutes`
-}
-
-/**
- * Prints the URL (always: `open` succeeds even where no browser exists) and opens the browser. Returns
- * whether pasted redirect URLs are accepted: with --no-browser, and on a terminal when no browser could open.
- */
-async function showAuthorizationUrl(deps: Deps, {url, redirectUri, browser}: {url: URL; redirectUri: string; browser: boolean}): Promise<boolean> {
-  const pasteHint = `then paste the address you are sent back to here (it starts with ${redirectUri})`
-  if (!browser) {
-    deps.ui.info(`Open this URL in a browser, ${pasteHint}:\n  ${url.href}`)
-    return true
-  }
-  deps.ui.info(`Open this URL in your browser to continue:\n  ${url.href}`)
-  const otherwise = deps.ui.interactive
-    ? `Open the URL above on any machine, ${pasteHint}; a redirect that reaches this machine also works.`
-    : 'Open the URL above in a browser on this machine, or run onramp login --no-browser to paste the redirect instead.'
-  if (await openBrowserOrSayWhy(deps, url.href, {otherwise})) return false
-  return deps.ui.interactive
 }
 
 /** The code exchange, with a scope refusal reported like every other (logged, naming the scopes). */

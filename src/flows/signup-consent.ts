@@ -5,7 +5,7 @@ import {listenLoopback, type CallbackListener} from '../oauth/loopback.js'
 import type {AccountRequestResult} from '../provisioning/account-requests.js'
 import {BUILTIN_CALLBACK_PORTS, CALLBACK_PATH} from '../select-server.js'
 import {serverText} from '../terminal-text.js'
-import {openBrowserOrSayWhy} from './open-browser.js'
+import {showAuthorizationUrl} from './authorization-url.js'
 
 /**
  * Where the consent for an existing account sends its code: the app's FIRST registered redirect URI
@@ -38,9 +38,15 @@ export async function consentForExistingAccount(
   const listener = await listenForConsent(deps, {issuer, state: answer.state})
   try {
     deps.logger.event('signup.consent', {issuer, redirect_uri: listener.redirectUri, request_id: answer.id}, 'info')
-    deps.ui.info(`${email} already has an account${lost}. Authorize onramp for it in your browser:\n  ${answer.url}`)
-    await openBrowserOrSayWhy(deps, answer.url, {otherwise: 'Open the URL above in a browser on this machine.'})
-    const callback = await awaitCallback({listener, timeoutSeconds})
+    // Login's own step: where no browser can open (SSH), the address the consent lands on may be pasted here.
+    const paste = await showAuthorizationUrl(deps, {
+      url: answer.url,
+      redirectUri: listener.redirectUri,
+      browser: true,
+      command: 'onramp signup',
+      intro: `${email} already has an account${lost}. Authorize onramp for it in your browser`,
+    })
+    const callback = await awaitCallback({listener, timeoutSeconds, paste: paste ? deps.ui : undefined})
     const error = callback.get('error')
     if (error) {
       const description = callback.get('error_description')

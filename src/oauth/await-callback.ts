@@ -12,6 +12,7 @@ export async function awaitCallback({
   paste,
   signal,
   explainTimeout,
+  pasteEnded,
 }: {
   listener: CallbackListener
   timeoutSeconds: number
@@ -21,6 +22,8 @@ export async function awaitCallback({
   signal?: AbortSignal | undefined
   /** The likely cause when nothing came back (a refused redirect), told at the timeout. */
   explainTimeout?: (() => string | undefined) | undefined
+  /** When pasting is the way back (--no-browser) and stdin ends with nothing accepted: the error to stop with at once. */
+  pasteEnded?: (() => Error) | undefined
 }): Promise<URLSearchParams> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
@@ -45,13 +48,22 @@ export async function awaitCallback({
     if (signal?.aborted) onAbort()
     else signal?.addEventListener('abort', onAbort, {once: true})
   })
-  const stopReading = paste?.readLines((line) => {
-    if (!line.trim()) return
-    const refusal = listener.submit(line)
-    if (refusal) paste.info(`That URL was not accepted: ${refusal}. Paste the address again:`)
+  let onEnded: (() => void) | undefined
+  const ended = new Promise<never>((_, reject) => {
+    onEnded = () => {
+      if (pasteEnded) reject(pasteEnded())
+    }
   })
+  const stopReading = paste?.readLines(
+    (line) => {
+      if (!line.trim()) return
+      const refusal = listener.submit(line)
+      if (refusal) paste.info(`That URL was not accepted: ${refusal}. Paste the address again:`)
+    },
+    () => onEnded?.(),
+  )
   try {
-    return await Promise.race([listener.result, timeout, aborted])
+    return await Promise.race([listener.result, timeout, aborted, ended])
   } finally {
     clearTimeout(timer)
     if (onAbort) signal?.removeEventListener('abort', onAbort)

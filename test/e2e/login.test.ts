@@ -70,7 +70,7 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
 
     const logout = await onramp(['logout', '--json'])
     expect(logout.code).toBe(0)
-    expect(JSON.parse(logout.stdout)).toEqual({logged_out: [{issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, revoked: true}]})
+    expect(JSON.parse(logout.stdout)).toEqual({logged_out: [{issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: true}]})
     const after = await mock.control<MockState>('state')
     expect(after.counters.revocations).toBe(before.counters.revocations + 1)
     expect((await fetch(`${mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${token.stdout.trim()}`}})).status).toBe(401)
@@ -157,6 +157,14 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     } finally {
       await proxy.close()
     }
+  })
+
+  it('--no-browser with nothing to paste into (stdin at its end, as </dev/null): exit 3 at once, saying how to paste', async () => {
+    const result = await runCli(['login', '--no-browser', '--timeout', '300', '--json'], {env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID}, timeoutMs: 20_000})
+    expect(result.code, result.stderr).toBe(3)
+    const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string; next_command: string}}
+    expect(error).toMatchObject({code: 'paste_needs_terminal', next_command: 'onramp login --no-browser'})
+    expect(error.message).toMatch(/no terminal to paste it into.*Run onramp login --no-browser in a terminal/)
   })
 
   it('--no-browser: prints the URL and takes the pasted final redirect URL from stdin', async () => {

@@ -9,10 +9,11 @@ import {createServer, type Server} from 'node:net'
 import {http as msw, HttpResponse} from 'msw'
 import {describe, expect, it} from 'vitest'
 
-import {follow} from '../../scripts/scripted-browser.mjs'
+import {follow, landingUrl} from '../../scripts/scripted-browser.mjs'
 import {signup, type SignupOptions} from '../../src/flows/signup.js'
 import {DEFAULT_USER_EMAIL} from '../mock-server/index.js'
 import {harnessPerTest} from '../support/harness.js'
+import {waitForValue} from '../support/wait-for.js'
 import {holdWizardPortsForFile} from '../support/wizard-ports.js'
 
 const {start: setup} = harnessPerTest()
@@ -65,6 +66,22 @@ describe('signup with an email that already has an account', () => {
     expect(h.opened).toEqual([])
     expect(h.stderr.text()).not.toContain('phish.example/api')
     expect(await (await h.deps.sessions()).list()).toEqual([])
+  })
+
+  it('interactive, no browser can open (SSH): the address the consent lands on may be pasted, as login takes it', async () => {
+    const h = await setup()
+    h.terminal.interactive = true
+    h.browser.unavailable = 'this is an SSH session'
+    const pending = signup(h.deps, options())
+    const url = await waitForValue('the consent URL on stderr', () => /https:\/\/us\.posthog\.com\/api\/agentic\/authorize\S+/.exec(h.stderr.text())?.[0])
+    expect(h.stderr.text()).toMatch(/No browser could be opened: this is an SSH session\. Open the URL above on any machine, then paste the address you are sent back to here \(it starts with http:\/\/localhost:8239\/callback\)/)
+    // The owner approves on another machine and copies the address it lands on (never reaching this one).
+    const landed = await landingUrl(url, 'authorize', 'http://localhost:8239/callback')
+    h.stdin.write(`${landed}\n`)
+    const {result, newAccount} = await pending
+    expect(newAccount).toBe(false)
+    expect(result.session).toMatchObject({kind: 'provisioning', account: DEFAULT_USER_EMAIL})
+    expect(h.opened).toEqual([])
   })
 
   it('interactive: a denied consent is exit 3 and nothing is stored', async () => {
