@@ -6,7 +6,7 @@ import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {resolvePaths} from '../../src/paths.js'
-import type {Session} from '../../src/session/session.js'
+import {sessionKey, type Session} from '../../src/session/session.js'
 import {openSessionStore} from '../../src/session/open-store.js'
 import type {SessionStore} from '../../src/session/store.js'
 import {BIN, cliEnv, isolatedHome, ROOT, runCli} from '../support/cli.js'
@@ -72,7 +72,7 @@ describe('with a real Secret Service', () => {
     expect(store.describe()).toEqual({kind: 'keychain', location: 'Secret Service (service onramp)'})
     await expect(store.save(session)).resolves.toMatchObject({storage: {kind: 'keychain'}, moved_from: null})
 
-    const account = `${session.issuer}#${session.client_id}`
+    const account = sessionKey(session)
     expect(searchKeychain()).toContain(`attribute.username = ${account}`)
     expect(filesContaining(h.home, session.access_token)).toEqual([])
     expect(filesContaining(h.home, session.refresh_token!)).toEqual([])
@@ -222,6 +222,6 @@ describe('with a locked keyring', () => {
     expect(result.stdout).not.toContain(session.access_token)
     expect(filesContaining(h.home, session.access_token)).toEqual([])
     // The session is still listed (from its metadata): being locked is not being logged out.
-    expect(JSON.parse(fs.readFileSync(path.join(h.paths.config, 'sessions.json'), 'utf8')).sessions).toHaveProperty(`${session.issuer}#${session.client_id}`)
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(h.paths.config, 'sessions.json'), 'utf8')).sessions)).toContain(sessionKey(session))
   }, 60_000)
 })
