@@ -8,8 +8,12 @@ import {serverText} from './terminal-text.js'
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 export interface Logger {
-  /** Appends `{"ts","level","event",...fields}` (redacted) to the log file; echoed to stderr with --verbose. */
-  event(name: string, fields?: Record<string, unknown>, level?: LogLevel, options?: {echo?: boolean}): void
+  /**
+   * Appends `{"ts","level","event",...fields}` (redacted) to the log file; echoed to stderr with --verbose.
+   * `verboseOnly`: only under --verbose, file and stderr alike (events every call would write, such as
+   * the account selection: `onramp token` in a script's loop writes nothing).
+   */
+  event(name: string, fields?: Record<string, unknown>, level?: LogLevel, options?: {echo?: boolean; verboseOnly?: boolean}): void
 }
 
 export interface LoggerOptions {
@@ -45,7 +49,8 @@ export function createLogger({file, verbose, stderr, now = () => new Date()}: Lo
   }
 
   // `echo: false` for events the user has already been shown (warnings), so --verbose does not say them twice.
-  const event: Logger['event'] = (name, fields = {}, level = 'info', {echo = true} = {}) => {
+  const event: Logger['event'] = (name, fields = {}, level = 'info', {echo = true, verboseOnly = false} = {}) => {
+    if (verboseOnly && !verbose) return
     const safe = redactValue(fields) as Record<string, unknown>
     // A field may not overwrite ts/level/event: every line must stay parseable by the same three keys.
     const record = {ts: now().toISOString(), level, event: name, ...withoutReserved(safe)}

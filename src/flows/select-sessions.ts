@@ -10,7 +10,7 @@ export type {SelectionFlags} from '../select/choose.js'
 /**
  * Reads what the one selection (src/select/choose.ts) decides from: the flags, the environment, the
  * nearest `.onramp.json` above the working folder, `onramp switch`'s defaults and the stored sessions'
- * metadata (no secret). Logs the decision (shown with --verbose).
+ * metadata (no secret). Logs the decision under --verbose only (a plain `token` writes no file).
  */
 export async function chooseFor(
   deps: Deps,
@@ -33,6 +33,7 @@ export async function chooseFor(
       prefer: prefer ?? null,
     },
     'debug',
+    {verboseOnly: true},
   )
   return {choice, store, all}
 }

@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -122,12 +123,16 @@ function storedKey(data: CredentialsFile, id: string): string | undefined {
   })
 }
 
-/** Missing file = no sessions; anything else unreadable or unexpected stops with credentials_corrupt. */
+/**
+ * Missing file = no sessions; anything else unreadable or unexpected stops with credentials_corrupt.
+ * Read synchronously, like the checks before it: a small file, and an asynchronous read would start
+ * libuv's thread pool (four threads) in every `onramp token`, for nothing else to do meanwhile.
+ */
 async function readCredentials(file: string): Promise<CredentialsFile> {
   assertStoredFileSize(file, MAX_STORED_FILE_BYTES.sessions, `Move it aside (mv "${file}" "${file}.bak") and run onramp login again.`)
   let text: string
   try {
-    text = await fs.readFile(file, 'utf8')
+    text = readFileSync(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {version: CREDENTIALS_VERSION, sessions: {}}
     throw corrupt(file, `it cannot be read: ${(error as Error).message}`, error)
