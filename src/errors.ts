@@ -101,6 +101,21 @@ export class InterruptedError extends OnrampError {
   }
 }
 
+/**
+ * A failure after the server created something that stays (an account, a project): the message says what
+ * exists, what was kept and the one command that continues; the exit code is its cause's. `unwritten`:
+ * --output-env values that could not be written, for the command to show on the terminal only.
+ */
+export class AccountKeptError extends OnrampError {
+  readonly email: string
+  readonly unwritten: Record<string, string> | undefined
+  constructor(message: string, cause: OnrampError, {email, next, unwritten}: {email: string; next: string; unwritten?: Record<string, string>}) {
+    super(message, {code: cause.code, exit: cause.exit, nextCommand: next, cause})
+    this.email = email
+    this.unwritten = unwritten
+  }
+}
+
 /** Anything thrown that is not ours becomes exit 1, keeping the original as `cause`. */
 export function asOnrampError(error: unknown): OnrampError {
   if (error instanceof OnrampError) return error

@@ -55,6 +55,7 @@ export abstract class OnrampCommand extends Command {
     const error = isOclifUsageError(thrown)
       ? (envOptionError({flags: this.ctor.flags ?? {}, argv: this.argv}) ?? new UsageError(thrown.message))
       : asOnrampError(thrown)
+    writeUnwrittenEnv(error)
     writeErrorDocument(error, {json: this.jsonEnabled()})
     process.exitCode = error.exit
   }
@@ -62,4 +63,19 @@ export abstract class OnrampCommand extends Command {
 
 function isOclifUsageError(error: unknown): error is Error {
   return error instanceof Errors.CLIError && (error as Errors.CLIError).oclif?.exit === 2
+}
+
+/**
+ * --output-env values that could not be written after the project exists: shown on stderr so they are not
+ * lost, and nowhere else (no log, no --json document). A personal API key is not repeated: rotate-key mints
+ * a new one.
+ */
+function writeUnwrittenEnv(thrown: object): void {
+  const unwritten = (thrown as {unwritten?: Record<string, string>}).unwritten
+  if (!unwritten) return
+  const lines = Object.entries(unwritten)
+    .filter(([name]) => name !== 'POSTHOG_PERSONAL_API_KEY')
+    .map(([name, value]) => `  ${name}=${value}`)
+  const personal = 'POSTHOG_PERSONAL_API_KEY' in unwritten ? '\n(The personal API key is not shown: onramp projects rotate-key ID --output-env FILE issues a new one.)' : ''
+  process.stderr.write(`Not written to --output-env, shown here once instead:\n${lines.join('\n')}${personal}\n`)
 }

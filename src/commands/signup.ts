@@ -52,7 +52,7 @@ export default class Signup extends OnrampCommand {
       outputEnv: flags['output-env'],
       timeoutSeconds: CONSENT_TIMEOUT_SECONDS,
     })
-    if (!this.jsonEnabled()) process.stdout.write(renderSignup(outcome, {outputEnv: flags['output-env']}))
+    if (!this.jsonEnabled()) process.stdout.write(renderSignup(outcome))
     return outcome.result
   }
 }

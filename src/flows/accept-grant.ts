@@ -16,6 +16,8 @@ export interface AcceptGrantInput {
   tokens: Omit<TokenSet, 'idTokenClaims'>
   /** The granted scope string as the server reports it; undefined = granted as requested (RFC 6749 section 5.1). */
   granted: string | undefined
+  /** Why the grant could not be read back (signup): the session keeps the requested scopes, marked unverified. */
+  unverified?: string
   session: Pick<Session, 'issuer' | 'client_id' | 'region' | 'kind'>
   /** undefined: keep nothing (signup --no-store); the session is built and returned all the same. */
   store: SessionStore | undefined
@@ -72,6 +74,7 @@ export async function acceptGrant(deps: Pick<Deps, 'logger' | 'ui' | 'now' | 'pa
     // What this grant was asked for: later reports judge its missing scopes against these, not the built-in set.
     requested_scopes: [...plan.request],
     required_scopes: [...plan.required],
+    ...(input.unverified ? {unverified: input.unverified} : {}),
   }
   if (!input.store) return {session, grant, storage: null, movedFrom: null}
   try {

@@ -7,7 +7,8 @@
  * when the server answers 401 to its access token (withTokenRefresh). ONRAMP_TOKEN is used as-is.
  */
 import type {Deps} from '../deps.js'
-import {NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageError} from '../errors.js'
+import {AccountKeptError, NotLoggedInError, OnrampError, ScopeError, SessionExpiredError, UsageError} from '../errors.js'
+import {serverText} from '../terminal-text.js'
 import {appendEnvFile, projectEnv} from '../output-env.js'
 import {ProvisioningTokenRejectedError} from '../provisioning/errors.js'
 import type {ProvisionedProject} from '../provisioning/resources.js'
@@ -19,7 +20,7 @@ import {chooseFor, selectOneSession} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
 import {provisioningDeps} from '../provisioning/deps.js'
 
-/** A project as every `projects` command shows it; `personal_api_key` only when the server grants one (create). */
+/** A project as every `projects` command shows it; `personal_api_key` only when the server issues one (create, rotate-key; never show). */
 export interface ProjectView {
   /** The project (PostHog team) id: what show, rotate-key and remove take. */
   id: string
@@ -36,18 +37,22 @@ export interface ProjectCreateResult {
   created: boolean | null
   /** The --output-env file written, or null. */
   env_file: string | null
+  /** The variables appended to it (POSTHOG_PERSONAL_API_KEY named whenever written), or null. */
+  env_variables: string[] | null
   session: SessionView
 }
 
 export interface ProjectShowResult {
   project: ProjectView
   env_file: string | null
+  env_variables: string[] | null
   session: SessionView
 }
 
 export interface ProjectRotateResult {
   project: ProjectView
   env_file: string | null
+  env_variables: string[] | null
   session: SessionView
 }
 
@@ -177,10 +182,26 @@ function projectView(project: ProvisionedProject): ProjectView {
   return {id: project.id, api_key: project.api_key, host: project.host, personal_api_key: project.personal_api_key ?? null}
 }
 
-async function writeEnv(file: string | undefined, project: ProjectView): Promise<string | null> {
-  if (file === undefined) return null
-  await appendEnvFile(file, projectEnv(project))
-  return file
+/**
+ * --output-env after the project answer. The project exists (or was re-keyed) whatever happens here: a
+ * file that cannot be written carries the values to the command, which shows them on the terminal only.
+ */
+async function writeEnv(file: string | undefined, project: ProjectView, session: SessionView): Promise<{env_file: string | null; env_variables: string[] | null}> {
+  if (file === undefined) return {env_file: null, env_variables: null}
+  const values = projectEnv(project)
+  try {
+    return {env_file: file, env_variables: await appendEnvFile(file, values)}
+  } catch (error) {
+    if (!(error instanceof OnrampError)) throw error
+    const email = session.user?.email ?? null
+    const next = `onramp projects show ${project.id} --output-env ${file}`
+    const unwritten = error.code === 'output_env_unwritable' ? values : undefined
+    throw new AccountKeptError(
+      `${error.message} Project ${serverText(project.id)} exists${email ? ` in the account ${serverText(email)}` : ''} and the session is kept. Continue with: ${next}`,
+      error,
+      {email: email ?? '', next, ...(unwritten ? {unwritten} : {})},
+    )
+  }
 }
 
 export interface ProjectCreateOptions extends ServerSelection {
@@ -216,18 +237,17 @@ export async function createProject(deps: Deps, options: ProjectCreateOptions): 
   })
   const view = projectView(project)
   const created = before === null ? null : !before.includes(Number(project.id))
-  return {project: view, project_id: options.projectId, created, env_file: await writeEnv(options.outputEnv, view), session: bearer.view()}
+  return {project: view, project_id: options.projectId, created, ...(await writeEnv(options.outputEnv, view, bearer.view())), session: bearer.view()}
 }
 
 /** The teams `accessToken` reaches now, or null when the server does not say (or introspection fails). */
-async function scopedTeams(deps: Deps, {issuer, clientId, accessToken}: {issuer: string; clientId: string | undefined; accessToken: string}): Promise<number[] | null> {
-  if (!clientId) return null
+async function scopedTeams(deps: Deps, {issuer, accessToken}: {issuer: string; clientId: string | undefined; accessToken: string}): Promise<number[] | null> {
   try {
     const [{discover}, {readGrantedScopes}] = await Promise.all([import('../oauth/discovery.js'), import('../provisioning/introspection.js')])
     const {metadata} = await discover(deps, issuer)
     if (!metadata.introspection_endpoint) return null
-    const granted = await readGrantedScopes(provisioningDeps(deps), {issuer, introspectionEndpoint: metadata.introspection_endpoint, token: accessToken, clientId})
-    return granted.active ? granted.scoped_teams : null
+    const granted = await readGrantedScopes(deps, {introspectionEndpoint: metadata.introspection_endpoint, token: accessToken})
+    return granted.kind === 'active' ? granted.scoped_teams : null
   } catch (error) {
     // Only `created` depends on it: the project itself is still created or found.
     deps.logger.event('projects.introspection_failed', {issuer, error: (error as Error).message}, 'info')
@@ -279,7 +299,7 @@ export async function showProjectFlow(deps: Deps, options: ProjectIdOptions & {o
   const bearer = await openBearerSession(deps, options)
   const id = await projectIdOf(deps, bearer, options)
   const project = projectView(await bearer.call((accessToken) => showProject(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id})))
-  return {project, env_file: await writeEnv(options.outputEnv, project), session: bearer.view()}
+  return {project, ...(await writeEnv(options.outputEnv, project, bearer.view())), session: bearer.view()}
 }
 
 /** POST resources/{id}/rotate_credentials: a new API key; the old one stops working (PostHog keeps one key per project). */
@@ -288,7 +308,7 @@ export async function rotateProjectKeyFlow(deps: Deps, options: ProjectIdOptions
   const bearer = await openBearerSession(deps, options)
   const id = await projectIdOf(deps, bearer, options)
   const project = projectView(await bearer.call((accessToken) => rotateProjectKey(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id})))
-  return {project, env_file: await writeEnv(options.outputEnv, project), session: bearer.view()}
+  return {project, ...(await writeEnv(options.outputEnv, project, bearer.view())), session: bearer.view()}
 }
 
 /**

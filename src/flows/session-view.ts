@@ -16,10 +16,15 @@ export interface SessionView {
   kind: Session['kind'] | null
   /** `store` (saved by login or signup) or `env` (ONRAMP_TOKEN, used as-is). */
   source: 'store' | 'env'
-  /** False for ONRAMP_TOKEN: onramp knows nothing about that token and did not check it. */
+  /**
+   * False for ONRAMP_TOKEN (onramp did not check it) and for a session whose grant the server would not
+   * read back: its scopes are the ones requested, not confirmed.
+   */
   verified: boolean
   /** The account the session is stored under (--account, ONRAMP_ACCOUNT, `.onramp.json` name it): the email, else the user id; null when unknown. */
   account: string | null
+  /** Why `verified` is false; null when verified. */
+  unverified_reason: string | null
   user: {email: string | null; name: string | null; id: string | null} | null
   scopes: string[] | null
   missing_required_scopes: string[] | null
@@ -40,12 +45,15 @@ export function sessionView(session: StoredMetadata, {storage, now}: {storage: S
     client_id: session.client_id,
     kind: session.kind,
     source: 'store',
-    verified: true,
+    verified: session.unverified === undefined,
+    unverified_reason: session.unverified ?? null,
     account: accountOf(session),
     user: session.user ? {email: session.user.email ?? null, name: session.user.name ?? null, id: session.user.id ?? null} : null,
     scopes: [...session.scope],
-    // Judged against what this session's login asked for (--scopes, or the built-in set), never another set.
-    missing_required_scopes: requiredScopesOf(session, requiredScopesFor(surface)).filter((scope) => !session.scope.includes(scope)),
+    // Judged against what this session's login asked for (--scopes, or the built-in set), never another set;
+    // not confirmed is not "none missing": unknown.
+    missing_required_scopes:
+      session.unverified === undefined ? requiredScopesOf(session, requiredScopesFor(surface)).filter((scope) => !session.scope.includes(scope)) : null,
     expires_at: session.expires_at,
     state: stateOf(session, now),
     storage,
@@ -63,6 +71,7 @@ export function envSessionView(issuer: string): SessionView {
     source: 'env',
     verified: false,
     account: null,
+    unverified_reason: 'ONRAMP_TOKEN is used as-is: onramp does not check it',
     user: null,
     scopes: null,
     missing_required_scopes: null,

@@ -1,12 +1,14 @@
 import type {Deps} from '../deps.js'
-import {NetworkError, ScopeError, UsageError} from '../errors.js'
+import {AccountKeptError, NetworkError, OnrampError, ScopeError, UsageError} from '../errors.js'
 import {discover, type Discovered} from '../oauth/discovery.js'
 import {readMe} from '../oauth/user.js'
 import {requestAccount, type AccountRequestResult} from '../provisioning/account-requests.js'
 import {readAppCeiling} from '../provisioning/app-ceiling.js'
+import type {ProvisioningDeps} from '../provisioning/api.js'
 import {provisioningDeps} from '../provisioning/deps.js'
-import {introspectedScope} from '../provisioning/refresher.js'
-import {provisionProject} from '../provisioning/resources.js'
+import {introspectedGrant} from '../provisioning/refresher.js'
+import {ProjectAnswerUnreadableError, provisionProject, showProject, type ProvisionedProject} from '../provisioning/resources.js'
+import {rememberSecret} from '../redact.js'
 import {exchangeProvisioningCode, type ProvisioningGrant} from '../provisioning/token.js'
 import {planScopes} from '../scopes/plan.js'
 import type {Plan} from '../scopes/preflight.js'
@@ -14,7 +16,8 @@ import type {ServerSelection} from '../select-server.js'
 import type {Session} from '../session/session.js'
 import type {SessionStore, StorageDescription} from '../session/store.js'
 import {assertStoreUsable} from '../session/usable.js'
-import {appendEnvFile, projectEnv} from '../output-env.js'
+import {appendEnvFile, EnvNotWrittenError, projectEnv} from '../output-env.js'
+import {serverText} from '../terminal-text.js'
 import {acceptGrant, revokeQuietly} from './accept-grant.js'
 import {sessionView, type SessionView} from './session-view.js'
 import {chooseServer} from './select-sessions.js'
@@ -38,9 +41,15 @@ export interface SignupOptions extends ServerSelection {
  * a SessionView always says where it is stored, and nothing was.
  */
 export interface SignupResult {
-  account: {id: string}
-  project: {id: string; api_key: string; host: string}
+  /** `id`: the organization, from the token answer's `account` or else `/api/users/@me/`; null when neither said. */
+  account: {id: string | null; email: string}
+  /** `personal_api_key` (`phx_`) only when the server issued one (apps with that grant, on create). */
+  project: {id: string; api_key: string; host: string; personal_api_key: string | null}
   session: SessionView | null
+  /** The --output-env file and the variables appended to it (a personal API key is always named), or null. */
+  env_file: {path: string; variables: string[]} | null
+  /** True with --no-store: the tokens were revoked once the project was made (which ends this account's other sessions of this app too). */
+  tokens_revoked: boolean
 }
 
 export interface SignupOutcome {
@@ -69,7 +78,6 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
     throw new UsageError(`Signup needs the provisioning app's client id for ${server.issuer}: pass --client-id (or set ONRAMP_CLIENT_ID).`, {code: 'client_id_required'})
   }
   const issuer = server.issuer
-  const pdeps = provisioningDeps(deps)
   // Checked before the account exists: a key that cannot reach the CI job means a signup to redo.
   if (options.outputEnv) await appendEnvFile(options.outputEnv, {})
   const discovered = await discover(deps, issuer)
@@ -88,29 +96,139 @@ export async function signup(deps: Deps, options: SignupOptions): Promise<Signup
     region: server.region === 'eu' ? 'EU' : 'US',
     organizationName: options.orgName,
   })
+  // From here on the account exists: every failure says so, what was kept, and the one command that continues.
+  const kept: Kept = {email: options.email, newAccount: answer.type === 'oauth', storage: null, revoked: false, projectId: null, teams: []}
+  try {
+    return await afterAccountExists(deps, {options, issuer, clientId, discovered, plan, store, region: server.region, answer, kept})
+  } catch (error) {
+    throw accountKept(error, kept)
+  }
+}
+
+/** What exists and what was kept so far, for the message of a failure after the account exists. */
+interface Kept {
+  email: string
+  newAccount: boolean
+  /** Where the session was stored; null while it is not (yet). */
+  storage: StorageDescription | null
+  /** --no-store (or a refused grant): the tokens were revoked. */
+  revoked: boolean
+  projectId: string | null
+  /** The projects the token answer named (the signup project first). */
+  teams: string[]
+}
+
+async function afterAccountExists(
+  deps: Deps,
+  input: {
+    options: SignupOptions
+    issuer: string
+    clientId: string
+    discovered: Discovered
+    plan: Plan
+    store: SessionStore | undefined
+    region: Session['region']
+    answer: AccountRequestResult
+    kept: Kept
+  },
+): Promise<SignupOutcome> {
+  const {options, issuer, clientId, discovered, plan, store, answer, kept} = input
+  const pdeps = provisioningDeps(deps)
   const code = answer.type === 'oauth' ? answer.code : await consentForExistingAccount(deps, {issuer, answer, email: options.email, timeoutSeconds: options.timeoutSeconds})
   // The verifier of the account request: its challenge is the public partner's only proof (server.md 4.4).
   const grant = await exchange(deps, {issuer, clientId, plan, code, verifier: answer.pkce.verifier})
+  kept.teams = (grant.account?.available_teams ?? []).map((team) => String(team.id))
 
-  const {session, storage, revoke} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: server.region, newAccount: answer.type === 'oauth', email: options.email})
-  let project
+  const {session, storage, revoke, organizationId} = await keepGrant(deps, {discovered, clientId, plan, grant, store, region: input.region, kept})
+  kept.storage = storage
+  let project: ProvisionedProject
   try {
-    project = await provisionProject(pdeps, {issuer, accessToken: session.access_token})
+    project = await createSignupProject(pdeps, {issuer, accessToken: session.access_token, kept})
   } finally {
     // --no-store: nothing will ever use these tokens again, so they should not stay live on the server.
-    if (!store) await revokeQuietly(deps, revoke)
+    if (!store) {
+      await revokeQuietly(deps, revoke)
+      kept.revoked = true
+    }
   }
-  if (options.outputEnv) await appendEnvFile(options.outputEnv, projectEnv(project))
-  deps.logger.event('signup.success', {issuer, client_id: clientId, account_id: grant.account.id, project_id: project.id, stored: Boolean(store), new_account: answer.type === 'oauth'}, 'info')
+  kept.projectId = project.id
+  if (project.personal_api_key) rememberSecret(project.personal_api_key)
+  const values = projectEnv(project)
+  const envFile = options.outputEnv ? {path: options.outputEnv, variables: await writeProjectEnv(options.outputEnv, values)} : null
+  const accountId = grant.account?.id ?? organizationId
+  deps.logger.event('signup.success', {issuer, client_id: clientId, account_id: accountId, project_id: project.id, stored: Boolean(store), new_account: kept.newAccount}, 'info')
   return {
     result: {
-      account: {id: grant.account.id},
-      project: {id: project.id, api_key: project.api_key, host: project.host},
+      account: {id: accountId, email: options.email},
+      project: {id: project.id, api_key: project.api_key, host: project.host, personal_api_key: project.personal_api_key ?? null},
       session: storage ? sessionView(session, {storage, now: deps.now()}) : null,
+      env_file: envFile,
+      tokens_revoked: kept.revoked,
     },
-    newAccount: answer.type === 'oauth',
+    newAccount: kept.newAccount,
     email: options.email,
   }
+}
+
+/**
+ * POST resources for the signup project. An answer that is incomplete or cannot be read is read back once
+ * (GET the resource: the answer's id, else the one project the token answer named), as the wizard does:
+ * the project exists either way. The read-back never carries a personal API key (views/resources.py).
+ */
+async function createSignupProject(deps: ProvisioningDeps, {issuer, accessToken, kept}: {issuer: string; accessToken: string; kept: Kept}): Promise<ProvisionedProject> {
+  try {
+    return await provisionProject(deps, {issuer, accessToken})
+  } catch (error) {
+    if (!(error instanceof ProjectAnswerUnreadableError)) throw error
+    const id = error.projectId ?? (kept.teams.length === 1 ? kept.teams[0]! : null)
+    if (id === null) throw error
+    kept.projectId = id
+    deps.logger.event('signup.project_readback', {issuer, project_id: id, reason: error.code}, 'warn')
+    try {
+      return await showProject(deps, {issuer, accessToken, id})
+    } catch (readBack) {
+      deps.logger.event('signup.project_readback_failed', {issuer, project_id: id, error: readBack instanceof Error ? readBack.message : String(readBack)}, 'warn')
+      throw error
+    }
+  }
+}
+
+/**
+ * --output-env after the project exists. Unwritable: the values go with the error, for the command to
+ * print on the terminal (never to a log); a value that cannot be written safely (CR, LF, NUL) is exit 6.
+ */
+async function writeProjectEnv(file: string, values: Record<string, string>): Promise<string[]> {
+  try {
+    return await appendEnvFile(file, values)
+  } catch (error) {
+    if (error instanceof OnrampError && error.code === 'output_env_unwritable') throw new EnvNotWrittenError(error, values)
+    throw error
+  }
+}
+
+/**
+ * A failure after the account exists, rewritten to say so: the account (email), what was kept (session
+ * stored or revoked, project id) and the one command that continues, with the exit code of its cause.
+ * Never "try again in a minute": a retry of signup would only meet "already has an account".
+ */
+function accountKept(error: unknown, kept: Kept): unknown {
+  if (!(error instanceof OnrampError) || error instanceof AccountKeptError) return error
+  const email = serverText(kept.email)
+  const account = kept.newAccount ? `Your PostHog account ${email} was created and exists` : `The account ${email} exists and authorized onramp`
+  const project = kept.projectId ? `, and so does project ${serverText(kept.projectId)}` : ''
+  const session = kept.storage
+    ? `The session is stored (${kept.storage.kind}: ${kept.storage.location}).`
+    : kept.revoked
+      ? 'The session was not stored (--no-store) and its tokens were revoked.'
+      : 'No session was stored.'
+  const next = kept.storage
+    ? kept.projectId
+      ? `onramp projects show ${kept.projectId}`
+      : 'onramp projects create --id ID'
+    : 'onramp login'
+  const cause = error.message.replace(/\s*(A proxy or an outage may be in the way: )?try again in a minute\./gi, '').replace(/\s*This is a server-side failure: retry in a minute\./gi, '')
+  const message = `${cause} ${account}${project}: do not sign up again. ${session} Continue with: ${next}`
+  return new AccountKeptError(message, error, {email: kept.email, next, ...(error instanceof EnvNotWrittenError ? {unwritten: error.values} : {})})
 }
 
 export function invalidEmail(value: string): UsageError {
@@ -130,10 +248,13 @@ async function readProvisioningCeiling(deps: Deps, {issuer, clientId}: {issuer: 
   }
   if (read.kind === 'registration-failed') {
     const failed = read.checks.find((check) => !check.ok)
-    if (!failed || failed.name === 'registered') {
-      throw new UsageError(`${issuer} does not know the app ${clientId} as a provisioning partner (${read.message}). Check --client-id. No account was requested.`, {
-        code: 'registration_failed',
-      })
+    // `client_exists` (ee/api/agentic_provisioning/views/client_registration.py); `registered` was the mock's old name.
+    if (!failed || failed.name === 'client_exists' || failed.name === 'registered' || failed.name === 'metadata_document') {
+      throw new UsageError(
+        `${issuer} does not know the client id ${clientId} (${read.message}; checked at ${issuer.replace(/\/+$/, '')}/api/agentic/provisioning/client_registration). ` +
+          'Check --client-id (or ONRAMP_CLIENT_ID): it must be a provisioning app registered on this server. No account was requested.',
+        {code: 'unknown_client'},
+      )
     }
     throw provisioningRefused({issuer, clientId, why: read.message})
   }
@@ -191,48 +312,58 @@ async function exchange(deps: Deps, {issuer, clientId, plan, code, verifier}: {i
 
 /**
  * The grant read back (a provisioning token response has no `scope`) and handed to acceptGrant(): a
- * missing required scope is exit 4, revoked, nothing kept. RFC 7662 introspection when offered; else a
- * call that needs `user:read` (a 403 there means it was not granted; nothing else can be known).
+ * missing required scope is exit 4, revoked, nothing kept. The read-back is self-introspection (the
+ * token's own Bearer, what PostHog lets a public client do); when the server will not say, the session is
+ * kept as requested but marked unverified, with the reason, unless `/api/users/@me/` answers 403 (then
+ * `user:read` was certainly not granted).
  */
 async function keepGrant(
   deps: Deps,
-  input: {discovered: Discovered; clientId: string; plan: Plan; grant: ProvisioningGrant; store: SessionStore | undefined; region: Session['region']; newAccount: boolean; email: string},
-): Promise<{session: Session; storage: StorageDescription | null; revoke: () => Promise<unknown>}> {
-  const {discovered, clientId, plan, grant} = input
+  input: {discovered: Discovered; clientId: string; plan: Plan; grant: ProvisioningGrant; store: SessionStore | undefined; region: Session['region']; kept: Kept},
+): Promise<{session: Session; storage: StorageDescription | null; revoke: () => Promise<unknown>; organizationId: string | null}> {
+  const {discovered, clientId, plan, grant, kept} = input
   const issuer = discovered.issuer
   const accessToken = grant.access_token
-  // The account exists by now: a read-back that fails (5xx, timeout) must not strand the new tokens, so it
-  // counts as "unknown" and the user lookup below decides, as for a server without introspection.
-  const introspected = await introspectedScope(deps, {issuer, clientId, accessToken, introspectionEndpoint: discovered.metadata.introspection_endpoint}).catch(
-    (error: unknown) => {
-      deps.logger.event('signup.grant_readback_failed', {issuer, error: error instanceof Error ? error.message : String(error)}, 'warn')
-      return undefined
-    },
-  )
-  const me = await readMe(deps, {issuer, accessToken}) // who signed up, and whether user:read works
-  const granted = introspected ?? (me.status === 403 ? plan.request.filter((scope) => scope !== 'user:read').join(' ') : undefined)
+  const read = await introspectedGrant(deps, {accessToken, introspectionEndpoint: discovered.metadata.introspection_endpoint})
+  const me = await readMe(deps, {issuer, accessToken})
+  let granted: string | undefined
+  let unverified: string | undefined
+  if (read.kind === 'active') granted = read.scopes.join(' ')
+  else if (read.kind === 'inactive') granted = ''
+  else if (me.status === 403) granted = plan.request.filter((scope) => scope !== 'user:read').join(' ')
+  else {
+    unverified = read.reason
+    deps.ui.warn(`Could not confirm which scopes the server granted (${read.reason}): the session is kept with the scopes requested, marked unverified.`)
+  }
   // RFC 7009 at the OAuth revocation endpoint: the provisioning token is the same token model (server.md 3, 4).
   const revoke = async () => {
     const {createOAuthClient} = await import('../oauth/client.js')
     return createOAuthClient({discovered, clientId, http: deps.http}).revoke({access_token: accessToken, refresh_token: grant.refresh_token})
   }
-  const created = input.newAccount ? 'The account was created, but the server minted its token with too few scopes' : 'The server minted the token with too few scopes'
-  const {session, storage} = await acceptGrant(deps, {
-    plan,
-    tokens: {access_token: accessToken, refresh_token: grant.refresh_token, expires_in: grant.expires_in ?? undefined, scope: introspected},
-    granted,
-    session: {issuer, client_id: clientId, region: input.region, kind: 'provisioning'},
-    store: input.store,
-    revoke,
-    revokeTokens: async (left) => {
-      const {createOAuthClient} = await import('../oauth/client.js')
-      return createOAuthClient({discovered, clientId, http: deps.http}).revoke(left)
-    },
-    // The account the session is kept under: the email signed up with when the server does not say.
-    findUser: async () => ({...me.user, email: me.user?.email ?? input.email}),
-    refusedAs: 'provisioning',
-    refusalOutcome: `${created}; it was revoked and nothing was stored. Once the admins fix the app, run onramp login to reach the account.`,
-  })
-  return {session, storage, revoke}
+  const created = kept.newAccount ? 'The account was created, but the server minted its token with too few scopes' : 'The server minted the token with too few scopes'
+  try {
+    const {session, storage} = await acceptGrant(deps, {
+      plan,
+      tokens: {access_token: accessToken, refresh_token: grant.refresh_token, expires_in: grant.expires_in ?? undefined, scope: granted},
+      granted,
+      ...(unverified ? {unverified} : {}),
+      session: {issuer, client_id: clientId, region: input.region, kind: 'provisioning'},
+      store: input.store,
+      revoke,
+      revokeTokens: async (left) => {
+        const {createOAuthClient} = await import('../oauth/client.js')
+        return createOAuthClient({discovered, clientId, http: deps.http}).revoke(left)
+      },
+      // The account the session is kept under: the email signed up with when the server does not say.
+      findUser: async () => ({...me.user, email: me.user?.email ?? kept.email}),
+      refusedAs: 'provisioning',
+      refusalOutcome: `${created}; it was revoked and nothing was stored. The account ${serverText(kept.email)} exists: do not sign up again; once the admins fix the app, run onramp login to reach it.`,
+    })
+    return {session, storage, revoke, organizationId: me.organizationId}
+  } catch (error) {
+    // acceptGrant revokes what it refuses or cannot store.
+    kept.revoked = true
+    throw error instanceof ScopeError ? new AccountKeptError(error.message, error, {email: kept.email, next: 'onramp login'}) : error
+  }
 }
 

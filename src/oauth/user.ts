@@ -43,22 +43,27 @@ export async function findUser(
  * `user:read` works (a 403 means it was not granted). Never throws: `status` is null when the server
  * could not be reached or redirected elsewhere, `user` null unless it answered 2xx.
  */
-export async function readMe(ports: {http: Fetch; logger: Logger}, {issuer, accessToken}: {issuer: string; accessToken: string}): Promise<{status: number | null; user: SessionUser | null}> {
+export async function readMe(
+  ports: {http: Fetch; logger: Logger},
+  {issuer, accessToken}: {issuer: string; accessToken: string},
+): Promise<{status: number | null; user: SessionUser | null; organizationId: string | null}> {
   const {logger} = ports
   try {
     const response = await getSameOrigin(ports, `${issuer.replace(/\/+$/, '')}/api/users/@me/`, {authorization: `Bearer ${accessToken}`, accept: 'application/json'})
-    if (!response) return {status: null, user: null}
+    if (!response) return {status: null, user: null, organizationId: null}
     if (!response.ok) {
       // Not awaited: a cancelled body may never settle (MSW's streams), and nothing waits on it.
       void response.body?.cancel().catch(() => {})
       logger.event('user.lookup_failed', {status: response.status}, 'debug')
-      return {status: response.status, user: null}
+      return {status: response.status, user: null, organizationId: null}
     }
-    const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown}
-    return {status: response.status, user: compact({email: me.email, name: me.first_name, id: me.uuid})}
+    const me = (await response.json()) as {email?: unknown; first_name?: unknown; uuid?: unknown; organization?: {id?: unknown} | null}
+    // The organization: signup's account id when the token answer named none.
+    const org = me.organization && typeof me.organization === 'object' ? me.organization.id : undefined
+    return {status: response.status, user: compact({email: me.email, name: me.first_name, id: me.uuid}), organizationId: typeof org === 'string' && org !== '' ? serverText(org) : null}
   } catch (error) {
     logger.event('user.lookup_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
-    return {status: null, user: null}
+    return {status: null, user: null, organizationId: null}
   }
 }
 

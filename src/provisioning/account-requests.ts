@@ -9,7 +9,8 @@ import {randomUUID} from 'node:crypto'
 
 import {UsageError} from '../errors.js'
 import {createPkce, type Pkce} from '../oauth/pkce.js'
-import {callProvisioning, provisioningUrl, type ProvisioningDeps} from './api.js'
+import type {Logger} from '../log.js'
+import {processProvisioningResponse, provisioningUrl, sendProvisioning, type ProvisioningDeps, type ProvisioningRequest} from './api.js'
 import {malformedResponse} from './errors.js'
 
 export type Region = 'US' | 'EU'
@@ -35,6 +36,13 @@ export type AccountRequestResult =
   | {type: 'requires_auth'; id: string; url: string; state: string; pkce: Pkce}
 
 export async function requestAccount(deps: ProvisioningDeps, request: AccountRequest): Promise<AccountRequestResult> {
+  const prepared = accountRequest(request)
+  const response = await sendProvisioning(deps, prepared.request)
+  return processAccountRequestResponse(response, {...prepared, issuer: request.issuer, logger: deps.logger})
+}
+
+/** The request half: the body the wizard sends (src/utils/provisioning.ts in PostHog/wizard), with its PKCE pair and id. */
+export function accountRequest(request: AccountRequest): {request: ProvisioningRequest; pkce: Pkce; id: string} {
   const {issuer, clientId} = request
   if (request.scopes.length === 0) throw new UsageError('Signup must request its scopes: an empty list would let the server choose them (server.md section 5 item 1).', {code: 'no_scopes'})
   const pkce = request.pkce ?? createPkce()
@@ -42,23 +50,39 @@ export async function requestAccount(deps: ProvisioningDeps, request: AccountReq
   const id = request.id ?? randomUUID()
   const configuration: Record<string, unknown> = {region: request.region ?? 'US'}
   if (request.organizationName) configuration.organization_name = request.organizationName
-  const {body, status} = await callProvisioning(deps, {
-    step: 'account_requests',
-    issuer,
-    url: provisioningUrl(issuer, '/api/agentic/provisioning/account_requests'),
-    json: {
-      client_id: clientId,
-      id,
-      email: request.email,
-      ...(request.name ? {name: request.name} : {}),
-      scopes: [...request.scopes],
-      code_challenge: pkce.challenge,
-      code_challenge_method: 'S256',
-      configuration,
+  return {
+    pkce,
+    id,
+    request: {
+      step: 'account_requests',
+      issuer,
+      url: provisioningUrl(issuer, '/api/agentic/provisioning/account_requests'),
+      json: {
+        client_id: clientId,
+        id,
+        email: request.email,
+        ...(request.name ? {name: request.name} : {}),
+        scopes: [...request.scopes],
+        code_challenge: pkce.challenge,
+        code_challenge_method: 'S256',
+        configuration,
+      },
+      context: {scopes: request.scopes, clientId},
     },
-    context: {scopes: request.scopes, clientId},
-  })
-  deps.logger.event('provisioning.account_request', {id, type: typeof body.type === 'string' ? body.type : null}, 'info')
+  }
+}
+
+/**
+ * The processing half. Liberal in what it reads: a 2xx `{type:"error"}` is that error; the consent URL
+ * under `requires_auth.url` (ee/api/agentic_provisioning) or `requires_auth.redirect.url` (the
+ * `{type:"redirect"}` shape of PostHog's Stripe app and the wizard's tests); unknown fields ignored.
+ */
+export async function processAccountRequestResponse(
+  response: Response,
+  {issuer, id, pkce, logger, request}: {issuer: string; id: string; pkce: Pkce; logger: Logger; request?: Pick<ProvisioningRequest, 'context'>},
+): Promise<AccountRequestResult> {
+  const {body, status} = await processProvisioningResponse(response, {step: 'account_requests', issuer, ...(request?.context ? {context: request.context} : {})}, {logger})
+  logger.event('provisioning.account_request', {id, type: typeof body.type === 'string' ? body.type : null}, 'info')
   const answeredId = typeof body.id === 'string' && body.id !== '' ? body.id : id
   const malformed = (expected: string) => malformedResponse({step: 'account_requests', issuer, status, contentType: 'application/json', expected})
 
@@ -68,12 +92,20 @@ export async function requestAccount(deps: ProvisioningDeps, request: AccountReq
     return {type: 'oauth', id: answeredId, code, pkce}
   }
   if (body.type === 'requires_auth') {
-    const url = (body.requires_auth as {url?: unknown} | undefined)?.url
-    const consent = typeof url === 'string' ? parseConsentUrl(url) : undefined
+    const url = consentUrlOf(body.requires_auth)
+    const consent = url === undefined ? undefined : parseConsentUrl(url)
     if (!consent) throw malformed('an http(s) `requires_auth.url` carrying a `state` parameter')
     return {type: 'requires_auth', id: answeredId, url: consent.url, state: consent.state, pkce}
   }
   throw malformed('`type` "oauth" or "requires_auth"')
+}
+
+function consentUrlOf(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined
+  const {url, redirect} = value as {url?: unknown; redirect?: unknown}
+  if (typeof url === 'string') return url
+  const nested = redirect !== null && typeof redirect === 'object' ? (redirect as {url?: unknown}).url : undefined
+  return typeof nested === 'string' ? nested : undefined
 }
 
 /** The consent URL goes to a browser: https (plain http only on loopback hosts), and its `state` is the one the callback must carry. */

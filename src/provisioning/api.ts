@@ -54,37 +54,64 @@ export interface ProvisioningAnswer {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Sends one provisioning request; 2xx with a JSON object comes back, anything else throws an OnrampError. */
+/** Sends one provisioning request and processes the answer: a JSON object back, anything else an OnrampError. */
 export async function callProvisioning(deps: ProvisioningDeps, request: ProvisioningRequest): Promise<ProvisioningAnswer> {
+  const response = await sendProvisioning(deps, request)
+  return processProvisioningResponse(response, request, {logger: deps.logger, now: (deps.now ?? (() => new Date()))()})
+}
+
+/**
+ * The sending half: one request, and a short `rate_limited` 429 waited out once (not for GET: createHttp
+ * retries those; not when `retryRateLimited` is false). The last Response comes back unread.
+ */
+export async function sendProvisioning(deps: ProvisioningDeps, request: ProvisioningRequest): Promise<Response> {
   const {sleep = defaultSleep, now = () => new Date()} = deps
   const method = request.method ?? 'POST'
-  // GET is already retried by createHttp (same Retry-After bound): do not add a second layer.
   let mayRetry = (request.retryRateLimited ?? true) && method !== 'GET'
   for (;;) {
     const response = await send(deps, request, method)
+    if (response.status !== 429 || !mayRetry) return response
+    const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), now())
+    if (retryAfter === undefined || retryAfter > RATE_LIMIT_WAIT_LIMIT_SECONDS) return response
+    mayRetry = false
     logRateLimit(deps.logger, request.step, response)
-    const parsed = await readJson(response)
-
-    if (!response.ok && request.accept?.includes(response.status)) return {status: response.status, body: parsed.kind === 'object' ? parsed.value : {}}
-    if (response.ok) {
-      if (parsed.kind !== 'object') throw malformedResponse({step: request.step, issuer: request.issuer, status: response.status, contentType: response.headers.get('content-type'), expected: 'a JSON object'})
-      return {status: response.status, body: parsed.value}
-    }
-
-    const envelope = parsed.kind === 'object' ? readErrorEnvelope(parsed.value) : undefined
-    if (response.status === 429) {
-      const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), now())
-      deps.logger.event('provisioning.rate_limited', {step: request.step, retry_after: retryAfter ?? null, code: envelope?.code ?? null}, 'warn', {echo: true})
-      if (mayRetry && retryAfter !== undefined && retryAfter <= RATE_LIMIT_WAIT_LIMIT_SECONDS) {
-        mayRetry = false
-        deps.onRateLimitWait?.({step: request.step, seconds: retryAfter})
-        await sleep(retryAfter * 1000)
-        continue
-      }
-      throw mapProvisioningError({step: request.step, issuer: request.issuer, status: 429, envelope, retryAfterSeconds: retryAfter, retryAfterHeader: response.headers.get('retry-after'), now: now(), context: request.context}, deps.logger)
-    }
-    throw mapProvisioningError({step: request.step, issuer: request.issuer, status: response.status, envelope, now: now(), context: request.context}, deps.logger)
+    deps.logger.event('provisioning.rate_limited', {step: request.step, retry_after: retryAfter, code: null}, 'warn', {echo: true})
+    void response.body?.cancel().catch(() => {})
+    deps.onRateLimitWait?.({step: request.step, seconds: retryAfter})
+    await sleep(retryAfter * 1000)
   }
+}
+
+/**
+ * The processing half of every provisioning step: a Response in, a JSON object or an OnrampError out,
+ * no network (test it with `new Response(...)`). Liberal in what it reads: a 2xx that carries an error
+ * envelope (`{type:"error"}` or `{status:"error"}`, as the wizard's schema allows) is that error; a
+ * status listed in `accept` comes back as an answer.
+ */
+export async function processProvisioningResponse(
+  response: Response,
+  request: Pick<ProvisioningRequest, 'step' | 'issuer' | 'accept' | 'context'>,
+  {logger, now = new Date()}: {logger: Logger; now?: Date},
+): Promise<ProvisioningAnswer> {
+  logRateLimit(logger, request.step, response)
+  const parsed = await readJson(response)
+  if (!response.ok && request.accept?.includes(response.status)) return {status: response.status, body: parsed.kind === 'object' ? parsed.value : {}}
+  const envelope = parsed.kind === 'object' ? readErrorEnvelope(parsed.value) : undefined
+  if (response.ok) {
+    if (parsed.kind !== 'object') throw malformedResponse({step: request.step, issuer: request.issuer, status: response.status, contentType: response.headers.get('content-type'), expected: 'a JSON object'})
+    const body = parsed.value
+    if (envelope && (body.type === 'error' || body.status === 'error')) {
+      logger.event('provisioning.error_in_2xx', {step: request.step, status: response.status, code: envelope.code}, 'warn')
+      throw mapProvisioningError({step: request.step, issuer: request.issuer, status: response.status, envelope, now, context: request.context}, logger)
+    }
+    return {status: response.status, body}
+  }
+  if (response.status === 429) {
+    const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), now)
+    logger.event('provisioning.rate_limited', {step: request.step, retry_after: retryAfter ?? null, code: envelope?.code ?? null}, 'warn', {echo: true})
+    throw mapProvisioningError({step: request.step, issuer: request.issuer, status: 429, envelope, retryAfterSeconds: retryAfter, retryAfterHeader: response.headers.get('retry-after'), now, context: request.context}, logger)
+  }
+  throw mapProvisioningError({step: request.step, issuer: request.issuer, status: response.status, envelope, now, context: request.context}, logger)
 }
 
 async function send(deps: ProvisioningDeps, request: ProvisioningRequest, method: string): Promise<Response> {

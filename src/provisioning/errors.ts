@@ -146,7 +146,10 @@ export function mapProvisioningError(info: FailureInfo, logger: Logger): OnrampE
     case 'invalid_client':
       return new UsageError(`${issuer} does not accept this client ${during} (${said}). Check --client-id.`, {code: 'invalid_client'})
     case 'registration_failed':
-      return new UsageError(`${issuer} does not know this app as a provisioning partner (${said}). Check --client-id.`, {code: 'registration_failed'})
+      return new UsageError(
+        `${issuer} does not know this app as a provisioning partner (${said}). Check --client-id; ${issuer.replace(/\/+$/, '')}/api/agentic/provisioning/client_registration names the failed check.`,
+        {code: 'registration_failed'},
+      )
     case 'forbidden':
       return forbidden(info, said)
     case 'invalid_grant':
@@ -206,7 +209,10 @@ function unauthorized(info: FailureInfo, said: string): OnrampError {
   const {issuer, step, envelope} = info
   if (!BEARER_STEPS.has(step)) {
     // account_requests / client_registration: the partner itself is not recognised (server.md 4.2 check 2).
-    return new UsageError(`${issuer} does not accept this app as a provisioning partner (${said}). Check --client-id.`, {code: 'unauthorized_client'})
+    return new UsageError(
+      `${issuer} does not accept this app as a provisioning partner (${said}). Check --client-id; ${issuer.replace(/\/+$/, '')}/api/agentic/provisioning/client_registration names the failed check.`,
+      {code: 'unauthorized_client'},
+    )
   }
   const message = envelope?.message ?? ''
   if (/deactivated/i.test(message)) {

@@ -11,7 +11,7 @@ import {discover} from '../oauth/discovery.js'
 import type {RefreshedTokens} from '../session/freshness.js'
 import type {Session} from '../session/session.js'
 import {provisioningDeps} from './deps.js'
-import {readGrantedScopes} from './introspection.js'
+import {readGrantedScopes, type GrantReadBack} from './introspection.js'
 import {refreshProvisioningToken} from './token.js'
 
 export async function refreshProvisioningSession(deps: Deps, session: Session): Promise<RefreshedTokens> {
@@ -24,13 +24,13 @@ export async function refreshProvisioningSession(deps: Deps, session: Session): 
   // The old pair is already dead (no grace period): a failed read-back must not lose the new one.
   try {
     const discovered = await discover(deps, session.issuer)
-    const scope = await introspectedScope(deps, {
-      issuer: session.issuer,
-      clientId: session.client_id,
-      accessToken: tokens.access_token,
-      introspectionEndpoint: discovered.metadata.introspection_endpoint,
-    })
-    return scope === undefined ? refreshed : {...refreshed, scope}
+    const read = await introspectedGrant(deps, {accessToken: tokens.access_token, introspectionEndpoint: discovered.metadata.introspection_endpoint})
+    // Unreadable: nothing is known, so nothing is compared. Inactive, for a token just minted: nothing granted.
+    if (read.kind === 'unreadable') {
+      deps.logger.event('refresh.grant_unread', {issuer: session.issuer, reason: read.reason}, 'info')
+      return refreshed
+    }
+    return {...refreshed, scope: read.kind === 'active' ? read.scopes.join(' ') : ''}
   } catch (error) {
     deps.logger.event('refresh.grant_unread', {issuer: session.issuer, error: error instanceof Error ? error.message : String(error)}, 'info')
     return refreshed
@@ -38,14 +38,13 @@ export async function refreshProvisioningSession(deps: Deps, session: Session): 
 }
 
 /**
- * The token's scope string by RFC 7662 introspection when the server offers it; undefined when it does
- * not (nothing is known, so nothing is compared). An inactive answer for a token just minted is "".
+ * The token's grant read back by self-introspection (./introspection.ts); `unreadable`, with the reason,
+ * when the server offers no introspection endpoint or will not say.
  */
-export async function introspectedScope(
-  deps: Pick<Deps, 'http' | 'logger' | 'now' | 'ui'>,
-  {issuer, clientId, accessToken, introspectionEndpoint}: {issuer: string; clientId: string; accessToken: string; introspectionEndpoint: unknown},
-): Promise<string | undefined> {
-  if (typeof introspectionEndpoint !== 'string' || introspectionEndpoint === '') return undefined
-  const read = await readGrantedScopes(provisioningDeps(deps), {issuer, introspectionEndpoint, token: accessToken, clientId})
-  return read.active ? read.scopes.join(' ') : ''
+export async function introspectedGrant(
+  deps: Pick<Deps, 'http' | 'logger'>,
+  {accessToken, introspectionEndpoint}: {accessToken: string; introspectionEndpoint: unknown},
+): Promise<GrantReadBack> {
+  if (typeof introspectionEndpoint !== 'string' || introspectionEndpoint === '') return {kind: 'unreadable', reason: 'the server offers no introspection endpoint'}
+  return readGrantedScopes(deps, {introspectionEndpoint, token: accessToken})
 }

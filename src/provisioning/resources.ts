@@ -5,6 +5,9 @@
  * ProvisioningTokenRejectedError, which withTokenRefresh() answers with one refresh and one retry.
  */
 import {callProvisioning, provisioningUrl, type ProvisioningDeps} from './api.js'
+import {NetworkError} from '../errors.js'
+import {rememberSecret} from '../redact.js'
+import {serverText} from '../terminal-text.js'
 import {malformedResponse, ProvisioningTokenRejectedError, type ProvisioningStep} from './errors.js'
 
 export interface ProvisionedProject {
@@ -103,22 +106,43 @@ async function readProject(
     bearer: request.accessToken,
     context,
   })
+  return readProjectAnswer(body, {step: request.step, issuer: request.issuer, status})
+}
+
+/**
+ * A project answer the server sent but onramp cannot use: not `complete`, or without its id or key. The
+ * project may exist all the same (the wizard's `ProvisionedAccountUnreadableError`): `projectId` is the
+ * answer's id when it had one, for a read-back.
+ */
+export class ProjectAnswerUnreadableError extends NetworkError {
+  readonly projectId: string | null
+  constructor(cause: NetworkError, projectId: string | null, code: 'project_incomplete' | 'project_unreadable') {
+    super(cause.message, {code, cause})
+    this.projectId = projectId
+  }
+}
+
+/** The reading half of every project answer: `{status:"complete", id, complete.access_configuration}`; unknown fields ignored. */
+export function readProjectAnswer(body: Record<string, unknown>, where: {step: ProvisioningStep; issuer: string; status: number}): ProvisionedProject {
   const access = ((body.complete as {access_configuration?: unknown} | undefined)?.access_configuration ?? undefined) as Record<string, unknown> | undefined
   const id = idOf(body.id)
-  if (body.status !== 'complete' || !id || !access || typeof access.api_key !== 'string' || typeof access.host !== 'string') {
-    throw malformedResponse({
-      step: request.step,
-      issuer: request.issuer,
-      status,
+  if (body.status !== 'complete' || !id || !access || typeof access.api_key !== 'string' || access.api_key === '' || typeof access.host !== 'string' || access.host === '') {
+    const incomplete = typeof body.status === 'string' && body.status !== 'complete'
+    const error = malformedResponse({
+      ...where,
       contentType: 'application/json',
-      expected: '`status` "complete" with `id` and `complete.access_configuration.{api_key, host}`',
+      expected: incomplete
+        ? `\`status\` "complete" (it said "${serverText(String(body.status)).slice(0, 40)}")`
+        : '`status` "complete" with `id` and `complete.access_configuration.{api_key, host}`',
     })
+    throw new ProjectAnswerUnreadableError(error, id ?? null, incomplete ? 'project_incomplete' : 'project_unreadable')
   }
+  if (typeof access.personal_api_key === 'string' && access.personal_api_key !== '') rememberSecret(access.personal_api_key)
   return {
     id,
     api_key: access.api_key,
     host: access.host,
-    ...(typeof access.personal_api_key === 'string' ? {personal_api_key: access.personal_api_key} : {}),
+    ...(typeof access.personal_api_key === 'string' && access.personal_api_key !== '' ? {personal_api_key: access.personal_api_key} : {}),
   }
 }
 

@@ -4,7 +4,8 @@
  * is the proof, and refresh tokens are single-use (server.md 4.2 "Auth"; the wizard sends none, 4.4).
  */
 import {rememberSecret} from '../redact.js'
-import {callProvisioning, provisioningUrl, type ProvisioningDeps} from './api.js'
+import type {Logger} from '../log.js'
+import {callProvisioning, processProvisioningResponse, provisioningUrl, sendProvisioning, type ProvisioningDeps, type ProvisioningRequest} from './api.js'
 import {malformedResponse, type ProvisioningStep} from './errors.js'
 
 export interface ProvisioningTeam {
@@ -22,8 +23,11 @@ export interface ProvisioningTokens {
 }
 
 export interface ProvisioningGrant extends ProvisioningTokens {
-  /** The organization, and the projects the token can reach (the signup project first). */
-  account: {id: string; available_teams: ProvisioningTeam[]}
+  /**
+   * The organization, and the projects the token can reach (the signup project first); null when the
+   * answer had no `account` (the wizard's schema makes it optional): ask `/api/users/@me/` instead.
+   */
+  account: {id: string; available_teams: ProvisioningTeam[]} | null
 }
 
 export const PROVISIONING_TOKEN_PATH = '/api/agentic/oauth/token'
@@ -31,7 +35,7 @@ export const PROVISIONING_TOKEN_PATH = '/api/agentic/oauth/token'
 /** grant_type=authorization_code with the verifier of the account request (RFC 6749 4.1.3, RFC 7636 4.5). */
 export async function exchangeProvisioningCode(
   deps: ProvisioningDeps,
-  {issuer, code, verifier, scopes, clientId}: {
+  input: {
     issuer: string
     code: string
     verifier: string
@@ -40,8 +44,14 @@ export async function exchangeProvisioningCode(
     clientId?: string
   },
 ): Promise<ProvisioningGrant> {
+  const request = codeExchangeRequest(input)
+  return processCodeExchangeResponse(await sendProvisioning(deps, request), {issuer: input.issuer, logger: deps.logger, request})
+}
+
+/** The request half: form-encoded, no client_id (public partners authenticate by PKCE alone). */
+export function codeExchangeRequest({issuer, code, verifier, scopes, clientId}: {issuer: string; code: string; verifier: string; scopes?: readonly string[]; clientId?: string}): ProvisioningRequest {
   rememberSecret(code)
-  const {body, status} = await callProvisioning(deps, {
+  return {
     step: 'token_exchange',
     issuer,
     url: provisioningUrl(issuer, PROVISIONING_TOKEN_PATH),
@@ -49,13 +59,26 @@ export async function exchangeProvisioningCode(
     // The 429 comes after the code is consumed: a retry would only meet invalid_grant.
     retryRateLimited: false,
     context: {...(scopes ? {scopes} : {}), ...(clientId ? {clientId} : {})},
-  })
-  const tokens = readTokens(body, {step: 'token_exchange', issuer, status})
-  const account = body.account as {id?: unknown; available_teams?: unknown} | undefined
-  if (!account || (typeof account.id !== 'string' && typeof account.id !== 'number')) {
-    throw malformedResponse({step: 'token_exchange', issuer, status, contentType: 'application/json', expected: 'an `account` with an `id`'})
   }
-  return {...tokens, account: {id: String(account.id), available_teams: readTeams(account.available_teams)}}
+}
+
+/**
+ * The processing half: the tokens (stored as soon as they are read: the account exists), and `account`
+ * when the answer has one. Unknown fields (`scope`, `issued_at`, `payment_credentials`) are ignored.
+ */
+export async function processCodeExchangeResponse(
+  response: Response,
+  {issuer, logger, request}: {issuer: string; logger: Logger; request?: Pick<ProvisioningRequest, 'context'>},
+): Promise<ProvisioningGrant> {
+  const {body, status} = await processProvisioningResponse(response, {step: 'token_exchange', issuer, ...(request?.context ? {context: request.context} : {})}, {logger})
+  const tokens = readTokens(body, {step: 'token_exchange', issuer, status})
+  const account = body.account as {id?: unknown; available_teams?: unknown} | undefined | null
+  const id = account && typeof account === 'object' ? account.id : undefined
+  if ((typeof id !== 'string' || id === '') && typeof id !== 'number') {
+    logger.event('provisioning.token_without_account', {issuer}, 'warn')
+    return {...tokens, account: null}
+  }
+  return {...tokens, account: {id: String(id), available_teams: readTeams(account?.available_teams)}}
 }
 
 /**

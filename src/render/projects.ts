@@ -1,5 +1,4 @@
 import type {ProjectCreateResult, ProjectRemoveResult, ProjectRotateResult, ProjectShowResult, ProjectView} from '../flows/projects.js'
-import {PROJECT_ENV} from '../output-env.js'
 import {serverText} from '../terminal-text.js'
 
 /** The project's id, key and host: the part a person copies. */
@@ -15,10 +14,10 @@ function projectLines(project: ProjectView): string {
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}\n`).join('')
 }
 
-function envLine(file: string | null, personal: boolean): string {
-  if (file === null) return ''
-  const names = [PROJECT_ENV.apiKey, PROJECT_ENV.projectId, PROJECT_ENV.host, ...(personal ? [PROJECT_ENV.personalApiKey] : [])]
-  return `Wrote ${names.join(', ')} to ${file}.\n`
+/** The variables written, as the flow reports them: a personal API key is named whenever it was written. */
+function envLine(file: string | null, variables: string[] | null): string {
+  if (file === null || variables === null) return ''
+  return `Wrote ${variables.join(', ')} to ${file}.\n`
 }
 
 export function renderProjectCreate(result: ProjectCreateResult): string {
@@ -29,15 +28,15 @@ export function renderProjectCreate(result: ProjectCreateResult): string {
       : result.created === true
         ? `Created project ${serverText(result.project.id)} for --id ${id}.`
         : `Project ${serverText(result.project.id)} is ready for --id ${id} (onramp could not tell whether it already existed).`
-  return `${head}\n${projectLines(result.project)}${envLine(result.env_file, result.project.personal_api_key !== null)}`
+  return `${head}\n${projectLines(result.project)}${envLine(result.env_file, result.env_variables)}`
 }
 
 export function renderProjectShow(result: ProjectShowResult): string {
-  return `${projectLines(result.project)}${envLine(result.env_file, false)}`
+  return `${projectLines(result.project)}${envLine(result.env_file, result.env_variables)}`
 }
 
 export function renderProjectRotate(result: ProjectRotateResult): string {
-  return `New API key for project ${serverText(result.project.id)}; the previous key no longer works.\n${projectLines(result.project)}${envLine(result.env_file, false)}`
+  return `New API key for project ${serverText(result.project.id)}; the previous key no longer works.\n${projectLines(result.project)}${envLine(result.env_file, result.env_variables)}`
 }
 
 export function renderProjectRemove(result: ProjectRemoveResult): string {

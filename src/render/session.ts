@@ -49,8 +49,9 @@ export function renderSessionBlock(session: SessionView, {now = new Date(), used
     `${title}${usedBy.length ? `  <- used by ${usedBy.join(', ')}` : ''}`,
     `  Logged in as ${who(session)}${session.kind === 'provisioning' ? ' (signup session)' : ''}`,
     `  Client:   ${session.client_id ? serverText(session.client_id) : '-'}`,
-    `  Scopes:   ${scopeList(session.scopes) || '-'}`,
+    `  Scopes:   ${scopeList(session.scopes) || '-'}${session.verified ? '' : ' (as requested: NOT confirmed by the server)'}`,
   ]
+  if (!session.verified) lines.push(`  Not verified: ${serverText(session.unverified_reason ?? 'unknown')}; the scope check is not confirmed`)
   if (session.missing_required_scopes?.length) {
     lines.push(`  MISSING required scopes: ${session.missing_required_scopes.map((scope) => serverText(scope)).join(', ')} (run onramp login again)`)
   }

@@ -22,6 +22,11 @@ export interface Session {
    */
   requested_scopes?: string[]
   required_scopes?: string[]
+  /**
+   * Set when the server's grant could not be read back: why. `scope` then holds the scopes requested, not
+   * confirmed ones. Absent: the scopes are the server's own statement (token response or introspection).
+   */
+  unverified?: string
 }
 
 /** The scopes a session must hold to work as its login asked: what it recorded, else `fallback` (the built-in set). */
@@ -152,6 +157,9 @@ export function parseSession(value: unknown): Session {
   const requested_scopes = scopeList('requested_scopes')
   const required_scopes = scopeList('required_scopes')
 
+  const unverified = value.unverified
+  if (unverified !== undefined && (typeof unverified !== 'string' || unverified === '')) throw new InvalidSessionError('unverified', 'a non-empty string or absent')
+
   return {
     issuer,
     client_id,
@@ -165,6 +173,7 @@ export function parseSession(value: unknown): Session {
     kind,
     ...(requested_scopes ? {requested_scopes} : {}),
     ...(required_scopes ? {required_scopes} : {}),
+    ...(unverified === undefined ? {} : {unverified}),
   }
 }
 

@@ -58,13 +58,16 @@ describe('onramp signup, built binary, no TTY', () => {
     const envFile = path.join(scratch, 'github_env')
     const run = await runCli(['signup', '--email', 'ci@example.com', '--non-interactive', '--json', '--output-env', envFile], {env: env()})
     expect(run.code, run.stderr).toBe(0)
-    const result = JSON.parse(run.stdout) as {account: {id: string}; project: {id: string; api_key: string; host: string}; session: {kind: string; storage: {kind: string}}}
+    const result = JSON.parse(run.stdout) as {account: {id: string}; project: {id: string; api_key: string; host: string; personal_api_key: string}; session: {kind: string; storage: {kind: string}}; env_file: unknown}
     const schema = JSON.parse(readFileSync(path.join(ROOT, 'schemas', 'signup.schema.json'), 'utf8')) as object
     const validate = new Ajv2020({strict: true, allowUnionTypes: true}).compile(schema)
     expect(validate(result), JSON.stringify(validate.errors)).toBe(true)
     expect(result.project.api_key).toMatch(/^phc_[A-Za-z0-9]{8,}/)
     expect(result.session).toMatchObject({kind: 'provisioning', storage: {kind: 'file'}})
-    expect(readFileSync(envFile, 'utf8')).toBe(`POSTHOG_PROJECT_API_KEY=${result.project.api_key}\nPOSTHOG_PROJECT_ID=${result.project.id}\nPOSTHOG_HOST=${result.project.host}\n`)
+    expect(result.env_file).toEqual({path: envFile, variables: ['POSTHOG_PROJECT_API_KEY', 'POSTHOG_PROJECT_ID', 'POSTHOG_HOST', 'POSTHOG_PERSONAL_API_KEY']})
+    expect(readFileSync(envFile, 'utf8')).toBe(
+      `POSTHOG_PROJECT_API_KEY=${result.project.api_key}\nPOSTHOG_PROJECT_ID=${result.project.id}\nPOSTHOG_HOST=${result.project.host}\nPOSTHOG_PERSONAL_API_KEY=${result.project.personal_api_key}\n`,
+    )
 
     const stored = JSON.parse(credentials()) as {sessions: Record<string, {access_token: string; refresh_token: string}>}
     const [session] = Object.values(stored.sessions)

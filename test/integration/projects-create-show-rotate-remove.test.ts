@@ -44,14 +44,16 @@ describe('projects create', () => {
     valid(schemas.create, first)
     expect(first.created).toBe(true)
     expect(first.project_id).toBe('run-1')
-    expect(first.project.id).not.toBe(String(grant.account.available_teams[0]?.id))
+    expect(first.project.id).not.toBe(String(grant.account!.available_teams[0]?.id))
     expect(first.session).toMatchObject({kind: 'provisioning', source: 'store'})
     expect(teamsOf('ci@example.com').find((team) => String(team.id) === first.project.id)).toMatchObject({name: 'Run 1', api_key: first.project.api_key})
 
     const again = await createProject(h.deps, {projectId: 'run-1', name: 'Ignored'})
     valid(schemas.create, again)
     expect(again.created).toBe(false)
-    expect(again.project).toEqual(first.project)
+    // The wizard app issues a personal API key on every create (credentials.py): a new one each time.
+    expect(first.project.personal_api_key).toMatch(/^phx_/)
+    expect({...again.project, personal_api_key: null}).toEqual({...first.project, personal_api_key: null})
     expect(teamsOf('ci@example.com')).toHaveLength(2) // the signup project and run-1, once
   })
 
@@ -67,8 +69,10 @@ describe('projects create', () => {
     const file = path.join(h.home, 'github_env')
     const result = await createProject(h.deps, {projectId: 'env', outputEnv: file})
     expect(result.env_file).toBe(file)
+    // The personal API key is written, and named in the result (the phx_ rule).
+    expect(result.env_variables).toEqual(['POSTHOG_PROJECT_API_KEY', 'POSTHOG_PROJECT_ID', 'POSTHOG_HOST', 'POSTHOG_PERSONAL_API_KEY'])
     expect(readFileSync(file, 'utf8')).toBe(
-      `POSTHOG_PROJECT_API_KEY=${result.project.api_key}\nPOSTHOG_PROJECT_ID=${result.project.id}\nPOSTHOG_HOST=${result.project.host}\n`,
+      `POSTHOG_PROJECT_API_KEY=${result.project.api_key}\nPOSTHOG_PROJECT_ID=${result.project.id}\nPOSTHOG_HOST=${result.project.host}\nPOSTHOG_PERSONAL_API_KEY=${result.project.personal_api_key}\n`,
     )
     expect(statSync(file).mode & 0o777).toBe(0o600)
   })
@@ -130,8 +134,9 @@ describe('what a person reads', () => {
     expect(renderProjectCreate(first)).toMatch(new RegExp(`^Created project ${first.project.id} for --id words\\.\\n  id +${first.project.id}\\n  api key +${first.project.api_key}\\n`))
     expect(renderProjectCreate(again)).toMatch(/already existed for --id words: the same project as before, nothing was created/)
 
-    // ONRAMP_TOKEN with a client the server's introspection does not know: the project is still made, `created` unknown.
+    // ONRAMP_TOKEN whose read-back fails: the project is still made, `created` unknown.
     h.env.ONRAMP_TOKEN = grant.access_token
+    h.mock.control.configure({fail_next: {path: '/oauth/introspect/', status: 500, count: 3}})
     const unknown = await createProject(h.deps, {projectId: 'words-2', clientId: 'not-a-known-client'})
     valid(schemas.create, unknown)
     expect(unknown.created).toBeNull()

@@ -125,7 +125,7 @@ describe('provisionProject', () => {
   it('without project_id: the signup project, its key and host', async () => {
     const {mock, deps, grant, session} = await setup()
     const project = await provisionProject(deps, session)
-    expect(project.id).toBe(String(grant.account.available_teams[0]?.id))
+    expect(project.id).toBe(String(grant.account!.available_teams[0]?.id))
     expect(project.api_key).toMatch(/^phc_/)
     expect(project.host).toBe(mock.issuer)
     expect(project.personal_api_key).toBeUndefined()
@@ -137,7 +137,7 @@ describe('provisionProject', () => {
     const again = await provisionProject(deps, {...session, projectId: 'ci-run-1', projectName: 'CI run 1'})
     const other = await provisionProject(deps, {...session, projectId: 'ci-run-2'})
     expect(again).toEqual(first)
-    expect(first.id).not.toBe(String(grant.account.available_teams[0]?.id))
+    expect(first.id).not.toBe(String(grant.account!.available_teams[0]?.id))
     expect(other.id).not.toBe(first.id)
   })
 
@@ -257,7 +257,7 @@ describe('an expired access token: one refresh, one retry', () => {
       (accessToken) => provisionProject(deps, {issuer, accessToken}),
     )
     expect(refreshes).toBe(1)
-    expect(project.id).toBe(String(grant.account.available_teams[0]?.id))
+    expect(project.id).toBe(String(grant.account!.available_teams[0]?.id))
   })
 
   it('a token refused again after the refresh is exit 5, with onramp signup as the next command', async () => {

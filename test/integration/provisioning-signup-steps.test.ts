@@ -221,8 +221,8 @@ describe('the provisioning token endpoint', () => {
     expect(grant.refresh_token).toMatch(/^phr_/)
     expect(grant.expires_in).toBe(3600)
     const user = mock.control.snapshot().users.find((candidate) => candidate.email === 'new@example.com')
-    expect(grant.account.available_teams.map((team) => team.id)).toEqual(user?.teams.map((team) => team.id))
-    expect(grant.account.available_teams).toHaveLength(1)
+    expect(grant.account!.available_teams.map((team) => team.id)).toEqual(user?.teams.map((team) => team.id))
+    expect(grant.account!.available_teams).toHaveLength(1)
   })
 
   it('sends no client_id: the public partner proves itself with PKCE', async () => {
@@ -297,7 +297,8 @@ describe('the provisioning token endpoint', () => {
     expect(second.access_token).not.toBe(first.access_token)
     expect(second.expires_in).toBe(3600)
     const introspection = `${issuer}/oauth/introspect/`
-    expect(await readGrantedScopes(deps, {issuer, introspectionEndpoint: introspection, token: first.access_token, clientId: CLIENT_ID})).toEqual({active: false})
+    // The old access token is deleted: it cannot even introspect itself (the bare 403).
+    expect(await readGrantedScopes(deps, {introspectionEndpoint: introspection, token: first.access_token})).toMatchObject({kind: 'unreadable'})
     const replay = await refreshProvisioningToken(deps, {issuer, refreshToken: first.refresh_token}).catch((caught: unknown) => caught)
     expect(replay).toBeInstanceOf(SessionExpiredError)
     expect((replay as SessionExpiredError).nextCommand).toBe('onramp signup')
@@ -311,19 +312,19 @@ describe('introspection: what the provisioning token really got', () => {
     const account = await signup()
     if (account.type !== 'oauth') throw new Error('expected a code')
     const grant = await exchangeProvisioningCode(deps, {issuer, code: account.code, verifier: account.pkce.verifier})
-    const read = await readGrantedScopes(deps, {issuer, introspectionEndpoint: `${issuer}/oauth/introspect/`, token: grant.access_token, clientId: CLIENT_ID})
-    expect(read.active).toBe(true)
-    if (!read.active) return
+    const read = await readGrantedScopes(deps, {introspectionEndpoint: `${issuer}/oauth/introspect/`, token: grant.access_token})
+    expect(read.kind).toBe('active')
+    if (read.kind !== 'active') return
     expect([...read.scopes].sort()).toEqual([...SCOPES].sort())
-    expect(read.scoped_teams).toEqual(grant.account.available_teams.map((team) => team.id))
+    expect(read.scoped_teams).toEqual(grant.account!.available_teams.map((team) => team.id))
     expect(read.exp).toBe(Date.UTC(2026, 10, 23, 13, 0, 0) / 1000)
   })
 
   it('a token minted with fewer scopes shows only those', async () => {
     const {deps, issuer} = setup()
     server.use(msw.post(`${issuer}/oauth/introspect/`, () => HttpResponse.json({active: true, scope: 'user:read', exp: 1, client_id: CLIENT_ID, token_type: 'Bearer'})))
-    expect(await readGrantedScopes(deps, {issuer, introspectionEndpoint: `${issuer}/oauth/introspect/`, token: 'pha_x', clientId: CLIENT_ID})).toEqual({
-      active: true,
+    expect(await readGrantedScopes(deps, {introspectionEndpoint: `${issuer}/oauth/introspect/`, token: 'pha_x'})).toEqual({
+      kind: 'active',
       scopes: ['user:read'],
       exp: 1,
       scoped_teams: null,

@@ -31,10 +31,10 @@ async function setupWithoutIntrospection(): Promise<Harness> {
 const options = (extra: Partial<SignupOptions> = {}): SignupOptions => ({email: 'new@example.com', store: true, timeoutSeconds: 10, ...extra})
 
 describe('reading the grant back without introspection', () => {
-  it('user:read works: the grant is taken as requested and the signup completes', async () => {
+  it('user:read works: the signup completes, the grant kept as requested but NOT verified, saying why', async () => {
     const h = await setupWithoutIntrospection()
     const {result} = await signup(h.deps, options())
-    expect(result.session?.missing_required_scopes).toEqual([])
+    expect(result.session).toMatchObject({verified: false, unverified_reason: 'the server offers no introspection endpoint', missing_required_scopes: null})
     expect(h.mock.control.snapshot().counters.requests['POST /oauth/introspect/']).toBeUndefined()
   })
 

@@ -114,15 +114,19 @@ describe('signup with a new email', () => {
     expect((await storedSessions(h.deps)).map((session) => session.user?.email).sort()).toEqual(['first@example.com', 'second@example.com'])
   })
 
-  it('--output-env appends the three variables in $GITHUB_ENV format after what the file held', async () => {
+  it('--output-env appends the variables in $GITHUB_ENV format after what the file held, naming each (the personal API key too)', async () => {
     const h = await setup()
     const file = path.join(h.home, 'github_env')
     const {writeFileSync} = await import('node:fs')
     writeFileSync(file, 'EARLIER=1\n')
     const {result} = await signup(h.deps, options({outputEnv: file}))
+    expect(result.project.personal_api_key).toMatch(/^phx_/)
+    expect(result.env_file).toEqual({path: file, variables: ['POSTHOG_PROJECT_API_KEY', 'POSTHOG_PROJECT_ID', 'POSTHOG_HOST', 'POSTHOG_PERSONAL_API_KEY']})
     expect(readFileSync(file, 'utf8')).toBe(
-      `EARLIER=1\nPOSTHOG_PROJECT_API_KEY=${result.project.api_key}\nPOSTHOG_PROJECT_ID=${result.project.id}\nPOSTHOG_HOST=${result.project.host}\n`,
+      `EARLIER=1\nPOSTHOG_PROJECT_API_KEY=${result.project.api_key}\nPOSTHOG_PROJECT_ID=${result.project.id}\nPOSTHOG_HOST=${result.project.host}\nPOSTHOG_PERSONAL_API_KEY=${result.project.personal_api_key}\n`,
     )
+    const {parse} = await import('dotenv')
+    expect(parse(readFileSync(file))).toEqual({EARLIER: '1', POSTHOG_PROJECT_API_KEY: result.project.api_key, POSTHOG_PROJECT_ID: result.project.id, POSTHOG_HOST: result.project.host, POSTHOG_PERSONAL_API_KEY: result.project.personal_api_key})
   })
 
   it('--output-env to a file that cannot be written stops before any account is requested (exit 2)', async () => {

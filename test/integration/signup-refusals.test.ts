@@ -57,7 +57,7 @@ describe('refused before any account is requested', () => {
 
   it('an app the provisioning API does not know: exit 2 (check --client-id), no account request', async () => {
     const h = await setup()
-    await expect(signup(h.deps, options({host: US_ISSUER, clientId: 'nobody-knows-me'}))).rejects.toMatchObject({exit: 2, code: 'registration_failed'})
+    await expect(signup(h.deps, options({host: US_ISSUER, clientId: 'nobody-knows-me'}))).rejects.toMatchObject({exit: 2, code: 'unknown_client', message: expect.stringMatching(/nobody-knows-me.*api\/agentic\/provisioning\/client_registration.*--client-id/)})
     expect(provisioningCounters(h).account_requests).toBe(0)
   })
 })

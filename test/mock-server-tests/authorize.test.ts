@@ -174,9 +174,24 @@ describe('/oauth/authorize: scopes, reject era (default)', () => {
   it('empty ceiling: every unprivileged scope passes, privileged ones do not, and * is accepted (legacy)', async () => {
     const mock = startMock()
     mock.control.upsertApp({client_id: 'legacy-app', scopes: [], redirect_uris: [CALLBACK]})
-    expect((await login(mock, {clientId: 'legacy-app', scope: 'insight:write notebook:write'})).scope).toBe('insight:write notebook:write')
+    expect((await login(mock, {clientId: 'legacy-app', scope: 'insight:write notebook:write'})).scope).toBe('insight:read insight:write notebook:read notebook:write')
     expect(redirectParams(await get(authorizeUrl(mock, {clientId: 'legacy-app', scope: 'llm_gateway:read'}))).get('error')).toBe('invalid_scope')
     expect((await login(mock, {clientId: 'legacy-app', scope: '*'})).scope).toBe('*')
+  })
+
+  it('consent grants X:read beside every X:write row, inside the ceiling only (PostHog PR #81072)', async () => {
+    const mock = startMock()
+    mock.control.upsertApp({client_id: 'writer', scopes: ['insight:write', 'notebook:write'], optional_scopes: ['dashboard:write'], redirect_uris: [CALLBACK]})
+    expect((await login(mock, {clientId: 'writer', scope: 'insight:write dashboard:write'})).scope).toBe('insight:read insight:write dashboard:read dashboard:write')
+    mock.control.upsertApp({client_id: 'exact', scopes: ['user:read', 'feature_flag:write'], redirect_uris: [CALLBACK]})
+    expect((await login(mock, {clientId: 'exact', scope: 'user:read feature_flag:write'})).scope).toBe('user:read feature_flag:read feature_flag:write')
+  })
+
+  it('optional_scopes widen the ceiling: grantable, listed by client_registration (posthog/models/oauth.py ceiling_scopes)', async () => {
+    const mock = startMock()
+    mock.control.upsertApp({client_id: 'extras', scopes: ['user:read'], optional_scopes: ['project:read'], redirect_uris: [CALLBACK]})
+    expect((await login(mock, {clientId: 'extras', scope: 'user:read project:read'})).scope).toBe('user:read project:read')
+    expect(redirectParams(await get(authorizeUrl(mock, {clientId: 'extras', scope: 'insight:read'}))).get('error')).toBe('invalid_scope')
   })
 
   it('* under an explicit ceiling is rejected', async () => {

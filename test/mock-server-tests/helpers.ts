@@ -162,8 +162,14 @@ export function me(mock: MockServer, accessToken: string): Promise<Response> {
   return get(`${mock.issuer}/api/users/@me/`, bearer(accessToken))
 }
 
-export function introspect(mock: MockServer, token: string): Promise<Record<string, unknown>> {
-  return postForm(`${mock.issuer}/oauth/introspect/`, {token, client_id: US_CLIENT}).then((response) => response.json() as Promise<Record<string, unknown>>)
+/**
+ * Self-introspection (`Authorization: Bearer T`, `token=T`), the only way a public client reads its grant
+ * back from PostHog. A token that no longer exists (revoked, rotated away) is the bare 403: `{status: 403}`.
+ */
+export async function introspect(mock: MockServer, token: string): Promise<Record<string, unknown>> {
+  const response = await postForm(`${mock.issuer}/oauth/introspect/`, {token}, bearer(token))
+  if (response.status === 403) return {status: 403}
+  return response.json() as Promise<Record<string, unknown>>
 }
 
 /** Scopes of a live access token, read through introspection (provisioning tokens carry no `scope`). */

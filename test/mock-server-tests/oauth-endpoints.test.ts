@@ -27,12 +27,25 @@ describe('/oauth/revoke (RFC 7009)', () => {
     expect(await (await refresh(mock, tokens.refresh_token)).json()).toMatchObject({error: 'invalid_grant'})
   })
 
-  it('revoking an access token ends only that token', async () => {
+  it('revoking one token ends every session of that user with that app (posthog/models/oauth.py revoke_oauth_session)', async () => {
     const mock = startMock()
-    const tokens = await login(mock, {scope: 'user:read'})
-    await revoke(mock, {token: tokens.access_token})
-    expect((await me(mock, tokens.access_token)).status).toBe(401)
-    expect((await refresh(mock, tokens.refresh_token)).status).toBe(200)
+    const first = await login(mock, {scope: 'user:read'})
+    const second = await login(mock, {scope: 'user:read'})
+    await revoke(mock, {token: first.access_token})
+    expect((await me(mock, first.access_token)).status).toBe(401)
+    expect((await refresh(mock, first.refresh_token)).status).toBe(400)
+    expect((await me(mock, second.access_token)).status).toBe(401)
+    expect(await (await refresh(mock, second.refresh_token)).json()).toMatchObject({error: 'invalid_grant'})
+    expect(mock.control.events().find((event) => event.event === 'oauth.revoke')).toMatchObject({tokens_revoked: 4})
+  })
+
+  it("another app's sessions of the same user are not touched", async () => {
+    const mock = startMock()
+    mock.control.upsertApp({client_id: 'other-app', scopes: ['user:read'], redirect_uris: [CALLBACK]})
+    const mine = await login(mock, {scope: 'user:read'})
+    const other = await login(mock, {scope: 'user:read', clientId: 'other-app'})
+    await revoke(mock, {token: mine.refresh_token})
+    expect((await me(mock, other.access_token)).status).toBe(200)
   })
 
   it('unknown tokens get 200 too, and are not counted', async () => {
@@ -55,36 +68,85 @@ describe('/oauth/revoke (RFC 7009)', () => {
   })
 })
 
-describe('/oauth/introspect (RFC 7662)', () => {
-  it('active token -> active, scope, exp, client_id, token_type, scoped_teams', async () => {
+describe('/oauth/introspect (RFC 7662), as posthog/api/oauth/views.py OAuthIntrospectTokenView', () => {
+  const url = (mock: ReturnType<typeof startMock>) => `${mock.issuer}/oauth/introspect/`
+
+  it('self-introspection: an access token reads itself back with the fields the code writes', async () => {
     const mock = startMock()
     const tokens = await login(mock, {scope: 'user:read project:read'})
-    expect(await introspect(mock, tokens.access_token)).toMatchObject({
+    const body = await introspect(mock, tokens.access_token)
+    expect(body).toEqual({
       active: true,
+      token_type: 'access_token',
       scope: 'user:read project:read',
+      scoped_teams: [1],
+      scoped_organizations: [expect.any(String)],
       exp: Math.floor(Date.UTC(2026, 10, 23, 12) / 1000) + 3600,
       client_id: US_CLIENT,
-      token_type: 'Bearer',
-      scoped_teams: [1],
+      client_name: 'PostHog Wizard (US)',
     })
   })
 
-  it('unknown, expired or revoked -> {active:false} and nothing else', async () => {
+  it('a JSON body and a GET query work too', async () => {
     const mock = startMock()
     const tokens = await login(mock, {scope: 'user:read'})
-    expect(await introspect(mock, 'pha_unknown')).toEqual({active: false})
-    mock.control.expireTokens()
-    expect(await introspect(mock, tokens.access_token)).toEqual({active: false})
+    const viaJson = await postJson(url(mock), {token: tokens.access_token}, bearer(tokens.access_token))
+    expect(await viaJson.json()).toMatchObject({active: true})
+    const viaGet = await get(`${url(mock)}?token=${tokens.access_token}`, bearer(tokens.access_token))
+    expect(await viaGet.json()).toMatchObject({active: true})
   })
 
-  it('a Bearer token with the introspection scope may introspect; anonymous callers may not', async () => {
+  it("a public client's client_id alone, anonymous callers and another token without the introspection scope get the bare 403", async () => {
+    const mock = startMock()
+    const subject = await login(mock, {scope: 'user:read'})
+    const other = await login(mock, {scope: 'user:read'})
+    for (const response of [
+      await postForm(url(mock), {token: subject.access_token, client_id: US_CLIENT}),
+      await postForm(url(mock), {token: subject.access_token}),
+      await postForm(url(mock), {token: subject.access_token}, bearer(other.access_token)),
+    ]) {
+      expect(response.status).toBe(403)
+      expect(await response.text()).toBe('')
+    }
+  })
+
+  it('a Bearer token with the introspection scope may introspect any token, refresh tokens included', async () => {
     const mock = startMock()
     const caller = await login(mock, {scope: 'introspection'})
     const subject = await login(mock, {scope: 'user:read'})
-    const withBearer = await postForm(`${mock.issuer}/oauth/introspect/`, {token: subject.access_token}, bearer(caller.access_token))
-    expect(await withBearer.json()).toMatchObject({active: true})
-    const anonymous = await postForm(`${mock.issuer}/oauth/introspect/`, {token: subject.access_token})
-    expect(anonymous.status).toBe(401)
+    expect(await (await postForm(url(mock), {token: subject.access_token}, bearer(caller.access_token))).json()).toMatchObject({active: true, token_type: 'access_token'})
+    const refreshBody = (await (await postForm(url(mock), {token: subject.refresh_token}, bearer(caller.access_token))).json()) as Record<string, unknown>
+    expect(refreshBody).toMatchObject({active: true, token_type: 'refresh_token', client_id: US_CLIENT})
+    expect(refreshBody).not.toHaveProperty('scope')
+    expect(refreshBody).not.toHaveProperty('exp')
+  })
+
+  it("a confidential client's credentials introspect its own tokens only", async () => {
+    const mock = startMock()
+    mock.control.upsertApp({client_id: 'confidential-app', client_secret: 's3cret', scopes: ['user:read'], redirect_uris: [CALLBACK]})
+    const own = await login(mock, {scope: 'user:read', clientId: 'confidential-app'})
+    const foreign = await login(mock, {scope: 'user:read'})
+    expect(await (await postForm(url(mock), {token: own.access_token, client_id: 'confidential-app', client_secret: 's3cret'})).json()).toMatchObject({active: true})
+    expect(await (await postForm(url(mock), {token: foreign.access_token, client_id: 'confidential-app', client_secret: 's3cret'})).json()).toEqual({active: false})
+    const basic = {authorization: `Basic ${Buffer.from('confidential-app:s3cret').toString('base64')}`}
+    expect(await (await postForm(url(mock), {token: own.access_token}, basic)).json()).toMatchObject({active: true})
+    expect((await postForm(url(mock), {token: own.access_token, client_id: 'confidential-app', client_secret: 'wrong'})).status).toBe(403)
+  })
+
+  it('an expired token introspecting itself is {active:false}; a revoked one no longer exists: 403', async () => {
+    const mock = startMock()
+    const tokens = await login(mock, {scope: 'user:read'})
+    mock.control.expireTokens()
+    expect(await introspect(mock, tokens.access_token)).toEqual({active: false})
+    const fresh = await login(mock, {scope: 'user:read'})
+    await postForm(`${mock.issuer}/oauth/revoke/`, {client_id: US_CLIENT, token: fresh.access_token})
+    expect(await introspect(mock, fresh.access_token)).toEqual({status: 403})
+  })
+
+  it('an unknown token asked by an authorized caller is {active:false} and nothing else', async () => {
+    const mock = startMock()
+    const caller = await login(mock, {scope: 'introspection'})
+    expect(await (await postForm(url(mock), {token: 'pha_unknown'}, bearer(caller.access_token))).json()).toEqual({active: false})
   })
 })
 

@@ -25,13 +25,21 @@ describe('client_registration: a registered provisioning partner', () => {
       scopes: WIZARD_APP_CEILING,
       provisioning: {active: true, can_create_accounts: true, can_provision_resources: true},
       capabilities: {account_requests: true, github_grants: false, wizard_runs: false},
+      // The names and details of ee/api/agentic_provisioning/views/client_registration.py.
       checks: [
-        {name: 'registered', ok: true, detail: expect.any(String)},
-        {name: 'not_blocked', ok: true, detail: expect.any(String)},
-        {name: 'provisioning_enabled', ok: true, detail: expect.any(String)},
-        {name: 'provisioning_active', ok: true, detail: expect.any(String)},
+        {name: 'client_exists', ok: true, detail: 'Registered by a PostHog admin'},
+        {name: 'provisioning_enabled', ok: true, detail: 'Active'},
+        {name: 'jwks', ok: true, detail: 'No jwks_uri, so this client authenticates with PKCE only and cannot use the GitHub grant endpoints'},
       ],
     })
+  })
+
+  it('capabilities.account_requests is active AND can_create_accounts; scopes are scopes plus optional_scopes', async () => {
+    const mock = startMock()
+    mock.control.upsertApp({client_id: US_CLIENT, scopes: ['user:read'], optional_scopes: ['project:read', 'user:read']})
+    expect(await (await register(mock, US_CLIENT)).json()).toMatchObject({scopes: ['user:read', 'project:read'], capabilities: {account_requests: true}})
+    mock.control.upsertApp({client_id: 'secretive', client_secret: 'x', provisioning: {active: true}})
+    expect(await (await register(mock, 'secretive')).json()).toMatchObject({client_type: 'confidential', token_endpoint_auth_method: 'client_secret_post', capabilities: {account_requests: false}})
   })
 
   it('reports the flags as they are: can_create_accounts off is still a registration', async () => {
@@ -57,7 +65,7 @@ describe('client_registration: 400 registration_failed, message = the first fail
     {
       name: 'blocked',
       setup: (mock) => mock.control.upsertApp({client_id: US_CLIENT, blocked: true}).client_id,
-      message: 'This client_id has been blocked',
+      message: 'Provisioning is blocked for this client. Contact PostHog support if that is unexpected.',
     },
     {
       name: 'deactivated',
@@ -67,7 +75,8 @@ describe('client_registration: 400 registration_failed, message = the first fail
     {
       name: 'never enabled (no provisioning flag at all)',
       setup: (mock) => mock.control.upsertApp({client_id: 'plain-app', redirect_uris: ['http://localhost/cb']}).client_id,
-      message: 'This client is not enabled for agentic provisioning. Add "com.posthog": {"provisioning": true} to your client metadata document, then register again.',
+      // An admin-registered client: the CIMD sentence about the metadata document is for CIMD clients only.
+      message: 'This client is not enabled for agentic provisioning',
     },
   ]
 
@@ -79,7 +88,8 @@ describe('client_registration: 400 registration_failed, message = the first fail
       expect(error).toMatchObject({status: 400, code: 'registration_failed', message})
       expect(error.body).toMatchObject({client_id: clientId, registered: false})
       const checks = error.body.checks as Array<{name: string; ok: boolean; detail: string}>
-      expect(checks.find((check) => !check.ok)?.detail).toBe(message)
+      expect(checks.find((check) => !check.ok)).toEqual({name: name === 'unknown client_id' ? 'client_exists' : 'provisioning_enabled', ok: false, detail: message})
+      expect(checks.at(-1)?.ok).toBe(false)
     })
   }
 

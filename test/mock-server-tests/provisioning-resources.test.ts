@@ -1,7 +1,7 @@
 /** server.md section 4.2, the Bearer resource endpoints: auth, create (idempotent by project_id), read, rotate, remove. */
 import {describe, expect, it} from 'vitest'
 
-import {login, provisioningToken, rateLimitOf, resourcesRequest, signupTokens, startMock, statusErrorOf, US_CLIENT, useMsw} from './helpers.js'
+import {bearer, login, postJson, provisioningToken, rateLimitOf, resourcesRequest, signupTokens, startMock, statusErrorOf, US_CLIENT, useMsw} from './helpers.js'
 
 useMsw()
 
@@ -51,7 +51,12 @@ describe('POST /api/agentic/provisioning/resources', () => {
     const response = await create(mock, token, {configuration: {project_name: 'Ignored'}})
     expect(response.status).toBe(200)
     expect(rateLimitOf(response)).toMatchObject({limit: 10, remaining: 9})
-    expect(await response.json()).toEqual({status: 'complete', id: String(signupTeam), complete: {access_configuration: {api_key: expect.stringMatching(API_KEY), host: 'https://us.posthog.com'}}})
+    // The wizard app issues personal API keys (its recorded create answer carries one).
+    expect(await response.json()).toEqual({
+      status: 'complete',
+      id: String(signupTeam),
+      complete: {access_configuration: {api_key: expect.stringMatching(API_KEY), host: 'https://us.posthog.com', personal_api_key: expect.stringMatching(/^phx_/)}},
+    })
     expect(mock.control.snapshot().totals.teams).toBe(2)
   })
 
@@ -61,7 +66,7 @@ describe('POST /api/agentic/provisioning/resources', () => {
     const first = (await (await create(mock, token, {project_id: 'ci-run-1', configuration: {project_name: 'CI run 1'}})).json()) as Complete
     expect(first.id).not.toBe(String(signupTeam))
     const again = (await (await create(mock, token, {project_id: 'ci-run-1', configuration: {project_name: 'Other'}})).json()) as Complete
-    expect(again).toEqual(first)
+    expect({...again, complete: {access_configuration: {...again.complete.access_configuration, personal_api_key: 'x'}}}).toEqual({...first, complete: {access_configuration: {...first.complete.access_configuration, personal_api_key: 'x'}}})
     const unnamed = (await (await create(mock, token, {project_id: 'ci-run-2'})).json()) as Complete
     const teams = mock.control.snapshot().users.find((user) => user.email === 'p@example.com')!.teams
     expect(teams.map((team) => [String(team.id), team.name])).toEqual([
@@ -115,13 +120,22 @@ describe('POST /api/agentic/provisioning/resources', () => {
     expect(await statusErrorOf(await create(mock, token, {}))).toEqual({status: 404, id: '', code: 'team_not_found', message: 'Team not found'})
   })
 
-  it('a personal API key (phx_) only for apps with issues_personal_api_key, and only on create', async () => {
+  it('a personal API key (phx_) only for apps with issues_personal_api_key, on create and rotate, never on a read (credentials.py, views/resources.py)', async () => {
     const mock = startMock()
     const {access_token: token, signupTeam} = await signup(mock)
+    const pat = (body: unknown) => (body as Complete).complete.access_configuration.personal_api_key
+    expect(pat(await (await create(mock, token, {})).json())).toMatch(/^phx_/)
+    expect(pat(await (await show(mock, token, signupTeam)).json())).toBeUndefined()
+    expect(pat(await (await postJson(`${mock.issuer}/api/agentic/provisioning/resources/${signupTeam}/rotate_credentials`, {}, bearer(token))).json())).toMatch(/^phx_/)
+    mock.control.upsertApp({client_id: US_CLIENT, provisioning: {issues_personal_api_key: false}})
+    expect(pat(await (await create(mock, token, {})).json())).toBeUndefined()
+  })
+
+  it('no personal API key when the grant holds nothing inside the ceiling', async () => {
+    const mock = startMock()
+    const {access_token: token} = await signup(mock)
+    mock.control.upsertApp({client_id: US_CLIENT, scopes: ['survey:read']})
     expect(((await (await create(mock, token, {})).json()) as Complete).complete.access_configuration.personal_api_key).toBeUndefined()
-    mock.control.upsertApp({client_id: US_CLIENT, provisioning: {issues_personal_api_key: true}})
-    expect(((await (await create(mock, token, {})).json()) as Complete).complete.access_configuration.personal_api_key).toMatch(/^phx_/)
-    expect(((await (await show(mock, token, signupTeam)).json()) as Complete).complete.access_configuration.personal_api_key).toBeUndefined()
   })
 })
 

@@ -200,7 +200,7 @@ describe('/oauth/token: refresh_token', () => {
     mock.control.upsertApp({client_id: US_CLIENT, scopes: ['user:read', 'project:read']})
     const second = (await (await refresh(mock, first.refresh_token)).json()) as TokenBody
     expect(second.scope).toBe('openid user:read')
-    expect(mock.control.events().find((event) => event.event === 'oauth.token.refresh_narrowed')).toMatchObject({lost_scopes: ['insight:write', 'llm_gateway:read']})
+    expect(mock.control.events().find((event) => event.event === 'oauth.token.refresh_narrowed')).toMatchObject({lost_scopes: ['insight:read', 'insight:write', 'llm_gateway:read']})
   })
 
   it('narrowing: nothing left -> 400 invalid_grant with PostHog\'s message', async () => {
@@ -222,7 +222,7 @@ describe('/oauth/token: refresh_token', () => {
     mock.control.upsertApp({client_id: 'legacy', scopes: ['user:read']})
     expect(await (await refresh(mock, star.refresh_token, {client_id: 'legacy'})).json()).toMatchObject({scope: '*'})
     mock.control.upsertApp({client_id: 'legacy', scopes: []})
-    expect(await (await refresh(mock, plain.refresh_token, {client_id: 'legacy'})).json()).toMatchObject({scope: 'insight:write'})
+    expect(await (await refresh(mock, plain.refresh_token, {client_id: 'legacy'})).json()).toMatchObject({scope: 'insight:read insight:write'})
   })
 
   it('an optional scope parameter may narrow, never widen', async () => {

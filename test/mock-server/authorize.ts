@@ -7,8 +7,8 @@ import type {HttpHandler} from 'msw'
 
 import {renderConsentPage, renderErrorPage, renderLoginPage} from './consent-page.js'
 import {endpoint, html, json, readBody, redirect, route, stringParam, withQuery, type MockContext} from './http.js'
-import {decideAuthorizeScopes, formatScopes, parseScopeParameter} from './scopes.js'
-import {findApp, recordEvent, type OAuthApp} from './state.js'
+import {decideAuthorizeScopes, formatScopes, grantableScopes, parseScopeParameter, withReadHalves} from './scopes.js'
+import {ceilingOf, findApp, recordEvent, type OAuthApp} from './state.js'
 import {createCode, isWellFormedPkceValue} from './tokens.js'
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
@@ -86,7 +86,7 @@ function validateAuthorizeRequest(ctx: MockContext, params: Record<string, unkno
   if (!isWellFormedPkceValue(codeChallenge)) return fail('invalid_request', 'Invalid code_challenge: 43-128 base64url characters expected.')
 
   const requested = parseScopeParameter(stringParam(params, 'scope'))
-  const decision = decideAuthorizeScopes({requested, ceiling: app.scopes, policy: ctx.state.config.policy})
+  const decision = decideAuthorizeScopes({requested, ceiling: ceilingOf(app), policy: ctx.state.config.policy})
   if (!decision.ok) {
     recordEvent(ctx.state, 'oauth.authorize.invalid_scope', 'warn', {
       requested_scopes: decision.requested,
@@ -100,7 +100,9 @@ function validateAuthorizeRequest(ctx: MockContext, params: Record<string, unkno
   if (decision.dropped.length > 0) {
     recordEvent(ctx.state, 'oauth.authorize.scopes_clamped', 'info', {requested_scopes: requested, granted_scopes: decision.granted, dropped_scopes: decision.dropped, client_id: app.client_id})
   }
-  return {ok: true, request: {app, redirectUri, state, codeChallenge, nonce: stringParam(params, 'nonce'), scopes: decision.granted}}
+  // The consent screen grants `X:read` with every `X:write` row (PostHog PR #81072, frontend effectiveScopes).
+  const scopes = withReadHalves(decision.granted, grantableScopes(ceilingOf(app)))
+  return {ok: true, request: {app, redirectUri, state, codeChallenge, nonce: stringParam(params, 'nonce'), scopes}}
 }
 
 /** Success: a 300 s single-use code for the signed-in user, back to the client. */

@@ -32,6 +32,10 @@ export interface AppInput {
   client_id: string
   name?: string
   scopes?: string[]
+  /** Declinable extras on top of `scopes` (the grantable set is both). */
+  optional_scopes?: string[]
+  /** Makes the app a confidential client with this secret (it may then introspect its own tokens); null: public again. */
+  client_secret?: string | null
   redirect_uris?: string[]
   first_party?: boolean
   provisioning?: Partial<ProvisioningFlags>
@@ -180,6 +184,9 @@ export function createControl(ctx: MockContext, options: StateOptions): MockCont
         name: input.client_id,
         redirect_uris: [],
         scopes: [],
+        optional_scopes: [],
+        client_type: 'public',
+        client_secret: undefined,
         first_party: false,
         provisioning: {active: false, can_create_accounts: false, can_provision_resources: false, issues_personal_api_key: false},
         registered_via: 'control',
@@ -188,6 +195,12 @@ export function createControl(ctx: MockContext, options: StateOptions): MockCont
       }
       if (input.name !== undefined) app.name = String(input.name)
       if (input.scopes !== undefined) app.scopes = stringList(input.scopes, 'scopes')
+      if (input.optional_scopes !== undefined) app.optional_scopes = stringList(input.optional_scopes, 'optional_scopes')
+      if (input.client_secret !== undefined) {
+        if (input.client_secret !== null && (typeof input.client_secret !== 'string' || input.client_secret === '')) throw new ControlError('client_secret must be a non-empty string or null')
+        app.client_secret = input.client_secret ?? undefined
+        app.client_type = input.client_secret === null ? 'public' : 'confidential'
+      }
       if (input.redirect_uris !== undefined) app.redirect_uris = stringList(input.redirect_uris, 'redirect_uris')
       if (input.first_party !== undefined) app.first_party = bool(input.first_party, 'first_party')
       if (input.provisioning !== undefined) {

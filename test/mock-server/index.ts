@@ -11,6 +11,7 @@ import {faultHandler, lateFault} from './faults.js'
 import {notFoundHandler, type MockContext} from './http.js'
 import {createIdTokenSigner} from './id-token.js'
 import {metadataHandlers} from './metadata.js'
+import {introspectionHandlers} from './introspection.js'
 import {oauthHandlers} from './oauth.js'
 import {provisioningHandlers} from './provisioning.js'
 import {createState, type MockState} from './state.js'
@@ -74,6 +75,7 @@ export function createMockServer(options: MockServerOptions = {}): MockServer {
     // Before oauthHandlers: it answers the device_code grant at the token endpoint and lets the rest through.
     ...ctx.device.handlers,
     ...oauthHandlers(ctx),
+    ...introspectionHandlers(ctx),
     ...userApiHandlers(ctx),
     ...provisioningHandlers(ctx),
     // Last: nothing on this origin reaches the real network.

@@ -1,23 +1,20 @@
 /**
  * The standard OAuth endpoints besides authorize (server.md section 3): `/oauth/token` (code with PKCE,
  * refresh with rotation, grace period, reuse detection, narrowing), `/oauth/revoke` (RFC 7009),
- * `/oauth/introspect` (RFC 7662) and `/oauth/register` (RFC 7591).
+ * and `/oauth/register` (RFC 7591); introspection is in introspection.ts.
  */
 import type {HttpHandler} from 'msw'
 
 import {cloudFields, json, oauthError, readBody, route, stringParam, tokenJson, type MockContext} from './http.js'
-import {formatScopes, narrowOnRefresh, parseScopeParameter, tokenHasScope, UNPRIVILEGED_SCOPES} from './scopes.js'
-import {countGrant, findApp, findUser, nowSeconds, recordEvent, type OAuthApp, type User} from './state.js'
+import {formatScopes, narrowOnRefresh, parseScopeParameter, UNPRIVILEGED_SCOPES} from './scopes.js'
+import {ceilingOf, countGrant, findApp, findUser, nowSeconds, recordEvent, type OAuthApp, type User} from './state.js'
 import {
-  bearerToken,
-  checkAccessToken,
   findRedeemableCode,
   issueTokenPair,
   randomClientId,
   REFRESH_GRACE_SECONDS,
-  revokeAccessToken,
   revokeFamily,
-  revokeRefreshToken,
+  revokeSession,
   rotateRefreshToken,
   secondsLeft,
   verifierMatches,
@@ -119,7 +116,7 @@ function refreshTokens(ctx: MockContext, app: OAuthApp, params: Record<string, u
   const asked = parseScopeParameter(stringParam(params, 'scope'))
   const beyond = asked.filter((scope) => !old.scopes.includes(scope))
   if (beyond.length > 0) return oauthError('invalid_scope', `The requested scope exceeds the original grant: ${formatScopes(beyond)}`)
-  const narrowing = narrowOnRefresh({scopes: asked.length > 0 ? asked : old.scopes, ceiling: app.scopes})
+  const narrowing = narrowOnRefresh({scopes: asked.length > 0 ? asked : old.scopes, ceiling: ceilingOf(app)})
   if (!narrowing.ok) {
     recordEvent(ctx.state, 'oauth.token.refresh_refused_out_of_ceiling', 'warn', {client_id: app.client_id, lost_scopes: narrowing.lost})
     return oauthError('invalid_grant', NOTHING_LEFT)
@@ -143,7 +140,11 @@ function handleToken(ctx: MockContext): (args: {request: Request}) => Promise<Re
   }
 }
 
-/** RFC 7009: 200 for known and unknown tokens alike; a refresh token takes its family's access tokens along. */
+/**
+ * RFC 7009: 200 for known and unknown tokens alike. Revoking one token of a user's session with an app
+ * revokes them all: every access and refresh token and every unused code of that (user, application) pair,
+ * both surfaces (posthog/models/oauth.py `revoke_oauth_session`, which the RFC 7009 `revoke_token` path uses).
+ */
 function handleRevoke(ctx: MockContext): (args: {request: Request}) => Promise<Response> {
   return async ({request}) => {
     const body = await readBody(request)
@@ -152,44 +153,13 @@ function handleRevoke(ctx: MockContext): (args: {request: Request}) => Promise<R
     if (!token) return oauthError('invalid_request', 'Missing token parameter.')
     const app = findApp(ctx.state, requestClientId(request, body.params))
     if (!app) return oauthError('invalid_client', 'Client authentication failed.', 401)
-    const access = ctx.state.accessTokens.get(token)
-    const refresh = ctx.state.refreshTokens.get(token)
-    let revoked = false
-    if (access && access.client_id === app.client_id) revoked = revokeAccessToken(ctx.state, token)
-    if (refresh && refresh.client_id === app.client_id) revoked = revokeRefreshToken(ctx.state, refresh)
-    if (revoked) {
-      ctx.state.counters.revocations += 1
-      recordEvent(ctx.state, 'oauth.revoke', 'info', {client_id: app.client_id, token_type: access ? 'access_token' : 'refresh_token'})
+    const found = ctx.state.accessTokens.get(token) ?? ctx.state.refreshTokens.get(token)
+    if (found && found.client_id === app.client_id) {
+      const revoked = revokeSession(ctx.state, {client_id: app.client_id, user_email: found.user_email})
+      if (revoked > 0) ctx.state.counters.revocations += 1
+      recordEvent(ctx.state, 'oauth.revoke', 'info', {client_id: app.client_id, token_type: ctx.state.accessTokens.has(token) ? 'access_token' : 'refresh_token', tokens_revoked: revoked})
     }
     return new Response(null, {status: 200, headers: {'cache-control': 'no-store'}})
-  }
-}
-
-/** RFC 7662, for access tokens. The caller identifies as a known client or with an `introspection` Bearer token. */
-function handleIntrospect(ctx: MockContext): (args: {request: Request}) => Promise<Response> {
-  return async ({request}) => {
-    const body = await readBody(request)
-    if (!body.ok) return oauthError('invalid_request', body.reason)
-    const caller = checkAccessToken(ctx.state, bearerToken(request))
-    const authorized = (caller.ok && tokenHasScope(caller.token.scopes, 'introspection')) || findApp(ctx.state, requestClientId(request, body.params)) !== undefined
-    if (!authorized) return oauthError('invalid_client', 'Authenticate with client_id or a Bearer token holding the introspection scope.', 401)
-    const token = stringParam(body.params, 'token')
-    if (!token) return oauthError('invalid_request', 'Missing token parameter.')
-    const check = checkAccessToken(ctx.state, token)
-    const user = check.ok ? findUser(ctx.state, check.token.user_email) : undefined
-    if (!check.ok || !user) return json({active: false})
-    return json({
-      active: true,
-      scope: formatScopes(check.token.scopes),
-      exp: Math.floor(check.token.expires_at / 1000),
-      iat: Math.floor(check.token.issued_at / 1000),
-      client_id: check.token.client_id,
-      token_type: 'Bearer',
-      sub: user.uuid,
-      username: user.email,
-      scoped_teams: check.token.scoped_teams ?? user.teams.map((team) => team.id),
-      scoped_organizations: [user.organization.id],
-    })
   }
 }
 
@@ -226,6 +196,9 @@ function handleRegister(ctx: MockContext): (args: {request: Request}) => Promise
       name: stringParam(params, 'client_name') ?? 'Unnamed client',
       redirect_uris: [...(redirectUris as string[])],
       scopes: ceiling,
+      optional_scopes: [],
+      client_type: 'public',
+      client_secret: undefined,
       first_party: false,
       provisioning: {active: false, can_create_accounts: false, can_provision_resources: false, issues_personal_api_key: false},
       registered_via: 'dcr',
@@ -254,7 +227,6 @@ export function oauthHandlers(ctx: MockContext): HttpHandler[] {
   return [
     route(ctx, 'POST', '/oauth/token', 'optional', handleToken(ctx)),
     route(ctx, 'POST', '/oauth/revoke', 'optional', handleRevoke(ctx)),
-    route(ctx, 'POST', '/oauth/introspect', 'optional', handleIntrospect(ctx)),
     route(ctx, 'POST', '/oauth/register', 'optional', handleRegister(ctx)),
   ]
 }

@@ -6,13 +6,11 @@
 import {endpoint, json, provisioningError, readBody, stringParam, withQuery, type MockContext} from './http.js'
 import {callerIp, chargeBucket, finishCharged, rateLimitedResponse, takeFixedWindow} from './rate-limits.js'
 import {effectiveCeiling, formatScopes, parseScopeList, scopesOutsideProvisioningCeiling} from './scopes.js'
-import {addUser, findApp, findUser, recordEvent, type OAuthApp, type PendingConsent, type User} from './state.js'
+import {addUser, ceilingOf, findApp, findUser, recordEvent, type OAuthApp, type PendingConsent, type User} from './state.js'
 import {CONSENT_TTL_SECONDS, createCode, isWellFormedPkceValue, randomState} from './tokens.js'
 
 export const AUTHORIZE_PATH = '/api/agentic/authorize'
 const NOT_REGISTERED = 'No provisioning client is registered for this client_id. Register it at POST /api/agentic/provisioning/client_registration'
-const NOT_ENABLED =
-  'This client is not enabled for agentic provisioning. Add "com.posthog": {"provisioning": true} to your client metadata document, then register again.'
 
 /** Older servers required the header; a switch in the config brings that back. */
 export function missingApiVersion(ctx: MockContext, request: Request): Response | undefined {
@@ -26,20 +24,25 @@ interface Check {
   detail: string
 }
 
+const NOT_A_PARTNER = 'This client is not enabled for agentic provisioning'
+const BLOCKED = 'Provisioning is blocked for this client. Contact PostHog support if that is unexpected.'
+const NO_JWKS = 'No jwks_uri, so this client authenticates with PKCE only and cannot use the GitHub grant endpoints'
+
 /**
- * The registration checks, in order; the first failure is the message. An app with no provisioning flag
- * at all never opted in ("not enabled"); one with flags but `active: false` was deactivated.
+ * The registration checks with the names and details of ee/api/agentic_provisioning/views/client_registration.py
+ * for an admin-registered (non-CIMD) client: `client_exists`, then `provisioning_enabled` (not a partner,
+ * blocked, or deactivated), then `jwks` (always ok: the mock's apps publish no keys). Registration stops at
+ * the first failure; the mock's clients never send a `client_assertion` check.
  */
 function registrationChecks(app: OAuthApp | undefined): Check[] {
-  if (!app) return [{name: 'registered', ok: false, detail: 'No client is registered with this client_id'}]
+  if (!app) return [{name: 'client_exists', ok: false, detail: 'No client is registered with this client_id'}]
+  const checks: Check[] = [{name: 'client_exists', ok: true, detail: 'Registered by a PostHog admin'}]
   const flags = app.provisioning
-  const optedIn = flags.active || flags.can_create_accounts || flags.can_provision_resources
-  return [
-    {name: 'registered', ok: true, detail: 'The client is registered'},
-    {name: 'not_blocked', ok: !app.blocked, detail: app.blocked ? 'This client_id has been blocked' : 'The client is not blocked'},
-    {name: 'provisioning_enabled', ok: optedIn, detail: optedIn ? 'The client is enabled for agentic provisioning' : NOT_ENABLED},
-    {name: 'provisioning_active', ok: flags.active, detail: flags.active ? 'Provisioning is active' : 'Provisioning is deactivated for this client'},
-  ]
+  const partner = flags.active || flags.can_create_accounts || flags.can_provision_resources
+  if (app.blocked) return [...checks, {name: 'provisioning_enabled', ok: false, detail: BLOCKED}]
+  if (!partner) return [...checks, {name: 'provisioning_enabled', ok: false, detail: NOT_A_PARTNER}]
+  if (!flags.active) return [...checks, {name: 'provisioning_enabled', ok: false, detail: 'Provisioning is deactivated for this client'}]
+  return [...checks, {name: 'provisioning_enabled', ok: true, detail: 'Active'}, {name: 'jwks', ok: true, detail: NO_JWKS}]
 }
 
 export function handleClientRegistration(ctx: MockContext): (args: {request: Request}) => Promise<Response> {
@@ -70,13 +73,13 @@ export function handleClientRegistration(ctx: MockContext): (args: {request: Req
     return json({
       client_id: app.client_id,
       registered: true,
-      client_type: 'public',
-      token_endpoint_auth_method: 'none',
+      client_type: app.client_type,
+      token_endpoint_auth_method: app.client_type === 'public' ? 'none' : 'client_secret_post',
       jwks_uri: null,
-      // The ceiling as stored (`@default` included): clients read it before creating an account.
-      scopes: [...app.scopes],
+      // `ceiling_scopes` as stored (`@default` included): clients read it before creating an account.
+      scopes: ceilingOf(app),
       provisioning: {active: app.provisioning.active, can_create_accounts: app.provisioning.can_create_accounts, can_provision_resources: app.provisioning.can_provision_resources},
-      capabilities: {account_requests: app.provisioning.can_create_accounts, github_grants: false, wizard_runs: false},
+      capabilities: {account_requests: app.provisioning.active && app.provisioning.can_create_accounts, github_grants: false, wizard_runs: false},
       checks,
     })
   }
@@ -168,7 +171,7 @@ export function handleAccountRequest(ctx: MockContext): (args: {request: Request
     const parsed = validateAccountRequest(ctx, body.params)
     if (parsed instanceof Response) return parsed
     // 4. Empty or missing scopes -> the effective ceiling, sorted (older servers: none at all, section 5 item 1).
-    const scopes = parsed.scopes ?? (state.config.empty_signup_scopes === 'ceiling' ? [...effectiveCeiling(app.scopes)].sort() : [])
+    const scopes = parsed.scopes ?? (state.config.empty_signup_scopes === 'ceiling' ? [...effectiveCeiling(ceilingOf(app))].sort() : [])
     // 5.
     if (!app.provisioning.can_create_accounts) return provisioningError('forbidden', 'Account creation is not enabled for this partner', 403)
     // 6. The caller's daily cap (off unless configured).
@@ -220,7 +223,7 @@ function createAccountAndMintCode(ctx: MockContext, {app, request, scopes}: {app
 function requireConsent(ctx: MockContext, {app, user, request, scopes}: {app: OAuthApp; user: User; request: AccountRequest; scopes: string[]}): Response {
   const withId = {id: request.requestId}
   if (!request.codeChallenge) return provisioningError('invalid_request', 'code_challenge is required for public clients', 400, {}, withId)
-  const outside = scopesOutsideProvisioningCeiling({scopes, ceiling: app.scopes})
+  const outside = scopesOutsideProvisioningCeiling({scopes, ceiling: ceilingOf(app)})
   if (outside.length > 0) {
     recordEvent(ctx.state, 'provisioning.account_request.invalid_scope', 'warn', {client_id: app.client_id, requested_scopes: scopes, missing_scopes: outside})
     return provisioningError('invalid_scope', "One or more requested scopes exceed the application's allowed scopes", 400, {}, withId)

@@ -7,12 +7,14 @@ import type {HttpHandler} from 'msw'
 
 import {json, readBody, route, routePattern, statusError, stringParam, type MockContext} from './http.js'
 import {chargeBucket, finishCharged, rateLimitedResponse} from './rate-limits.js'
-import {addTeam, findApp, findTeam, findUser, recordEvent, type AccessToken, type BucketName, type OAuthApp, type Team, type User} from './state.js'
+import {effectiveCeiling} from './scopes.js'
+import {addTeam, ceilingOf, findApp, findTeam, findUser, recordEvent, type AccessToken, type BucketName, type OAuthApp, type Team, type User} from './state.js'
 import {bearerToken, checkAccessToken, randomApiKey, randomPersonalApiKey} from './tokens.js'
 
 const RESOURCES_PATH = '/api/agentic/provisioning/resources'
 
 interface Caller {
+  ctx: MockContext
   token: AccessToken
   app: OAuthApp
   user: User
@@ -30,7 +32,7 @@ function authenticate(ctx: MockContext, request: Request): Caller | Response {
   if (app.sessions_revoked_at !== undefined && check.token.issued_at <= app.sessions_revoked_at) return statusError('unauthorized', 'Authentication failed', 401)
   if (app.blocked || !app.provisioning.active) return statusError('unauthorized', 'Partner is deactivated', 401)
   if (!app.provisioning.can_provision_resources) return statusError('forbidden', 'Resource provisioning not enabled for this partner', 403)
-  return {token: check.token, app, user}
+  return {ctx, token: check.token, app, user}
 }
 
 /** Auth, then the bucket, then the handler; the RateLimit-* headers on everything after the charge. */
@@ -70,6 +72,22 @@ function labelPrefixError(value: unknown, id: string): Response | undefined {
   if ([...value].length > 25) return statusError('invalid_label_prefix', 'label_prefix must be 25 characters or fewer', 400, id)
   if (/[\p{Cc}\p{Cf}]/u.test(value)) return statusError('invalid_label_prefix', 'label_prefix must not contain control or format characters', 400, id)
   return undefined
+}
+
+/**
+ * A personal API key for create and rotate (never for a read): only for apps with
+ * `issues_personal_api_key`, scoped to the token's grant narrowed to the app's ceiling, none when
+ * nothing is left (ee/api/agentic_provisioning/credentials.py maybe_create_provisioned_pat).
+ */
+function personalApiKey(caller: Caller): string | undefined {
+  if (!caller.app.provisioning.issues_personal_api_key) return undefined
+  const ceiling = ceilingOf(caller.app)
+  if (ceiling.length === 0) return undefined
+  const allowed = effectiveCeiling(ceiling)
+  const scopes = caller.token.scopes.includes('*') ? ceiling : caller.token.scopes.filter((scope) => scope.includes(':') && allowed.includes(scope))
+  if (scopes.length === 0) return undefined
+  recordEvent(caller.ctx.state, 'provisioning.personal_api_key_minted', 'info', {client_id: caller.app.client_id, scopes})
+  return randomPersonalApiKey()
 }
 
 function complete(ctx: MockContext, team: Team, personalApiKey?: string): Response {
@@ -132,7 +150,7 @@ export function resourceHandlers(ctx: MockContext): HttpHandler[] {
         if (labelError) return labelError
         const resolved = resolveProject(ctx, caller, params)
         if (resolved instanceof Response) return resolved
-        return complete(ctx, resolved.team, caller.app.provisioning.issues_personal_api_key ? randomPersonalApiKey() : undefined)
+        return complete(ctx, resolved.team, personalApiKey(caller))
       })(request),
     ),
 
@@ -156,7 +174,7 @@ export function resourceHandlers(ctx: MockContext): HttpHandler[] {
         // reset_token_and_save: the team has one key, so the old one stops working at once.
         team.api_token = randomApiKey()
         recordEvent(state, 'provisioning.credentials_rotated', 'info', {client_id: caller.app.client_id, team_id: team.id})
-        return complete(ctx, team)
+        return complete(ctx, team, personalApiKey(caller))
       })(request)
     }),
 

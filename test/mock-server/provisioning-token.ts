@@ -7,7 +7,7 @@
 import {oauthError, readBody, stringParam, tokenJson, type MockContext} from './http.js'
 import {chargeBucket, finishCharged, rateLimitedResponse} from './rate-limits.js'
 import {narrowOnRefresh, scopesOutsideProvisioningCeiling} from './scopes.js'
-import {countGrant, findApp, findTeam, findUser, recordEvent, type MockState, type OAuthApp, type User} from './state.js'
+import {ceilingOf, countGrant, findApp, findTeam, findUser, recordEvent, type MockState, type OAuthApp, type User} from './state.js'
 import {findRedeemableCode, issueTokenPair, rotateProvisioningRefreshToken, secondsLeft, verifierMatches} from './tokens.js'
 
 const SESSIONS_REVOKED = 'Application sessions were revoked; re-authorize.'
@@ -47,7 +47,7 @@ function mintForCode(ctx: MockContext, {app, code}: {app: OAuthApp; code: NonNul
   if (!user) return oauthError('invalid_grant', 'User not found')
   if (revokedSince(app, code.issued_at)) return oauthError('invalid_grant', SESSIONS_REVOKED)
   if (code.scopes.length === 0) return oauthError('invalid_scope', 'Authorization code carries no scopes; re-authorize.')
-  const outside = scopesOutsideProvisioningCeiling({scopes: code.scopes, ceiling: app.scopes})
+  const outside = scopesOutsideProvisioningCeiling({scopes: code.scopes, ceiling: ceilingOf(app)})
   if (outside.length > 0) {
     recordEvent(state, 'provisioning.token.invalid_scope', 'warn', {client_id: code.client_id, requested_scopes: code.scopes, missing_scopes: outside})
     return oauthError('invalid_scope', "Requested scopes exceed the application's allowed scopes")
@@ -85,7 +85,7 @@ async function refreshProvisioningToken(ctx: MockContext, params: Record<string,
   if (dead || !app || !user) return oauthError('invalid_grant', 'Invalid or revoked refresh token')
   if (accessibleTeams(state, old.scoped_teams, user).length === 0) return oauthError('invalid_grant', 'No accessible teams for this token; re-authorize.')
   if (revokedSince(app, old.issued_at)) return oauthError('invalid_grant', SESSIONS_REVOKED)
-  const narrowing = narrowOnRefresh({scopes: old.scopes, ceiling: app.scopes})
+  const narrowing = narrowOnRefresh({scopes: old.scopes, ceiling: ceilingOf(app)})
   if (!narrowing.ok) return oauthError('invalid_grant', "Token scopes are no longer within the application's allowed scopes; re-authorize.")
   const charged = chargeBucket(state, {clientId: app.client_id, bucket: 'token_refreshes'})
   if (charged.limited) return finishCharged(state, charged.charge, rateLimitedResponse({retryAfter: charged.retryAfter, envelope: 'typed'}))

@@ -146,3 +146,18 @@ export function tokenHasScope(tokenScopes: readonly string[], required: string):
 function dedupe<T>(items: readonly T[]): T[] {
   return [...new Set(items)]
 }
+
+/**
+ * `X:read` added beside every granted `X:write` that the app may be granted: PostHog's OAuth consent
+ * screen emits both for a row at write level (PR #81072). Provisioning grants have no consent screen
+ * for new accounts and keep the scopes as requested.
+ */
+export function withReadHalves(scopes: readonly string[], grantable: readonly string[]): string[] {
+  const out = [...scopes]
+  for (const scope of scopes) {
+    if (!scope.endsWith(':write')) continue
+    const read = `${scope.slice(0, -':write'.length)}:read`
+    if (!out.includes(read) && grantable.includes(read)) out.splice(out.indexOf(scope), 0, read)
+  }
+  return out
+}

@@ -28,7 +28,11 @@ export interface ProvisioningFlags {
   active: boolean
   can_create_accounts: boolean
   can_provision_resources: boolean
-  /** Grandfathered for Stripe: resource creation also returns a personal API key (`phx_`). */
+  /**
+   * Resource creation and rotation also return a personal API key (`phx_`), scoped to the grant narrowed
+   * to the ceiling (ee/api/agentic_provisioning/credentials.py maybe_create_provisioned_pat). The wizard
+   * apps have it: the wizard's recorded create answer carries `personal_api_key`.
+   */
   issues_personal_api_key: boolean
 }
 
@@ -36,8 +40,19 @@ export interface OAuthApp {
   client_id: string
   name: string
   redirect_uris: string[]
-  /** The ceiling, as stored (may hold `@default`); see scopes.ts effectiveCeiling. */
+  /** The required ceiling, as stored (may hold `@default`); see scopes.ts effectiveCeiling. */
   scopes: string[]
+  /**
+   * Declinable extras on top of `scopes` (posthog/models/oauth.py `optional_scopes`); the grantable set is
+   * both (`ceiling_scopes`, see ceilingOf()).
+   */
+  optional_scopes: string[]
+  /**
+   * `public` (PKCE only) or `confidential` (holds `client_secret`): only a confidential client's
+   * credentials may introspect tokens (posthog/api/oauth/views.py, ConfidentialClientOnlyOAuthValidator).
+   */
+  client_type: 'public' | 'confidential'
+  client_secret: string | undefined
   first_party: boolean
   provisioning: ProvisioningFlags
   registered_via: 'seed' | 'control' | 'dcr'
@@ -327,8 +342,11 @@ export function seedDefaults(state: MockState): void {
       name: `PostHog Wizard (${region.toUpperCase()})`,
       redirect_uris: [...WIZARD_REDIRECT_URIS],
       scopes: [...WIZARD_APP_CEILING],
+      optional_scopes: [],
+      client_type: 'public',
+      client_secret: undefined,
       first_party: false,
-      provisioning: {active: true, can_create_accounts: true, can_provision_resources: true, issues_personal_api_key: false},
+      provisioning: {active: true, can_create_accounts: true, can_provision_resources: true, issues_personal_api_key: true},
       registered_via: 'seed',
       blocked: false,
       sessions_revoked_at: undefined,
@@ -352,6 +370,11 @@ export function resetState(state: MockState, options: StateOptions): void {
 
 export function findApp(state: MockState, clientId: string | undefined): OAuthApp | undefined {
   return clientId ? state.apps.get(clientId) : undefined
+}
+
+/** The grantable set: `scopes` plus `optional_scopes`, deduplicated (posthog/models/oauth.py `ceiling_scopes`). */
+export function ceilingOf(app: Pick<OAuthApp, 'scopes' | 'optional_scopes'>): string[] {
+  return [...new Set([...app.scopes, ...app.optional_scopes])]
 }
 
 export function findUser(state: MockState, email: string | undefined): User | undefined {

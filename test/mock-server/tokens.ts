@@ -184,6 +184,19 @@ export function revokeRefreshToken(state: MockState, refresh: RefreshToken): boo
 }
 
 /** Reuse detection: every token of the family dies (server.md section 3). */
+/** Every live token and unused code of one (user, application) pair; returns how many tokens were live. */
+export function revokeSession(state: MockState, {client_id, user_email}: {client_id: string; user_email: string}): number {
+  let live = 0
+  for (const access of state.accessTokens.values()) {
+    if (access.client_id === client_id && access.user_email === user_email && revokeAccessToken(state, access.token)) live += 1
+  }
+  for (const refresh of state.refreshTokens.values()) {
+    if (refresh.client_id === client_id && refresh.user_email === user_email && revokeRefreshToken(state, refresh)) live += 1
+  }
+  for (const code of state.codes.values()) if (code.client_id === client_id && code.user_email === user_email) code.used = true
+  return live
+}
+
 export function revokeFamily(state: MockState, family: string): void {
   state.revokedFamilies.add(family)
   const now = state.now()
