@@ -38,7 +38,7 @@ export type AccountRequestResult =
 export async function requestAccount(deps: ProvisioningDeps, request: AccountRequest): Promise<AccountRequestResult> {
   const prepared = accountRequest(request)
   const response = await sendProvisioning(deps, prepared.request)
-  return processAccountRequestResponse(response, {...prepared, issuer: request.issuer, logger: deps.logger})
+  return processAccountRequestResponse(response, {...prepared, issuer: request.issuer, logger: deps.logger, ...(deps.now ? {now: deps.now()} : {})})
 }
 
 /** The request half: the body the wizard sends (src/utils/provisioning.ts in PostHog/wizard), with its PKCE pair and id. */
@@ -79,9 +79,9 @@ export function accountRequest(request: AccountRequest): {request: ProvisioningR
  */
 export async function processAccountRequestResponse(
   response: Response,
-  {issuer, id, pkce, logger, request}: {issuer: string; id: string; pkce: Pkce; logger: Logger; request?: Pick<ProvisioningRequest, 'context'>},
+  {issuer, id, pkce, logger, request, now}: {issuer: string; id: string; pkce: Pkce; logger: Logger; request?: Pick<ProvisioningRequest, 'context'>; now?: Date},
 ): Promise<AccountRequestResult> {
-  const {body, status} = await processProvisioningResponse(response, {step: 'account_requests', issuer, ...(request?.context ? {context: request.context} : {})}, {logger})
+  const {body, status} = await processProvisioningResponse(response, {step: 'account_requests', issuer, ...(request?.context ? {context: request.context} : {})}, {logger, ...(now ? {now} : {})})
   logger.event('provisioning.account_request', {id, type: typeof body.type === 'string' ? body.type : null}, 'info')
   const answeredId = typeof body.id === 'string' && body.id !== '' ? body.id : id
   const malformed = (expected: string) => malformedResponse({step: 'account_requests', issuer, status, contentType: 'application/json', expected})

@@ -75,8 +75,9 @@ export async function sendProvisioning(deps: ProvisioningDeps, request: Provisio
     if (retryAfter === undefined || retryAfter > RATE_LIMIT_WAIT_LIMIT_SECONDS) return response
     mayRetry = false
     logRateLimit(deps.logger, request.step, response)
-    deps.logger.event('provisioning.rate_limited', {step: request.step, retry_after: retryAfter, code: null}, 'warn', {echo: true})
-    void response.body?.cancel().catch(() => {})
+    const parsed = await readJson(response)
+    const code = parsed.kind === 'object' ? (readErrorEnvelope(parsed.value)?.code ?? null) : null
+    deps.logger.event('provisioning.rate_limited', {step: request.step, retry_after: retryAfter, code}, 'warn', {echo: true})
     deps.onRateLimitWait?.({step: request.step, seconds: retryAfter})
     await sleep(retryAfter * 1000)
   }

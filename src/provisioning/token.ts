@@ -45,7 +45,7 @@ export async function exchangeProvisioningCode(
   },
 ): Promise<ProvisioningGrant> {
   const request = codeExchangeRequest(input)
-  return processCodeExchangeResponse(await sendProvisioning(deps, request), {issuer: input.issuer, logger: deps.logger, request})
+  return processCodeExchangeResponse(await sendProvisioning(deps, request), {issuer: input.issuer, logger: deps.logger, request, ...(deps.now ? {now: deps.now()} : {})})
 }
 
 /** The request half: form-encoded, no client_id (public partners authenticate by PKCE alone). */
@@ -68,9 +68,9 @@ export function codeExchangeRequest({issuer, code, verifier, scopes, clientId}: 
  */
 export async function processCodeExchangeResponse(
   response: Response,
-  {issuer, logger, request}: {issuer: string; logger: Logger; request?: Pick<ProvisioningRequest, 'context'>},
+  {issuer, logger, request, now}: {issuer: string; logger: Logger; request?: Pick<ProvisioningRequest, 'context'>; now?: Date},
 ): Promise<ProvisioningGrant> {
-  const {body, status} = await processProvisioningResponse(response, {step: 'token_exchange', issuer, ...(request?.context ? {context: request.context} : {})}, {logger})
+  const {body, status} = await processProvisioningResponse(response, {step: 'token_exchange', issuer, ...(request?.context ? {context: request.context} : {})}, {logger, ...(now ? {now} : {})})
   const tokens = readTokens(body, {step: 'token_exchange', issuer, status})
   const account = body.account as {id?: unknown; available_teams?: unknown} | undefined | null
   const id = account && typeof account === 'object' ? account.id : undefined
