@@ -82,9 +82,9 @@ describe('readMe (signup\'s lookup: who signed up, and whether user:read works) 
 
   it('answers the user and the status; a 403 (user:read not granted) is a status, not an error', async () => {
     server.use(http.get(ME, () => HttpResponse.json(me)))
-    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: 200, user: {email: 'ada@example.com', name: 'Ada', id: 'u-1'}})
+    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: 200, user: {email: 'ada@example.com', name: 'Ada', id: 'u-1'}, organizationId: null})
     server.use(http.get(ME, () => HttpResponse.json({detail: 'scope'}, {status: 403})))
-    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: 403, user: null})
+    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: 403, user: null, organizationId: null})
   })
 
   it('follows a same-origin redirect and refuses a cross-origin one, like findUser', async () => {
@@ -98,7 +98,7 @@ describe('readMe (signup\'s lookup: who signed up, and whether user:read works) 
       http.get('https://evil.example/me', () => HttpResponse.json(me)),
     )
     seen.length = 0
-    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: null, user: null})
+    expect(await readMe(ports(), {issuer: ISSUER, accessToken: 'access-1234567890'})).toEqual({status: null, user: null, organizationId: null})
     expect(seen.map((request) => request.url)).toEqual([ME])
   })
 
