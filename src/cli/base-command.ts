@@ -53,12 +53,29 @@ export abstract class OnrampCommand extends Command {
     if (thrown instanceof Errors.ExitError) throw thrown
     // oclif names the flag even when the bad value came from its environment variable (ONRAMP_REGION=xx).
     const error = isOclifUsageError(thrown)
-      ? (envOptionError({flags: this.ctor.flags ?? {}, argv: this.argv}) ?? new UsageError(thrown.message))
+      ? (envOptionError({flags: this.ctor.flags ?? {}, argv: this.argv}) ?? parseError(thrown.message, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim()))
       : asOnrampError(thrown)
     writeUnwrittenEnv(error)
     writeErrorDocument(error, {json: this.jsonEnabled()})
     process.exitCode = error.exit
   }
+}
+
+/**
+ * oclif's parse errors in onramp's shape: one sentence (its "The following error occurred:" preamble,
+ * tabs and "See more help" dropped), and the command's help as the next step (a `Next:` line, and
+ * `next_command` under --json).
+ */
+export function parseError(message: string, command: string): UsageError {
+  const text = message
+    .replace(/^The following errors? occurred:\s*/i, '')
+    .replace(/\n?See more help with --help\s*$/i, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(': ')
+    .replace(/:\s*:/g, ':')
+  return new UsageError(`${text}. See ${command} --help.`.replace(/\.\. See/, '. See'), {nextCommand: `${command} --help`})
 }
 
 function isOclifUsageError(error: unknown): error is Error {

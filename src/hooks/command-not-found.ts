@@ -30,6 +30,11 @@ export function wantsJson(words: readonly string[]): boolean {
  */
 export function unknownCommandError({config, words, via}: {config: Interfaces.Config; words: readonly string[]; via?: string}): UsageError {
   const bin = via ? `${config.bin} ${via}` : config.bin
+  // What other CLIs call the version command: onramp answers it as a flag.
+  if (!via && ['version', '-v', '-V'].includes(words[0] ?? '')) {
+    const next = `${config.bin} --version`
+    return new UsageError(`${config.bin} has no command \`${words[0]}\`: the version is \`${next}\`.`, {code: 'command_not_found', nextCommand: next})
+  }
   if (words[0]?.startsWith('-')) return flagsFirstError({config, words})
   const typed = toConfiguredId(words[0] ?? '', config)
   const suggestion = closestCommand({config, typed: words[0] ?? ''})
