@@ -55,3 +55,11 @@ describe('an unknown or misspelt command (built binary)', () => {
     expect(result.stderr).toContain('Next: run `onramp status`')
   })
 })
+
+describe('what other CLIs call the version command', () => {
+  it.each([['version'], ['-v']])('%s points at onramp --version (exit 2)', async (word) => {
+    const result = await runCli([word, '--json'])
+    expect(result.code).toBe(2)
+    expect(JSON.parse(result.stdout)).toMatchObject({error: {code: 'command_not_found', next_command: 'onramp --version'}})
+  })
+})
