@@ -1,14 +1,14 @@
-import {readFileSync} from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {StorageUnavailableError, UnexpectedError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {crypto} from '../lazy-crypto.js'
-import {assertPrivateDir, assertPrivateFile, assertStoredFileSize, ensurePrivateDir, MAX_STORED_FILE_BYTES} from '../fs-trust.js'
+import {assertPrivateDir, assertPrivateFile, ensurePrivateDir, MAX_STORED_FILE_BYTES} from '../fs-trust.js'
 import {withLock, type LockOptions} from './lock.js'
 import {findStoredKey, InvalidSessionError, parseSession, sessionKey, type Session, type SessionKey} from './session.js'
 import type {RawSessionStore} from './store.js'
+import {readVersionedFile} from './versioned-file.js'
 
 /** The format this version reads and writes. */
 export const CREDENTIALS_VERSION = 1
@@ -129,32 +129,14 @@ function storedKey(data: CredentialsFile, id: string): string | undefined {
  * libuv's thread pool (four threads) in every `onramp token`, for nothing else to do meanwhile.
  */
 async function readCredentials(file: string): Promise<CredentialsFile> {
-  assertStoredFileSize(file, MAX_STORED_FILE_BYTES.sessions, `Move it aside (mv "${file}" "${file}.bak") and run onramp login again.`)
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {version: CREDENTIALS_VERSION, sessions: {}}
-    throw corrupt(file, `it cannot be read: ${(error as Error).message}`, error)
-  }
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch (error) {
-    throw corrupt(file, 'it is not valid JSON', error)
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw corrupt(file, 'it is not a JSON object')
-  const {version, sessions} = data as Record<string, unknown>
-  if (typeof version !== 'number') throw corrupt(file, 'it has no "version"')
-  if (version !== CREDENTIALS_VERSION) {
-    throw new UnexpectedError(
-      `The credentials file ${file} has format version ${version}, which this onramp (format ${CREDENTIALS_VERSION}) cannot read; ` +
-        'it was probably written by a newer onramp. It was left unchanged: upgrade onramp, or move the file aside and run onramp login.',
-      {code: 'credentials_unsupported_version'},
-    )
-  }
-  if (typeof sessions !== 'object' || sessions === null || Array.isArray(sessions)) throw corrupt(file, '"sessions" is not an object')
-  return {...(data as Record<string, unknown>), version, sessions: sessions as Record<string, unknown>}
+  const data = readVersionedFile(file, {
+    what: 'credentials file',
+    version: CREDENTIALS_VERSION,
+    maxBytes: MAX_STORED_FILE_BYTES.sessions,
+    sizeFix: `Move it aside (mv "${file}" "${file}.bak") and run onramp login again.`,
+    corrupt: (reason, cause) => corrupt(file, reason, cause),
+  })
+  return data ?? {version: CREDENTIALS_VERSION, sessions: {}}
 }
 
 function parseEntry(file: string, key: string, value: unknown): Session {

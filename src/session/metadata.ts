@@ -1,11 +1,11 @@
-import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import {UnexpectedError} from '../errors.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {assertPrivateDir, assertPrivateFile, assertStoredFileSize, ensurePrivateDir, MAX_STORED_FILE_BYTES} from '../fs-trust.js'
+import {assertPrivateDir, assertPrivateFile, ensurePrivateDir, MAX_STORED_FILE_BYTES} from '../fs-trust.js'
 import {withLock} from './lock.js'
 import {InvalidSessionError, parseSession, type Session} from './session.js'
+import {readVersionedFile, type VersionedSessionsFile} from './versioned-file.js'
 
 /** Everything about a session but its tokens: what `status` shows without unlocking anything. */
 export type SessionMetadata = Omit<Session, 'access_token' | 'refresh_token'> & {kind?: 'oauth' | 'provisioning'}
@@ -31,12 +31,12 @@ export function createMetadataFile({path: file}: {path: string}) {
     async read(): Promise<Map<string, MetadataEntry>> {
       // Like credentials.json: a folder or file onramp does not own, or a symlink, is refused, never followed.
       assertPrivateDir(dir)
-      return parseFile(file, await readJson(file))
+      return parseFile(file, readMetadata(file))
     },
     async update<T>(change: (entries: Map<string, MetadataEntry>) => {result: T; write: boolean} | Promise<{result: T; write: boolean}>): Promise<T> {
       ensurePrivateDir(dir)
       return withLock(`${file}.lock`, async () => {
-        const entries = parseFile(file, await readJson(file)) // re-read under the lock
+        const entries = parseFile(file, readMetadata(file)) // re-read under the lock
         const {result, write} = await change(entries)
         if (write) {
           const sessions = Object.fromEntries([...entries].map(([key, entry]) => [key, {...entry.metadata, secrets: entry.secrets}]))
@@ -56,37 +56,23 @@ export function metadataOf(session: Session & {kind?: SessionMetadata['kind']}):
   return session.kind ? {...clean, kind: session.kind} : clean
 }
 
-async function readJson(file: string): Promise<unknown> {
+/** The file as read (undefined when there is none), through the one versioned-file reader. */
+function readMetadata(file: string): VersionedSessionsFile | undefined {
   // It holds no secret: a file of ours others may only read is tightened silently; one they can write is refused.
   if (!assertPrivateFile(file)) return undefined
-  assertStoredFileSize(file, MAX_STORED_FILE_BYTES.sessions, `Move it aside (mv "${file}" "${file}.bak") and log in again; the tokens in the keychain are found again at the next login.`)
-  let text: string
-  try {
-    text = await fs.readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw corrupt(file, `it cannot be read: ${(error as Error).message}`, error)
-  }
-  try {
-    return JSON.parse(text)
-  } catch (error) {
-    throw corrupt(file, 'it is not valid JSON', error)
-  }
+  return readVersionedFile(file, {
+    what: 'session metadata file',
+    version: METADATA_VERSION,
+    maxBytes: MAX_STORED_FILE_BYTES.sessions,
+    sizeFix: `Move it aside (mv "${file}" "${file}.bak") and log in again; the tokens in the keychain are found again at the next login.`,
+    corrupt: (reason, cause) => corrupt(file, reason, cause),
+  })
 }
 
-function parseFile(file: string, data: unknown): Map<string, MetadataEntry> {
+function parseFile(file: string, data: VersionedSessionsFile | undefined): Map<string, MetadataEntry> {
   const entries = new Map<string, MetadataEntry>()
   if (data === undefined) return entries
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw corrupt(file, 'it is not a JSON object')
-  const {version, sessions} = data as Record<string, unknown>
-  if (version !== METADATA_VERSION) {
-    throw new UnexpectedError(
-      `The session metadata file ${file} has format version ${String(version)}, which this onramp cannot read. It was left unchanged: upgrade onramp, or move it aside and run onramp login.`,
-      {code: 'credentials_unsupported_version'},
-    )
-  }
-  if (typeof sessions !== 'object' || sessions === null || Array.isArray(sessions)) throw corrupt(file, '"sessions" is not an object')
-  for (const [key, value] of Object.entries(sessions)) {
+  for (const [key, value] of Object.entries(data.sessions)) {
     const record = value as Record<string, unknown>
     if (record?.secrets !== 'keychain') throw corrupt(file, `the session "${key}" does not say where its secrets are`)
     try {
