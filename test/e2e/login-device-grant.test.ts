@@ -91,13 +91,18 @@ describe('onramp login --device against the served mock (--device-grant)', () =>
   })
 
   it('Ctrl-C while polling stops at once: exit 130, nothing stored', async () => {
-    let pressedAt = 0
-    const result = await loginWith(['--device', '--json'], (_code, stop) => {
-      pressedAt = Date.now()
+    // Codes polled every 10 minutes: a CLI that waited for the next poll instead of stopping at once would
+    // be killed by loginWith's 30 s guard (code null), so exit 130 proves the wait ended on the signal.
+    const {settings} = await mock.control<{settings: {interval: number; expires_in: number}}>('device')
+    await mock.control('device', {interval: 600, expires_in: 1200})
+    let pressed: string | undefined
+    const result = await loginWith(['--device', '--json'], (code, stop) => {
+      pressed = code
       stop()
-    })
-    expect(Date.now() - pressedAt).toBeLessThan(3000)
-    expect(result.code).toBe(130)
+    }).finally(() => mock.control('device', {interval: settings.interval, expires_in: settings.expires_in}))
+    expect(result.code, result.stderr).toBe(130)
+    const {codes} = await mock.control<{codes: Array<{user_code: string; status: string; polls: number}>}>('device')
+    expect(codes.find((code) => code.user_code === pressed)).toMatchObject({status: 'pending', polls: 0})
     expect(documentOf(result, 'error')).toMatchObject({error: {code: 'interrupted', exit: 130}})
     expect(existsSync(path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'))).toBe(false)
   })

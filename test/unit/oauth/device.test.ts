@@ -1,4 +1,4 @@
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 
 import {ExitCode, InterruptedError} from '../../../src/errors.js'
 import type {Fetch} from '../../../src/http.js'
@@ -94,13 +94,26 @@ describe('pollDeviceGrant', () => {
   })
 
   it('an abort (Ctrl-C) during a wait ends it at once with the abort reason', async () => {
-    const stop = new AbortController()
-    const run = scripted([() => json({error: 'authorization_pending'}, 400)])
-    setTimeout(() => stop.abort(new InterruptedError('stopped')), 50)
-    const started = Date.now()
-    const error = await pollDeviceGrant(run.http, {discovered, clientId: 'cli', authorization: {...authorization, interval: 30}}, {signal: stop.signal}).catch((caught: unknown) => caught)
-    expect(error).toBeInstanceOf(InterruptedError)
-    expect(Date.now() - started).toBeLessThan(2000)
+    // Fake timers: the real (default) sleep's 30 s timer never fires here, so only the abort can end the wait.
+    vi.useFakeTimers()
+    try {
+      const stop = new AbortController()
+      const run = scripted([() => json({error: 'authorization_pending'}, 400)])
+      let settled = false
+      const done = pollDeviceGrant(run.http, {discovered, clientId: 'cli', authorization: {...authorization, interval: 30}}, {signal: stop.signal})
+        .catch((caught: unknown) => caught)
+        .finally(() => (settled = true))
+      await vi.advanceTimersByTimeAsync(1000) // one second into the first 30 s wait
+      expect(settled).toBe(false)
+      stop.abort(new InterruptedError('stopped'))
+      await vi.advanceTimersByTimeAsync(0) // no time passes: the abort alone ends it
+      expect(settled).toBe(true)
+      expect(await done).toBeInstanceOf(InterruptedError)
+      expect(run.bodies).toEqual([]) // no poll went out
+      expect(vi.getTimerCount()).toBe(0) // and the wait's timer was cleared
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('network failures back off (doubling) and end with exit 6 after three in a row', async () => {

@@ -205,7 +205,7 @@ describeUnless(noRedis)('Redis session store (a real redis-server)', () => {
     const error = await rejection(store.get(session()))
     expect(error.exit).toBe(7)
     expect(error.message).toMatch(/Redis at redis:\/\/127\.0\.0\.1/)
-    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(Date.now() - started).toBeLessThan(20_000) // gives up rather than reconnecting forever (a hang guard, not a speed target)
   })
 
   it('a Redis slower than ONRAMP_REDIS_TIMEOUT_MS: exit 7 naming the variable; a slow one within it works', async () => {
