@@ -67,6 +67,14 @@ export function regionOfIssuer(issuer: string): Region | null {
 
 /** Parses a --host value into an issuer. Plain http:// is refused except on loopback hosts: tokens would cross the network in clear. */
 export function issuerFromHost(value: string): string {
+  const schemeless = !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+  if (schemeless) {
+    // https:// is assumed without a scheme; a server on this machine usually speaks plain http, and a TLS error would hide why.
+    const host = /^\[[^\]]*\]|^[^:/]*/.exec(value)?.[0] ?? ''
+    if (host && isLoopbackHost(host)) {
+      throw new UsageError(`--host "${value}" has no scheme, so https:// would be assumed: for a server on this machine pass http://${value} (or https://${value} if it speaks TLS).`)
+    }
+  }
   let url: URL
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`)

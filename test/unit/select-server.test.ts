@@ -64,3 +64,12 @@ describe('isLoopbackHost', () => {
     for (const host of ['128.0.0.1', 'localhost.evil.com', '127.0.0.1.nip.io', '0.0.0.0']) expect(isLoopbackHost(host), host).toBe(false)
   })
 })
+
+describe('a loopback --host without a scheme', () => {
+  it('gets a hint naming http:// instead of a TLS error later (exit 2)', () => {
+    expect(() => issuerFromHost('127.0.0.1:8000')).toThrow(/has no scheme.*pass http:\/\/127\.0\.0\.1:8000/)
+    expect(() => issuerFromHost('localhost:8000')).toThrow(/pass http:\/\/localhost:8000/)
+    expect(issuerFromHost('posthog.example.com')).toBe('https://posthog.example.com')
+    expect(issuerFromHost('http://127.0.0.1:8000')).toBe('http://127.0.0.1:8000')
+  })
+})
