@@ -51,20 +51,66 @@ const storage = process.env.ONRAMP_STORAGE ?? (keychainReachable() ? 'keychain' 
 env.ONRAMP_STORAGE = storage
 
 const failures = []
-function onramp(args, {expect = 0, show = (text) => text, check} = {}) {
-  console.log(`\n$ onramp ${args.join(' ')}`)
-  const result = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), ...args], {cwd: root, env, encoding: 'utf8', timeout: 60_000})
-  const out = show(result.stdout ?? '')
+/**
+ * Runs one step and prints it as it happened: `$ onramp ...` (each argument shell-quoted, so the line pastes),
+ * then stdout and stderr interleaved in the order they arrived (login's "Open this URL" comes before "Logged in").
+ * `show` rewrites the whole printed text (masking, leaving rows out); `check` judges the result.
+ */
+async function onramp(args, {expect = 0, show = (text) => text, check} = {}) {
+  console.log(`\n$ onramp ${args.map(shellQuote).join(' ')}`)
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'run.js'), ...args], {cwd: root, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const result = {stdout: '', stderr: '', combined: ''}
+  child.stdout.on('data', (chunk) => ((result.stdout += chunk), (result.combined += chunk)))
+  child.stderr.on('data', (chunk) => ((result.stderr += chunk), (result.combined += chunk)))
+  const timer = setTimeout(() => child.kill(), 60_000)
+  result.status = await new Promise((resolve) => child.on('close', (code) => resolve(code)))
+  clearTimeout(timer)
+  const out = show(result.combined, result)
   if (out.trim()) process.stdout.write(indent(out))
-  if (result.stderr?.trim()) process.stdout.write(indent(result.stderr))
   const problem = result.status !== expect ? `exit ${result.status}, expected ${expect}` : check?.(result)
   if (problem) {
-    failures.push(`onramp ${args.join(' ')}: ${problem}`)
+    failures.push(`onramp ${args.map(shellQuote).join(' ')}: ${problem}`)
     console.log(`  !! ${problem}`)
   } else if (expect !== 0) {
     console.log(`  (exit ${expect}, as expected)`)
   }
   return result
+}
+
+/** One argument as a POSIX shell reads it back: bare when safe, else in double quotes (single when it holds $ ` \\ " !). */
+function shellQuote(arg) {
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg
+  if (!/["$`\\!]/.test(arg)) return `"${arg}"`
+  return `'${arg.replaceAll("'", `'\\''`)}'`
+}
+
+// The scope table's rows (`SURFACE SCOPE REQUIRED STATUS`), keyed by surface and scope.
+const scopeRow = /^(login|signup)\s+(\S+)\s+(?:yes|-)\s+(.*)$/
+function scopeRows(text) {
+  const rows = new Map()
+  for (const line of text.split('\n')) {
+    const match = scopeRow.exec(line)
+    if (match) rows.set(`${match[1]} ${match[2]}`, {line, status: match[3].trim()})
+  }
+  return rows
+}
+
+/** The second table printed as only the rows whose status changed since `before`, each marked with what it was. */
+function onlyChangedRows(before) {
+  return (text) => {
+    const after = scopeRows(text)
+    let changed = 0
+    const kept = text.split('\n').flatMap((line) => {
+      const match = scopeRow.exec(line)
+      if (!match) return [line]
+      const was = before.get(`${match[1]} ${match[2]}`)
+      if (was && was.status === match[3].trim()) return []
+      changed++
+      return [`${line}   <- CHANGED (was: ${was?.status ?? 'not listed'})`]
+    })
+    const note = `(only the ${changed} row(s) that changed since the first check; ${after.size - changed} unchanged row(s) left out)`
+    return kept.join('\n').replace(/^(SURFACE\s+SCOPE.*)$/m, `${note}\n$1`)
+  }
 }
 
 async function admin(say, body) {
@@ -85,16 +131,16 @@ try {
   console.log(`onramp demo against the embedded mock PostHog server at ${issuer}`)
   console.log(`Sessions are stored in: ${storage === 'keychain' ? 'the OS keychain (secrets) + a 0600 metadata file' : 'a 0600 file (no OS keychain reachable here)'}; HOME=${home}`)
 
-  onramp(['scopes', '--check'])
+  const firstCheck = await onramp(['scopes', '--check'])
   const email = `demo-${randomBytes(4).toString('hex')}@example.com`
-  onramp(['signup', '--non-interactive', '--email', email], {show: mask})
-  onramp(['status'])
-  onramp(['token'], {show: (text) => `${mask(text.trim())}   (stdout holds the token alone: TOKEN=$(onramp token))\n`, check: (r) => (/^pha_\w+\n$/.test(r.stdout) ? undefined : 'no token on stdout')})
+  await onramp(['signup', '--non-interactive', '--email', email], {show: mask})
+  await onramp(['status'])
+  await onramp(['token'], {show: (text) => `${mask(text.trim())}   (stdout holds the token alone: TOKEN=$(onramp token))\n`, check: (r) => (/^pha_\w+\n$/.test(r.stdout) ? undefined : 'no token on stdout')})
 
   await admin("The server's admins narrow the wizard app's ceiling: llm_gateway:read is no longer allowed", {client_id: WIZARD_CLIENT_ID, scopes: NARROWED_CEILING})
   const stopsBefore = (await mockState()).counters?.requests ?? {}
-  onramp(['scopes', '--check'], {expect: 4, check: (r) => (/llm_gateway:read/.test(r.stdout) ? undefined : 'the missing scope is not named')})
-  onramp(['login'], {
+  await onramp(['scopes', '--check'], {expect: 4, show: onlyChangedRows(scopeRows(firstCheck.stdout)), check: (r) => (/llm_gateway:read/.test(r.stdout) ? undefined : 'the missing scope is not named')})
+  await onramp(['login'], {
     expect: 4,
     check: (r) =>
       !/llm_gateway:read/.test(r.stderr) ? 'the missing scope is not named'
@@ -104,19 +150,24 @@ try {
   })
   const authorizeCalls = (state) => Object.entries(state).filter(([key]) => key.includes('/oauth/authorize')).reduce((sum, [, n]) => sum + n, 0)
   if (authorizeCalls((await mockState()).counters?.requests ?? {}) !== authorizeCalls(stopsBefore)) failures.push('login reached /oauth/authorize despite the narrowed ceiling')
-  else console.log('  Stopped before any browser opened: the server saw no authorization request.')
+  else {
+    console.log('  Stopped before any browser opened: the server saw no authorization request.')
+    console.log(
+      '  Why it matters: without the stop, the server would have issued a session without llm_gateway:read (consent grants only what the ceiling allows) and login would have said OK; the first LLM gateway call would then fail with 401, an hour later, far from the cause.',
+    )
+  }
 
   await admin('The admins restore the ceiling', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
-  onramp(['login'], {check: (r) => (/Logged in/.test(r.stdout) ? undefined : 'no login summary')})
-  onramp(['projects', 'create', '--id', `demo-${randomBytes(3).toString('hex')}`, '--name', 'Demo run'], {show: mask})
+  await onramp(['login'], {check: (r) => (/Logged in/.test(r.stdout) ? undefined : 'no login summary')})
+  await onramp(['projects', 'create', '--id', `demo-${randomBytes(3).toString('hex')}`, '--name', 'Demo run'], {show: mask})
   const refreshesBefore = (await mockState()).counters?.grants?.refresh_token ?? 0
-  onramp(['token', '--min-valid', '7200'], {
+  await onramp(['token', '--min-valid', '7200'], {
     show: (text) => `${mask(text.trim())}   (refreshed: it would not have lasted 2 h)\n`,
   })
   const refreshesAfter = (await mockState()).counters?.grants?.refresh_token ?? 0
   if (refreshesAfter !== refreshesBefore + 1) failures.push(`expected one refresh at the server, saw ${refreshesAfter - refreshesBefore}`)
   else console.log('  The server saw exactly one refresh; the rotated refresh token was stored.')
-  onramp(['logout', '--all'])
+  await onramp(['logout', '--all'])
 } finally {
   mock.kill()
   rmSync(home, {recursive: true, force: true})
