@@ -386,6 +386,13 @@ export function serverUnreachable(issuer: string, error: unknown): NetworkError 
   if (certificate) {
     return new NetworkError(`Could not talk to ${issuer} securely: ${describeCertificateProblem(certificate, new URL(issuer).host)}`, {code: 'tls_certificate', cause: error})
   }
+  if (describeFetchError(error) === 'bad port') {
+    const url = new URL(issuer)
+    return new NetworkError(
+      `Could not reach ${issuer}: port ${url.port} is not allowed (fetch refuses ports kept for other protocols, such as 1, 25 or 6000), so nothing there can answer onramp. Check the port in --host (the server's usual port is 443 for https, or the one your local server prints).`,
+      {code: 'bad_port', cause: error},
+    )
+  }
   return new NetworkError(`Could not reach ${issuer} (${describeFetchError(error)}). Check the host, your connection, or HTTPS_PROXY, then try again.`, {
     code: 'server_unreachable',
     cause: error,

@@ -145,15 +145,37 @@ function discoveryError(issuer: string, error: unknown): OnrampError {
     return new NetworkError(`${issuer} is unavailable (HTTP ${status}); try again in a minute.`, {code: 'server_unavailable', cause: error})
   }
   if (/issuer/i.test(detail)) {
+    const named = namedIssuer(error)
+    const tried = `tried ${wellKnownUrls(issuer).join(' and ')}, which must name ${issuer}`
+    if (named === undefined) {
+      return new UsageError(`The metadata at ${issuer} names a different issuer (${tried}; ${detail}): pass the exact issuer URL as --host.`, {code: 'issuer_mismatch', cause: error})
+    }
+    const shown = serverText(named)
     return new UsageError(
-      `The metadata at ${issuer} names a different issuer: pass the exact issuer URL as --host (${detail}).`,
-      {code: 'issuer_mismatch', cause: error},
+      `The metadata at ${issuer} names a different issuer, ${shown} (${tried}). If that is the server you meant, pass --host ${shown}.`,
+      {code: 'issuer_mismatch', cause: error, nextCommand: `onramp login --host ${shown}`},
     )
   }
   return new UsageError(
     `${issuer} publishes no OAuth metadata (tried /.well-known/oauth-authorization-server and /.well-known/openid-configuration: ${detail}). Is --host right?`,
     {code: 'discovery_failed', cause: error},
   )
+}
+
+/** The issuer a metadata document named, read from oauth4webapi's comparison error (somewhere in the cause chain). */
+function namedIssuer(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; current = (current as {cause?: unknown}).cause, depth++) {
+    const detail = current as {attribute?: unknown; body?: {issuer?: unknown}}
+    if (detail.attribute === 'issuer' && typeof detail.body?.issuer === 'string') return detail.body.issuer
+  }
+  return undefined
+}
+
+/** The two well-known metadata URLs discovery tries for an issuer (RFC 8414 path insertion, OIDC path appending). */
+function wellKnownUrls(issuer: string): string[] {
+  const url = new URL(issuer)
+  const pathPart = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '')
+  return [`${url.origin}/.well-known/oauth-authorization-server${pathPart}`, `${url.origin}${pathPart}/.well-known/openid-configuration`]
 }
 
 /** The longest a metadata document is trusted without asking again, whatever max-age says. */
