@@ -49,12 +49,8 @@ export interface ProjectShowResult {
   session: SessionView
 }
 
-export interface ProjectRotateResult {
-  project: ProjectView
-  env_file: string | null
-  env_variables: string[] | null
-  session: SessionView
-}
+/** rotate-key's result: show's shape, with the new key. */
+export type ProjectRotateResult = ProjectShowResult
 
 export interface ProjectRemoveResult {
   /** False when the confirmation was declined: nothing was removed (exit 0). */
@@ -296,18 +292,24 @@ async function projectIdOf(deps: Deps, bearer: BearerSession, options: ProjectId
 /** GET resources/{id}: the project and its current API key. */
 export async function showProjectFlow(deps: Deps, options: ProjectIdOptions & {outputEnv?: string | undefined}): Promise<ProjectShowResult> {
   const {showProject} = await import('../provisioning/resources.js')
-  const bearer = await openBearerSession(deps, options)
-  const id = await projectIdOf(deps, bearer, options)
-  const project = projectView(await bearer.call((accessToken) => showProject(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id})))
-  return {project, ...(await writeEnv(options.outputEnv, project, bearer.view())), session: bearer.view()}
+  return projectKeyFlow(deps, options, showProject)
 }
 
 /** POST resources/{id}/rotate_credentials: a new API key; the old one stops working (PostHog keeps one key per project). */
 export async function rotateProjectKeyFlow(deps: Deps, options: ProjectIdOptions & {outputEnv?: string | undefined}): Promise<ProjectRotateResult> {
   const {rotateProjectKey} = await import('../provisioning/resources.js')
+  return projectKeyFlow(deps, options, rotateProjectKey)
+}
+
+/** show and rotate-key: one call on the project the options name, its key written to --output-env. */
+async function projectKeyFlow(
+  deps: Deps,
+  options: ProjectIdOptions & {outputEnv?: string | undefined},
+  request: (provisioning: ReturnType<typeof provisioningDeps>, call: {issuer: string; accessToken: string; id: string}) => Promise<ProvisionedProject>,
+): Promise<ProjectShowResult> {
   const bearer = await openBearerSession(deps, options)
   const id = await projectIdOf(deps, bearer, options)
-  const project = projectView(await bearer.call((accessToken) => rotateProjectKey(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id})))
+  const project = projectView(await bearer.call((accessToken) => request(provisioningDeps(deps), {issuer: bearer.issuer, accessToken, id})))
   return {project, ...(await writeEnv(options.outputEnv, project, bearer.view())), session: bearer.view()}
 }
 

@@ -7,6 +7,32 @@ import type {SessionInfo, SessionStore} from '../session/store.js'
 
 export type {SelectionFlags} from '../select/choose.js'
 
+/** What the selection decided, as status, whoami and --verbose report it (schemas/status.schema.json `selection`). */
+export interface SelectionReport {
+  issuer: string
+  server_from: string
+  client_id_from: string | null
+  /** The account commands use; null when none is chosen (no session, or several accounts without a choice). */
+  account: string | null
+  account_from: string | null
+  /** The `.onramp.json` read, whether or not it chose anything. */
+  file: string | null
+  /** Several accounts on the server and nothing choosing one: their names (commands then ask for --account). */
+  ambiguous: string[]
+}
+
+export function selectionReport(choice: Choice<SessionInfo>): SelectionReport {
+  return {
+    issuer: choice.server.issuer,
+    server_from: choice.sources.server.name,
+    client_id_from: choice.sources.client_id?.name ?? null,
+    account: choice.account,
+    account_from: choice.sources.account?.name ?? null,
+    file: choice.file,
+    ambiguous: choice.ambiguous,
+  }
+}
+
 /**
  * Reads what the one selection (src/select/choose.ts) decides from: the flags, the environment, the
  * nearest `.onramp.json` above the working folder, `onramp switch`'s defaults and the stored sessions'
@@ -21,20 +47,7 @@ export async function chooseFor(
   const store = sessions ? undefined : await deps.sessions()
   const all = sessions ? [...sessions] : await store!.list()
   const choice = choose({flags, env: deps.env, file, defaults: readDefaults(deps.paths.config), defaultsPath: defaultsFile(deps.paths.config), sessions: all, prefer})
-  deps.logger.event(
-    'selection',
-    {
-      issuer: choice.server.issuer,
-      server_from: choice.sources.server.name,
-      client_id_from: choice.sources.client_id?.name ?? null,
-      account: choice.account,
-      account_from: choice.sources.account?.name ?? null,
-      file: choice.file,
-      prefer: prefer ?? null,
-    },
-    'debug',
-    {verboseOnly: true},
-  )
+  deps.logger.event('selection', {...selectionReport(choice), prefer: prefer ?? null}, 'debug', {verboseOnly: true})
   return {choice, store, all}
 }
 

@@ -6,40 +6,14 @@ import {findOnrampFile} from '../select/onramp-file.js'
 import {sessionKey} from '../session/session.js'
 import {envToken} from '../session/env-token.js'
 import type {SessionInfo} from '../session/store.js'
-import {chooseFor, selectSessions, type SelectionFlags} from './select-sessions.js'
+import {chooseFor, selectionReport, selectSessions, type SelectionFlags, type SelectionReport} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
-
-/** What the selection decided, as status, whoami and --verbose report it (schemas/status.schema.json `selection`). */
-export interface SelectionReport {
-  issuer: string
-  server_from: string
-  client_id_from: string | null
-  /** The account commands use; null when none is chosen (no session, or several accounts without a choice). */
-  account: string | null
-  account_from: string | null
-  /** The `.onramp.json` read, whether or not it chose anything. */
-  file: string | null
-  /** Several accounts on the server and nothing choosing one: their names (commands then ask for --account). */
-  ambiguous: string[]
-}
 
 export interface StatusResult {
   sessions: SessionView[]
   selection: SelectionReport & {
     /** Index in `sessions` of the session each kind of command uses: `token` (token, doctor, logout) and `projects`; null for none. */
     used_by: {token: number | null; projects: number | null}
-  }
-}
-
-export function selectionReport(choice: Choice<SessionInfo>): SelectionReport {
-  return {
-    issuer: choice.server.issuer,
-    server_from: choice.sources.server.name,
-    client_id_from: choice.sources.client_id?.name ?? null,
-    account: choice.account,
-    account_from: choice.sources.account?.name ?? null,
-    file: choice.file,
-    ambiguous: choice.ambiguous,
   }
 }
 

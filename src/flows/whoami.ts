@@ -4,7 +4,7 @@ import type {ServerSelection} from '../select-server.js'
 import {envToken} from '../session/env-token.js'
 import {chooseFor} from './select-sessions.js'
 import {envSessionView, sessionView, type SessionView} from './session-view.js'
-import {selectionReport, type SelectionReport} from './status.js'
+import {selectionReport, type SelectionReport} from './select-sessions.js'
 
 export interface WhoamiResult {
   selection: SelectionReport

@@ -1,4 +1,5 @@
-import type {SelectionReport, StatusResult} from '../flows/status.js'
+import type {SelectionReport} from '../flows/select-sessions.js'
+import type {StatusResult} from '../flows/status.js'
 import {serverText} from '../terminal-text.js'
 import {renderSessionBlock} from './session.js'
 
