@@ -54,7 +54,10 @@ function roundTrip(ctx: DoctorContext): Promise<true | string> {
     child.on('close', () => {
       try {
         const value = JSON.parse(out) as {ok?: boolean; error?: string}
-        settle(value.ok ? true : describeKeyringError(value.error ?? 'unknown error'))
+        if (value.ok) return settle(true)
+        const raw = value.error ?? 'unknown error'
+        ctx.deps.logger.event('doctor.keychain_error', {error: raw}, 'debug')
+        settle(describeKeyringError(raw))
       } catch {
         settle('the keychain probe stopped without an answer')
       }
@@ -62,10 +65,30 @@ function roundTrip(ctx: DoctorContext): Promise<true | string> {
   })
 }
 
-function describeKeyringError(message: string): string {
-  const first = message.split('\n')[0] ?? message
-  if (/ServiceUnknown|org\.freedesktop\.secrets|DBus|D-Bus/i.test(message)) return `no Secret Service answers on D-Bus (${first})`
-  return first
+/**
+ * The keyring's raw answer as a sentence naming the cause (and so the fix): doctor never shows a raw D-Bus
+ * error. The raw text is kept in the log (`onramp doctor --verbose` prints it).
+ */
+export function describeKeyringError(message: string): string {
+  if (/DBUS_SESSION_BUS_ADDRESS is not set|no D-Bus session bus/i.test(message)) {
+    return 'no D-Bus session bus in this environment (DBUS_SESSION_BUS_ADDRESS is not set, as over SSH, in a container or in cron), so no Secret Service can be asked'
+  }
+  if (/session bus at .* (cannot be reached|ENOENT|ECONNREFUSED)|ENOENT|ECONNREFUSED/i.test(message)) {
+    return 'the D-Bus session bus that DBUS_SESSION_BUS_ADDRESS names is gone (its daemon stopped, or the address is left from an earlier login)'
+  }
+  if (/session bus at .* (did not answer|does not answer|timed out)|timed? ?out/i.test(message)) {
+    return 'the D-Bus session bus accepts connections but does not answer'
+  }
+  if (/no result found|NoSuchObject|no such collection/i.test(message)) {
+    return 'the Secret Service has no default keyring to store into (none created yet, or it is locked): unlock or create a login keyring'
+  }
+  if (/ServiceUnknown|org\.freedesktop\.secrets|was not provided by any/i.test(message)) {
+    return 'D-Bus answers, but no Secret Service runs on it (no gnome-keyring or KeePassXC with Secret Service on)'
+  }
+  if (/locked|unlock|prompt|dismissed/i.test(message)) return 'the keyring is locked and nothing here can unlock it'
+  if (/AccessDenied|denied|not allowed/i.test(message)) return 'the Secret Service refused onramp access to the keyring'
+  if (/DBus|D-Bus|Platform failure|Secret Service/i.test(message)) return 'the Secret Service failed to store a test entry'
+  return message.split('\n')[0] ?? message
 }
 
 /** ONRAMP_STORAGE's mode, or undefined when the variable is invalid (storage.backend reports that). */

@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import {afterEach, describe, expect, it} from 'vitest'
 
+import {describeKeyringError} from '../../src/doctor/keychain-round-trip.js'
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
 import {rememberClient} from '../../src/oauth/registration.js'
 import {withLock} from '../../src/session/lock.js'
@@ -110,9 +111,22 @@ describe('onramp doctor: storage', () => {
     const report = await runDoctor(deps, {selection: FREE_PORT_SERVER, platform: 'linux'})
     const keychain = findCheck(report, 'storage.keychain')
     expect(keychain.status).toBe('warn')
-    expect(keychain.summary).toMatch(/keychain round trip failed after \d+ ms: no Secret Service answers on D-Bus/)
+    expect(keychain.summary).toMatch(/keychain round trip failed after \d+ ms: the D-Bus session bus that DBUS_SESSION_BUS_ADDRESS names is gone/)
+    expect(keychain.summary).not.toMatch(/ENOENT|unix:path|DBus error/) // the cause in a sentence, not the raw error
     expect(keychain.summary).toMatch(/auto falls back to the 0600 file/)
     expect(keychain.fix).toMatch(/ONRAMP_STORAGE=file/)
+  })
+
+  it.each([
+    ['org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files', /no Secret Service runs on it/],
+    ['Platform failure: DBus error: Secret Service: no result found', /no default keyring/],
+    ['no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)', /no D-Bus session bus in this environment/],
+    ['Platform failure: DBus error: org.freedesktop.DBus.Error.AccessDenied: Rejected send message', /refused onramp access/],
+    ['Platform failure: DBus error: org.freedesktop.DBus.Error.Failed: something new', /failed to store a test entry/],
+  ])('doctor never shows a raw D-Bus error: %s becomes a sentence naming the cause', (raw, sentence) => {
+    const described = describeKeyringError(raw)
+    expect(described).toMatch(sentence)
+    expect(described).not.toMatch(/org\.freedesktop|Platform failure|DBus error/)
   })
 
   it('no Secret Service under ONRAMP_STORAGE=keychain: fails as a storage problem, exit 7', async () => {
