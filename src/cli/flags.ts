@@ -26,6 +26,16 @@ export const sessionFlags = {
 export const projectIdArgs = {
   id: Args.string({description: 'The project id (from onramp projects create, POSTHOG_PROJECT_ID); or pass --id.', required: false}),
 }
+/**
+ * --output-env for every command that gives a project's key (signup, projects create, show, rotate-key):
+ * the variables appended are output-env.ts's projectEnv, the personal API key among them when the server
+ * issued one.
+ */
+export const outputEnvFlag = {
+  'output-env': Flags.string({
+    description: 'Append POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID, POSTHOG_HOST (and POSTHOG_PERSONAL_API_KEY when the server issues one) to this file (e.g. "$GITHUB_ENV").',
+  }),
+}
 export const createIdFlag = {
   id: Flags.string({description: 'The id the project was created with (onramp projects create --id ID), instead of the project id.'}),
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../cli/base-command.js'
-import {serverFlags} from '../cli/flags.js'
+import {outputEnvFlag, serverFlags} from '../cli/flags.js'
 import type {SignupResult} from '../flows/signup.js'
 import type {Ui} from '../ui.js'
 
@@ -33,7 +33,7 @@ export default class Signup extends OnrampCommand {
     'org-name': Flags.string({description: 'Organization name (default: chosen by the server).'}),
     'non-interactive': Flags.boolean({description: 'Never prompt or open a browser (also when stdin is not a TTY or CI is set).', default: false}),
     store: Flags.boolean({description: 'Store the session (--no-store: use it for the project, then keep nothing).', default: true, allowNo: true}),
-    'output-env': Flags.string({description: 'Append POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID and POSTHOG_HOST to this file (e.g. "$GITHUB_ENV").'}),
+    ...outputEnvFlag,
   }
 
   async run(): Promise<SignupResult> {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {OnrampCommand} from '../../cli/base-command.js'
-import {selectionFlags, sessionFlags} from '../../cli/flags.js'
+import {outputEnvFlag, selectionFlags, sessionFlags} from '../../cli/flags.js'
 import type {ProjectCreateResult} from '../../flows/projects.js'
 
 export default class ProjectsCreate extends OnrampCommand {
@@ -18,7 +18,7 @@ export default class ProjectsCreate extends OnrampCommand {
     ...sessionFlags,
     id: Flags.string({description: 'Your id for the project (e.g. the CI run): the same id returns the same project.', required: true}),
     name: Flags.string({description: 'The project name, when it is created (default "Default project").'}),
-    'output-env': Flags.string({description: 'Append POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID and POSTHOG_HOST to this file (e.g. "$GITHUB_ENV").'}),
+    ...outputEnvFlag,
   }
 
   async run(): Promise<ProjectCreateResult> {

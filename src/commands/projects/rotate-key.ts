@@ -1,7 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {OnrampCommand} from '../../cli/base-command.js'
-import {createIdFlag, projectIdArgs, projectTarget, selectionFlags, sessionFlags} from '../../cli/flags.js'
+import {createIdFlag, outputEnvFlag, projectIdArgs, projectTarget, selectionFlags, sessionFlags} from '../../cli/flags.js'
 import type {ProjectRotateResult} from '../../flows/projects.js'
 
 export default class ProjectsRotateKey extends OnrampCommand {
@@ -12,7 +10,7 @@ export default class ProjectsRotateKey extends OnrampCommand {
   static override flags = {
     ...sessionFlags,
     ...createIdFlag,
-    'output-env': Flags.string({description: 'Append the new POSTHOG_PROJECT_API_KEY, POSTHOG_PROJECT_ID and POSTHOG_HOST to this file (e.g. "$GITHUB_ENV").'}),
+    ...outputEnvFlag,
   }
 
   async run(): Promise<ProjectRotateResult> {
