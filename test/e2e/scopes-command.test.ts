@@ -45,6 +45,6 @@ describe('onramp scopes (built binary)', () => {
   it('reports a bad flag value as a JSON usage error under --json', async () => {
     const result = await runCli(['status', '--region', 'ap', '--json'])
     expect(result.code).toBe(2)
-    expect(JSON.parse(result.stdout)).toEqual({error: {code: 'usage', message: expect.stringMatching(/ap/), exit: 2}})
+    expect(JSON.parse(result.stdout)).toEqual({error: {code: 'usage', message: expect.stringMatching(/ap/), exit: 2, next_command: 'onramp status --help'}})
   })
 })
