@@ -38,7 +38,8 @@ export default class Login extends OnrampCommand {
     const onInterrupt = () => stop.abort(new InterruptedError('Login stopped (Ctrl-C); nothing was stored.', {nextCommand: 'onramp login'}))
     process.once('SIGINT', onInterrupt)
     try {
-      const result = await login(await this.deps(flags), {
+      const deps = await this.deps(flags)
+      const result = await login(deps, {
         region: flags.region,
         host: flags.host,
         clientId: flags['client-id'],
@@ -49,7 +50,10 @@ export default class Login extends OnrampCommand {
         device: flags.device,
         signal: stop.signal,
       })
-      if (!this.jsonEnabled()) process.stdout.write(renderLogin(result))
+      if (!this.jsonEnabled()) {
+        const {adviseStorage} = await import('../session/notices.js')
+        process.stdout.write(renderLogin(result, {advise: adviseStorage(deps.paths, result.session.storage)}))
+      }
       return result
     } finally {
       process.off('SIGINT', onInterrupt)

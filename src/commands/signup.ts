@@ -52,7 +52,11 @@ export default class Signup extends OnrampCommand {
       outputEnv: flags['output-env'],
       timeoutSeconds: CONSENT_TIMEOUT_SECONDS,
     })
-    if (!this.jsonEnabled()) process.stdout.write(renderSignup(outcome))
+    if (!this.jsonEnabled()) {
+      const {adviseStorage} = await import('../session/notices.js')
+      const session = outcome.result.session
+      process.stdout.write(renderSignup(outcome, {advise: session ? adviseStorage(deps.paths, session.storage) : true}))
+    }
     return outcome.result
   }
 }

@@ -8,10 +8,12 @@ export function who(session: Pick<SessionView, 'user'>): string {
 }
 
 /** Where a session lives, and for a plaintext file the command that moves it into the keychain. */
-export function storageLine(session: Pick<SessionView, 'storage'>): string {
+export function storageLine(session: Pick<SessionView, 'storage'>, {advise = true}: {advise?: boolean} = {}): string {
   const {kind, location} = session.storage
   if (kind === 'env') return 'ONRAMP_TOKEN (used as-is: not verified, never refreshed)'
   if (kind === 'file') {
+    // The advice is a one-time notice (session/notices.ts): shown once per file, the fact every time.
+    if (!advise) return `plaintext file ${location} (mode 0600)`
     return `plaintext file ${location} (mode 0600). To move it into the OS keychain, run \`onramp login\` where the keychain works (or set ONRAMP_STORAGE=file to keep it here).`
   }
   if (kind === 'redis') return `Redis ${location}, sealed with ONRAMP_STORE_KEY`
@@ -35,13 +37,16 @@ export function expiryText(iso: string, now: Date): string {
 }
 
 /** The block `status` prints per session; `usedBy` names the commands that use it. */
-export function renderSessionBlock(session: SessionView, {now = new Date(), usedBy = []}: {now?: Date; usedBy?: readonly string[]} = {}): string {
+export function renderSessionBlock(
+  session: SessionView,
+  {now = new Date(), usedBy = [], advise = true}: {now?: Date; usedBy?: readonly string[]; advise?: boolean} = {},
+): string {
   const title = `${session.host}${session.region ? ` (${session.region.toUpperCase()})` : ''}`
   if (session.source === 'env') {
     return [
       title,
       '  Token:    from ONRAMP_TOKEN, NOT verified: onramp knows nothing about its user, scopes or expiry',
-      `  Stored:   ${storageLine(session)}`,
+      `  Stored:   ${storageLine(session, {advise})}`,
       '  Unset ONRAMP_TOKEN to use the stored sessions.',
     ].join('\n')
   }
@@ -56,7 +61,7 @@ export function renderSessionBlock(session: SessionView, {now = new Date(), used
     lines.push(`  MISSING required scopes: ${session.missing_required_scopes.map((scope) => serverText(scope)).join(', ')} (run onramp login again)`)
   }
   const expiry = session.expires_at ? `${session.state}, access token expires ${expiryText(session.expires_at, now)}` : session.state
-  lines.push(`  Token:    ${expiry}`, `  Stored:   ${storageLine(session)}`)
+  lines.push(`  Token:    ${expiry}`, `  Stored:   ${storageLine(session, {advise})}`)
   return lines.join('\n')
 }
 

@@ -8,7 +8,7 @@ import {storageLine} from './session.js'
  * issued one (handing it out is this command's job), the session, the env file with every variable
  * named, and the email to verify.
  */
-export function renderSignup(outcome: SignupOutcome): string {
+export function renderSignup(outcome: SignupOutcome, {advise = true}: {advise?: boolean} = {}): string {
   const {account, project, session, env_file: envFile, tokens_revoked: revoked} = outcome.result
   const email = serverText(outcome.email)
   const organization = account.id ? ` (organization ${serverText(account.id)})` : ''
@@ -18,7 +18,7 @@ export function renderSignup(outcome: SignupOutcome): string {
     `  API key:  ${serverText(project.api_key)} (project key for the SDK: POSTHOG_PROJECT_API_KEY)`,
     ...(project.personal_api_key ? [`  Personal API key: ${serverText(project.personal_api_key)} (phx_, acts as you within the granted scopes: keep it secret)`] : []),
     session
-      ? `  Session:  expires ${session.expires_at ?? 'when the server says'} (onramp token refreshes it)\n  Stored:   ${storageLine(session)}`
+      ? `  Session:  expires ${session.expires_at ?? 'when the server says'} (onramp token refreshes it)\n  Stored:   ${storageLine(session, {advise})}`
       : `  Session:  not stored (--no-store)${revoked ? '; its tokens were revoked, which also ends any other session of this account with this app' : ''}`,
     ...(session && !session.verified ? [`  Scopes:   NOT confirmed (${serverText(session.unverified_reason ?? 'unknown')}): kept as requested`] : []),
     ...(envFile ? [`  Env file: appended ${envFile.variables.join(', ')} to ${envFile.path}`] : []),

@@ -3,13 +3,13 @@ import type {StatusResult} from '../flows/status.js'
 import {serverText} from '../terminal-text.js'
 import {renderSessionBlock} from './session.js'
 
-export function renderStatus(result: StatusResult, now: Date = new Date()): string {
+export function renderStatus(result: StatusResult, now: Date = new Date(), advise: (session: StatusResult['sessions'][number]) => boolean = () => true): string {
   const {used_by: usedBy} = result.selection
   const blocks = result.sessions.map((session, index) => {
     const users: string[] = []
     if (usedBy.token === index) users.push('token, whoami, doctor, logout')
     if (usedBy.projects === index) users.push('projects')
-    return renderSessionBlock(session, {now, usedBy: users})
+    return renderSessionBlock(session, {now, usedBy: users, advise: advise(session)})
   })
   return [...blocks, renderSelection(result.selection)].join('\n\n') + '\n'
 }
