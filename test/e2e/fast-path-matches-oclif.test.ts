@@ -27,7 +27,13 @@ async function runWithProbe(args: string[], env: Record<string, string | undefin
 }
 
 async function bothPaths(args: string[], env: Record<string, string | undefined>) {
-  const [fast, oclif] = await Promise.all([runWithProbe(args, env), runWithProbe(args, {...env, ONRAMP_NO_FAST_PATH: '1'})])
+  // Each path keeps its own state folder: one-time notices (session/notices.ts) are remembered there, and
+  // the two runs are concurrent, so a shared folder would let one path see the other's notice as shown.
+  const state = (name: string) => (env.XDG_STATE_HOME ? {XDG_STATE_HOME: path.join(env.XDG_STATE_HOME, name)} : {})
+  const [fast, oclif] = await Promise.all([
+    runWithProbe(args, {...env, ...state('fast')}),
+    runWithProbe(args, {...env, ...state('oclif'), ONRAMP_NO_FAST_PATH: '1'}),
+  ])
   expect(oclif.oclifLoaded).toBe(true)
   return {fast, oclif, same: (({oclifLoaded: _, ...output}) => output)(fast)}
 }
