@@ -1,8 +1,6 @@
 import type {Deps} from '../deps.js'
 import {NotLoggedInError} from '../errors.js'
-import {choose, type Choice} from '../select/choose.js'
-import {defaultsFile, readDefaults} from '../select/defaults.js'
-import {findOnrampFile} from '../select/onramp-file.js'
+import type {Choice} from '../select/choose.js'
 import {sessionKey} from '../session/session.js'
 import {envToken} from '../session/env-token.js'
 import type {SessionInfo} from '../session/store.js'
@@ -33,14 +31,11 @@ export async function status(deps: Deps, flags: SelectionFlags): Promise<StatusR
     throw new NotLoggedInError(choice.explicit.server || choice.explicit.account ? notLoggedInTo(choice) : 'Not logged in to any host.')
   }
   const now = deps.now()
-  // The same decision token and projects make, from the same inputs.
-  const file = findOnrampFile(deps.cwd)
-  const defaults = readDefaults(deps.paths.config)
-  const as = (prefer: 'oauth' | 'provisioning') =>
-    choose({flags, env: deps.env, file, defaults, defaultsPath: defaultsFile(deps.paths.config), sessions: all, prefer})
+  // The same decision token and projects make, from the same inputs (chooseFor, as they call it).
+  const as = async (prefer: 'oauth' | 'provisioning') => (await chooseFor(deps, flags, {sessions: all, prefer})).choice
   const indexOf = (picked: SessionInfo | undefined) => (picked ? sessions.findIndex((session) => sessionKey(session) === sessionKey(picked)) : -1)
-  const token = indexOf(as('oauth').session)
-  const projects = indexOf(as('provisioning').session)
+  const token = indexOf((await as('oauth')).session)
+  const projects = indexOf((await as('provisioning')).session)
   // Metadata only, each with where ITS tokens live: status never unlocks the keychain.
   return {
     sessions: sessions.map((session) => sessionView(session, {storage: session.storage, now})),
