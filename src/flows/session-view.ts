@@ -27,6 +27,13 @@ export interface SessionView {
   unverified_reason: string | null
   user: {email: string | null; name: string | null; id: string | null} | null
   scopes: string[] | null
+  /** What the login (or signup) asked for (--scopes, or the built-in set); null when unknown (a session stored before onramp recorded it, ONRAMP_TOKEN). */
+  requested_scopes: string[] | null
+  /**
+   * What `missing_required_scopes` is judged against: the scopes the login required (all of --scopes, or the
+   * built-in required set), the built-in set for a session that recorded none; null for ONRAMP_TOKEN.
+   */
+  required_scopes: string[] | null
   missing_required_scopes: string[] | null
   expires_at: string | null
   /** valid; expiring (within the refresh margin); expired (`onramp token` refreshes it); unknown (ONRAMP_TOKEN). */
@@ -38,6 +45,7 @@ type StoredMetadata = Omit<Session, 'access_token' | 'refresh_token'>
 
 export function sessionView(session: StoredMetadata, {storage, now}: {storage: StorageDescription; now: Date}): SessionView {
   const surface = session.kind === 'provisioning' ? 'signup' : 'login'
+  const required = requiredScopesOf(session, requiredScopesFor(surface))
   return {
     issuer: session.issuer,
     host: new URL(session.issuer).host,
@@ -50,10 +58,12 @@ export function sessionView(session: StoredMetadata, {storage, now}: {storage: S
     account: accountOf(session),
     user: session.user ? {email: session.user.email ?? null, name: session.user.name ?? null, id: session.user.id ?? null} : null,
     scopes: [...session.scope],
+    requested_scopes: session.requested_scopes ? [...session.requested_scopes] : null,
+    required_scopes: required,
     // Judged against what this session's login asked for (--scopes, or the built-in set), never another set;
     // not confirmed is not "none missing": unknown.
     missing_required_scopes:
-      session.unverified === undefined ? requiredScopesOf(session, requiredScopesFor(surface)).filter((scope) => !session.scope.includes(scope)) : null,
+      session.unverified === undefined ? required.filter((scope) => !session.scope.includes(scope)) : null,
     expires_at: session.expires_at,
     state: stateOf(session, now),
     storage,
@@ -74,6 +84,8 @@ export function envSessionView(issuer: string): SessionView {
     unverified_reason: 'ONRAMP_TOKEN is used as-is: onramp does not check it',
     user: null,
     scopes: null,
+    requested_scopes: null,
+    required_scopes: null,
     missing_required_scopes: null,
     expires_at: null,
     state: 'unknown',

@@ -100,13 +100,21 @@ describe('status --json', () => {
     expect(document.sessions).toHaveLength(1)
   })
 
+  it('a login with --scopes: status shows what it requested and judges missing scopes against that', async () => {
+    const login = await onramp(['login', '--scopes', 'user:read project:read'])
+    expect(login.code, login.stderr).toBe(0)
+    expect(documentOf(login, 'login')).toMatchObject({session: {requested_scopes: ['user:read', 'project:read'], required_scopes: ['user:read', 'project:read']}})
+    const document = documentOf(await onramp(['status']), 'status') as {sessions: Array<Record<string, unknown>>}
+    expect(document.sessions[0]).toMatchObject({requested_scopes: ['user:read', 'project:read'], required_scopes: ['user:read', 'project:read'], missing_required_scopes: []})
+  })
+
   it('exit 3: not logged in', async () => {
     expect(errorOf(await onramp(['status']), 3)).toMatchObject({code: 'not_logged_in', next_command: 'onramp login'})
   })
 
   it('ONRAMP_TOKEN: one unverified session with null for what is unknown', async () => {
     const document = documentOf(await onramp(['status'], {ONRAMP_TOKEN: 'pha_from_the_environment'}), 'status')
-    expect(document.sessions).toEqual([expect.objectContaining({source: 'env', verified: false, client_id: null, scopes: null, user: null, expires_at: null, state: 'unknown'})])
+    expect(document.sessions).toEqual([expect.objectContaining({source: 'env', verified: false, client_id: null, scopes: null, requested_scopes: null, required_scopes: null, user: null, expires_at: null, state: 'unknown'})])
   })
 })
 

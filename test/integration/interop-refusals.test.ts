@@ -56,6 +56,8 @@ describe('interop', () => {
     const [view] = (await status(h.deps, {})).sessions
     expect(view!.scopes).toEqual(expect.arrayContaining(['openid', 'email', 'user:read']))
     expect(view!.missing_required_scopes).toEqual([])
+    // What it was judged against is shown: the scopes that login asked for.
+    expect(view).toMatchObject({requested_scopes: ['openid', 'email', 'user:read'], required_scopes: ['openid', 'email', 'user:read']})
     const [stored] = await storedSessions(h.deps)
     expect(stored).toMatchObject({requested_scopes: ['openid', 'email', 'user:read'], required_scopes: ['openid', 'email', 'user:read']})
   })
@@ -68,6 +70,9 @@ describe('interop', () => {
     await store.save({...old, scope: ['user:read']})
     const [view] = (await status(h.deps, {})).sessions
     expect(view!.missing_required_scopes).toEqual(expect.arrayContaining(['project:read', 'dashboard:write']))
+    // What it asked for is unknown (null); what it is judged against is the built-in required set.
+    expect(view!.requested_scopes).toBeNull()
+    expect(view!.required_scopes).toEqual(expect.arrayContaining(['project:read', 'dashboard:write']))
   })
 
   it('a revocation the server refuses (401, empty body) names the status and the cause; the session is deleted anyway', async () => {

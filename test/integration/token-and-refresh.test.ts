@@ -86,7 +86,7 @@ describe('token and refresh', () => {
     const withEnv = {...harness.deps, env: {...harness.deps.env, ONRAMP_TOKEN: 'pha_fromenvironment'}}
     const envSession = {
       issuer: US_ISSUER, host: 'us.posthog.com', region: 'us', client_id: null, kind: null, source: 'env', verified: false, unverified_reason: 'ONRAMP_TOKEN is used as-is: onramp does not check it', account: null,
-      user: null, scopes: null, missing_required_scopes: null, expires_at: null, state: 'unknown', storage: {kind: 'env', location: 'ONRAMP_TOKEN'},
+      user: null, scopes: null, requested_scopes: null, required_scopes: null, missing_required_scopes: null, expires_at: null, state: 'unknown', storage: {kind: 'env', location: 'ONRAMP_TOKEN'},
     }
     await expect(token(withEnv, {minValidSeconds: 60})).resolves.toEqual({access_token: 'pha_fromenvironment', session: envSession})
     await expect(status(withEnv, {})).resolves.toMatchObject({sessions: [envSession], selection: {issuer: US_ISSUER, used_by: {token: 0, projects: 0}}})
