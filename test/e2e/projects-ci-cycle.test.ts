@@ -8,18 +8,16 @@ import {createHash, randomBytes} from 'node:crypto'
 import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
-import {isolatedHome, ROOT, runCli} from '../support/cli.js'
+import {isolatedHome, runCli} from '../support/cli.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {schemaValidator} from '../support/schemas.js'
 
 const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const SCOPES = ['user:read', 'project:read']
 
-const ajv = new Ajv2020({allErrors: true, strict: true})
-const schema = (name: string) => ajv.compile(JSON.parse(readFileSync(path.join(ROOT, 'schemas', `${name}.schema.json`), 'utf8')) as object)
-const schemas = {create: schema('projects-create'), show: schema('projects-show'), rotate: schema('projects-rotate-key'), remove: schema('projects-remove')}
+const schemas = {create: schemaValidator('projects-create'), show: schemaValidator('projects-show'), rotate: schemaValidator('projects-rotate-key'), remove: schemaValidator('projects-remove')}
 
 let mock: MockProcess
 let home: ReturnType<typeof isolatedHome>

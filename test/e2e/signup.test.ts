@@ -9,11 +9,11 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
-import {isolatedHome, ROOT, runCli} from '../support/cli.js'
+import {isolatedHome, runCli} from '../support/cli.js'
 import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {schemaValidator} from '../support/schemas.js'
 
 const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const REQUIRED_WITHOUT_DASHBOARD = ['user:read', 'project:read', 'llm_gateway:read', 'insight:write', 'query:read', 'event_definition:write']
@@ -59,8 +59,7 @@ describe('onramp signup, built binary, no TTY', () => {
     const run = await runCli(['signup', '--email', 'ci@example.com', '--non-interactive', '--json', '--output-env', envFile], {env: env()})
     expect(run.code, run.stderr).toBe(0)
     const result = JSON.parse(run.stdout) as {account: {id: string}; project: {id: string; api_key: string; host: string; personal_api_key: string}; session: {kind: string; storage: {kind: string}}; env_file: unknown}
-    const schema = JSON.parse(readFileSync(path.join(ROOT, 'schemas', 'signup.schema.json'), 'utf8')) as object
-    const validate = new Ajv2020({strict: true, allowUnionTypes: true}).compile(schema)
+    const validate = schemaValidator('signup')
     expect(validate(result), JSON.stringify(validate.errors)).toBe(true)
     expect(result.project.api_key).toMatch(/^phc_[A-Za-z0-9]{8,}/)
     expect(result.session).toMatchObject({kind: 'provisioning', storage: {kind: 'file'}})

@@ -7,17 +7,14 @@
 import {readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {createProject, removeProjectFlow, rotateProjectKeyFlow, showProjectFlow} from '../../src/flows/projects.js'
 import {startHarness, type Harness} from '../support/harness.js'
-import {ROOT} from '../support/cli.js'
 import {storeProvisioningSession} from '../support/projects-session.js'
+import {schemaValidator} from '../support/schemas.js'
 
-const ajv = new Ajv2020({allErrors: true, strict: true})
-const validator = (name: string) => ajv.compile(JSON.parse(readFileSync(path.join(ROOT, 'schemas', `${name}.schema.json`), 'utf8')) as object)
-const schemas = {create: validator('projects-create'), show: validator('projects-show'), rotate: validator('projects-rotate-key'), remove: validator('projects-remove')}
+const schemas = {create: schemaValidator('projects-create'), show: schemaValidator('projects-show'), rotate: schemaValidator('projects-rotate-key'), remove: schemaValidator('projects-remove')}
 function valid(check: (typeof schemas)[keyof typeof schemas], value: unknown): void {
   expect(check(value), JSON.stringify(check.errors)).toBe(true)
 }

@@ -5,24 +5,19 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
 import {describe, expect, it} from 'vitest'
 
 import {signup, type SignupOptions} from '../../src/flows/signup.js'
 import {redact} from '../../src/redact.js'
 import {renderSignup} from '../../src/render/signup.js'
 import {SIGNUP_SCOPES} from '../../src/scopes/constant.js'
+import {schemaValidator} from '../support/schemas.js'
 import {harnessPerTest, storedSessions, US_ISSUER, WIZARD_CLIENT_ID} from '../support/harness.js'
 
 const {start: setup} = harnessPerTest()
 
 const options = (extra: Partial<SignupOptions> = {}): SignupOptions => ({email: 'new@example.com', name: 'New Person', store: true, timeoutSeconds: 10, ...extra})
 
-function schemaValidator() {
-  const schema = JSON.parse(readFileSync(path.join(__dirname, '../../schemas/signup.schema.json'), 'utf8')) as object
-  const ajv = new Ajv2020({allErrors: true, strict: true, allowUnionTypes: true})
-  return ajv.compile(schema)
-}
 
 describe('signup with a new email', () => {
   it('creates the account and project, stores a provisioning session with the granted scopes', async () => {
@@ -67,7 +62,7 @@ describe('signup with a new email', () => {
   it('--json: the shape of the schema, with the real project key (not redacted), and no token anywhere', async () => {
     const h = await setup()
     const {result} = await signup(h.deps, options())
-    const validate = schemaValidator()
+    const validate = schemaValidator('signup')
     const json = JSON.parse(JSON.stringify(result)) as unknown
     expect(validate(json), JSON.stringify(validate.errors)).toBe(true)
     const printed = JSON.stringify(result)
@@ -103,7 +98,7 @@ describe('signup with a new email', () => {
     expect(h.credentialsText()).toBe('')
     // Tokens nothing keeps are revoked once the project is made.
     expect(h.mock.control.snapshot().counters.revocations).toBeGreaterThanOrEqual(1)
-    expect(schemaValidator()(JSON.parse(JSON.stringify(result)))).toBe(true)
+    expect(schemaValidator('signup')(JSON.parse(JSON.stringify(result)))).toBe(true)
   })
 
   it('a signup for another account on the same server and app is kept beside the first', async () => {
