@@ -2,52 +2,27 @@ import {readFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import path from 'node:path'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it} from 'vitest'
 
 import {rememberClient} from '../../src/oauth/registration.js'
 import {resolvePaths} from '../../src/paths.js'
-import {isolatedHome, ROOT, runCli} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
-
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
-const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
-const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
-const validate = new Ajv2020({allErrors: true, strict: true}).compile(JSON.parse(readFileSync(path.join(ROOT, 'schemas', 'doctor.schema.json'), 'utf8')) as object)
+import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
+import {expectSchema} from '../support/schemas.js'
 
 interface DoctorJson {
   checks: Array<{id: string; status: 'ok' | 'warn' | 'fail'; summary: string; fix: string | null}>
   ok: boolean
 }
 
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
+const served = servedMockForFile()
+const onramp = served.run
 let held: Server | undefined
-beforeAll(async () => {
-  mock = await startMockProcess()
-})
-afterAll(async () => {
-  await mock.stop()
-})
-beforeEach(async () => {
-  home = isolatedHome()
-  await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
-})
 afterEach(async () => {
   if (held) await new Promise<void>((resolve) => held!.close(() => resolve()))
   held = undefined
-  home.cleanup()
 })
 
-function onramp(args: string[], env: Record<string, string> = {}) {
-  return runCli(args, {env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, BROWSER: SCRIPTED_BROWSER, ...env}})
-}
-
-function parse(stdout: string): DoctorJson {
-  const json = JSON.parse(stdout) as DoctorJson
-  expect(validate(json), JSON.stringify(validate.errors)).toBe(true)
-  return json
-}
+const parse = (stdout: string) => expectSchema<DoctorJson>('doctor', JSON.parse(stdout))
 
 const check = (json: DoctorJson, id: string) => json.checks.find((item) => item.id === id)
 
@@ -63,8 +38,8 @@ describe('onramp doctor (built binary against the served mock)', () => {
     expect(check(json, 'server.discovery')?.status).toBe('ok')
     expect(check(json, 'clock.skew')).toMatchObject({status: 'ok', summary: expect.stringMatching(/matches the server's/)})
     expect(check(json, 'scopes.signup')?.status).toBe('ok')
-    expect(check(json, `sessions.${mock.issuer}#${WIZARD_CLIENT_ID}#dev@example.com`)).toMatchObject({status: 'ok', fix: null})
-    const credentials = readFileSync(path.join(resolvePaths(home.env).config, 'credentials.json'), 'utf8')
+    expect(check(json, `sessions.${served.mock.issuer}#${WIZARD_CLIENT_ID}#dev@example.com`)).toMatchObject({status: 'ok', fix: null})
+    const credentials = readFileSync(path.join(resolvePaths(served.home.env).config, 'credentials.json'), 'utf8')
     const {access_token, refresh_token} = Object.values(JSON.parse(credentials).sessions as Record<string, {access_token: string; refresh_token: string}>)[0]!
     expect(result.stdout + result.stderr).not.toContain(access_token)
     expect(result.stdout + result.stderr).not.toContain(refresh_token)
@@ -78,7 +53,7 @@ describe('onramp doctor (built binary against the served mock)', () => {
     held = createServer()
     await new Promise<void>((resolve) => held!.listen(0, '127.0.0.1', resolve))
     const port = (held.address() as {port: number}).port
-    await rememberClient(resolvePaths(home.env).config, {issuer: mock.issuer, client_id: 'dcr-e2e', redirect_uri: `http://127.0.0.1:${port}/callback`, registered_at: new Date().toISOString()})
+    await rememberClient(resolvePaths(served.home.env).config, {issuer: served.mock.issuer, client_id: 'dcr-e2e', redirect_uri: `http://127.0.0.1:${port}/callback`, registered_at: new Date().toISOString()})
     const result = await onramp(['doctor', '--json'], {ONRAMP_CLIENT_ID: ''})
     expect(result.code, result.stdout + result.stderr).toBe(0)
     const json = parse(result.stdout)
@@ -86,7 +61,7 @@ describe('onramp doctor (built binary against the served mock)', () => {
   })
 
   it('a narrowed ceiling: scopes.signup fails with the admins fix, exit 4', async () => {
-    await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read']})
+    await served.mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'insight:write', 'event_definition:write', 'llm_gateway:read']})
     const result = await onramp(['doctor', '--json'])
     expect(result.code).toBe(4)
     expect(check(parse(result.stdout), 'scopes.signup')).toMatchObject({status: 'fail', fix: "ask the server's admins to add dashboard:write to the app's allowed scopes"})
@@ -105,7 +80,7 @@ describe('onramp doctor (built binary against the served mock)', () => {
   it('a loose credentials file: fails with chmod 600, exit 7', async () => {
     const login = await onramp(['login', '--json'])
     expect(login.code, login.stderr).toBe(0)
-    const file = path.join(resolvePaths(home.env).config, 'credentials.json')
+    const file = path.join(resolvePaths(served.home.env).config, 'credentials.json')
     const {chmodSync} = await import('node:fs')
     chmodSync(file, 0o644)
     const result = await onramp(['doctor', '--json'])

@@ -1,40 +1,12 @@
 // Every `--json` document the built binary prints, success and error, validated against schemas/ with
 // ajv in strict mode: the schemas are the contract scripts code against, so real output must match them.
 // doctor's document is validated by test/e2e/doctor.test.ts.
-import {readdirSync, readFileSync} from 'node:fs'
-import path from 'node:path'
+import {describe, expect, it} from 'vitest'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
-
-import {isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
-
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
-const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
-const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
-const SCHEMAS = path.join(ROOT, 'schemas')
-
-const ajv = new Ajv2020({allErrors: true, strict: true})
-for (const file of readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.json'))) {
-  ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMAS, file), 'utf8')) as object)
-}
-
-type SchemaName = 'error' | 'login' | 'status' | 'token' | 'logout' | 'scopes' | 'scopes-check' | 'help'
-
-/** Parses stdout (the whole of it: one JSON document) and validates it against schemas/<name>.schema.json. */
-function documentOf(result: CliResult, schema: SchemaName): Record<string, unknown> {
-  let document: unknown
-  try {
-    document = JSON.parse(result.stdout)
-  } catch {
-    throw new Error(`stdout is not one JSON document (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`)
-  }
-  const validate = ajv.getSchema(`urn:onramp:schema:${schema}`)
-  if (!validate) throw new Error(`no schema ${schema}`)
-  expect(validate(document), `${schema}.schema.json: ${ajv.errorsText(validate.errors)}\n${result.stdout}`).toBe(true)
-  return document as Record<string, unknown>
-}
+import {WIZARD_APP_CEILING} from '../mock-server/scope-data.js'
+import type {CliResult} from '../support/cli.js'
+import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
+import {documentOf} from '../support/schemas.js'
 
 function errorOf(result: CliResult, exit: number): {code: string; message: string; exit: number; next_command?: string} {
   expect(result.code, result.stderr).toBe(exit)
@@ -43,26 +15,8 @@ function errorOf(result: CliResult, exit: number): {code: string; message: strin
   return error
 }
 
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
-
-beforeAll(async () => {
-  mock = await startMockProcess()
-})
-afterAll(async () => {
-  await mock.stop()
-})
-beforeEach(async () => {
-  home = isolatedHome()
-  await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
-})
-afterEach(() => {
-  home.cleanup()
-})
-
-function onramp(args: string[], env: Record<string, string> = {}) {
-  return runCli([...args, '--json'], {env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, BROWSER: SCRIPTED_BROWSER, ...env}})
-}
+const served = servedMockForFile()
+const onramp = (args: string[], env: Record<string, string> = {}) => served.run([...args, '--json'], env)
 
 async function loggedIn(): Promise<Record<string, unknown>> {
   const login = await onramp(['login'])
@@ -73,7 +27,7 @@ async function loggedIn(): Promise<Record<string, unknown>> {
 describe('login --json', () => {
   it('success: the saved session and the optional scopes not granted', async () => {
     const document = await loggedIn()
-    expect(document).toMatchObject({session: {issuer: mock.issuer, source: 'store', verified: true, kind: 'oauth', storage: {kind: 'file'}}})
+    expect(document).toMatchObject({session: {issuer: served.mock.issuer, source: 'store', verified: true, kind: 'oauth', storage: {kind: 'file'}}})
   })
 
   it('exit 4: a required scope the server does not advertise, as an error document', async () => {
@@ -122,7 +76,7 @@ describe('token --json', () => {
   it('success: the token and its session', async () => {
     await loggedIn()
     const document = documentOf(await onramp(['token']), 'token')
-    expect(document).toMatchObject({access_token: expect.stringMatching(/^pha_/), session: {issuer: mock.issuer}})
+    expect(document).toMatchObject({access_token: expect.stringMatching(/^pha_/), session: {issuer: served.mock.issuer}})
   })
 
   it('success after a refresh (--min-valid longer than the token lives)', async () => {
@@ -142,7 +96,7 @@ describe('token --json', () => {
 
   it('exit 5: the server refuses the refresh token (invalid_grant)', async () => {
     await loggedIn()
-    await mock.control('config', {fail_next: {path: '/oauth/token', status: 400, code: 'invalid_grant', message: 'The refresh token is invalid.'}})
+    await served.mock.control('config', {fail_next: {path: '/oauth/token', status: 400, code: 'invalid_grant', message: 'The refresh token is invalid.'}})
     expect(errorOf(await onramp(['token', '--min-valid', '86400']), 5).next_command).toBe('onramp login')
   })
 
@@ -155,7 +109,7 @@ describe('logout --json', () => {
   it('success: what was logged out and revoked', async () => {
     await loggedIn()
     const document = documentOf(await onramp(['logout']), 'logout')
-    expect(document).toEqual({logged_out: [{issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: true}]})
+    expect(document).toEqual({logged_out: [{issuer: served.mock.issuer, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: true}]})
   })
 
   it('exit 0: nothing to log out (a cleanup step may run twice)', async () => {
@@ -176,11 +130,11 @@ describe('scopes --json', () => {
   it('--check, ok', async () => {
     const result = await onramp(['scopes', '--check'])
     expect(result.code, result.stderr).toBe(0)
-    expect(documentOf(result, 'scopes-check')).toMatchObject({ok: true, ceiling: WIZARD_CEILING})
+    expect(documentOf(result, 'scopes-check')).toMatchObject({ok: true, ceiling: WIZARD_APP_CEILING})
   })
 
   it('--check, exit 4 after the ceiling is narrowed: the report itself, with ok:false', async () => {
-    await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['llm_gateway:read']})
+    await served.mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['llm_gateway:read']})
     const result = await onramp(['scopes', '--check'])
     expect(result.code).toBe(4)
     const document = documentOf(result, 'scopes-check')

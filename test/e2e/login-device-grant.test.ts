@@ -1,42 +1,17 @@
 // `onramp login --device` (RFC 8628) from the built binary against the served mock started with
 // --device-grant, approved, denied and interrupted the way a person would (the mock's control API plays
 // the person on the other device); every --json document validated against schemas/.
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import path from 'node:path'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {runCli, type CliResult} from '../support/cli.js'
+import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
+import {documentOf} from '../support/schemas.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
-const ajv = new Ajv2020({allErrors: true, strict: true})
-for (const file of readdirSync(path.join(ROOT, 'schemas')).filter((name) => name.endsWith('.schema.json'))) {
-  ajv.addSchema(JSON.parse(readFileSync(path.join(ROOT, 'schemas', file), 'utf8')) as object)
-}
-
-function documentOf(result: CliResult, schema: 'login' | 'error' | 'status'): Record<string, unknown> {
-  const document = JSON.parse(result.stdout) as Record<string, unknown>
-  const validate = ajv.getSchema(`urn:onramp:schema:${schema}`)!
-  expect(validate(document), `${schema}.schema.json: ${ajv.errorsText(validate.errors)}\n${result.stdout}`).toBe(true)
-  return document
-}
-
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
-beforeAll(async () => {
-  mock = await startMockProcess(['--device-grant'])
-})
-afterAll(async () => {
-  await mock.stop()
-})
-beforeEach(() => {
-  home = isolatedHome()
-})
-afterEach(() => home.cleanup())
-
-const env = () => ({...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID})
+const served = servedMockForFile({args: ['--device-grant'], browser: false})
+const env = served.env
 
 /** Runs login and, once the code is printed, lets `person` act on it (approve, deny, press Ctrl-C). */
 function loginWith(args: string[], person: (userCode: string, stop: () => void) => Promise<void> | void): Promise<CliResult> {
@@ -60,30 +35,30 @@ function loginWith(args: string[], person: (userCode: string, stop: () => void) 
 
 describe('onramp login --device against the served mock (--device-grant)', () => {
   it('approved on the other device: exit 0, the login document, the session in status', async () => {
-    const result = await loginWith(['--device', '--json'], (user_code) => mock.control('device/approve', {user_code}))
+    const result = await loginWith(['--device', '--json'], (user_code) => served.mock.control('device/approve', {user_code}))
     expect(result.code, result.stderr).toBe(0)
     const document = documentOf(result, 'login')
-    expect(document).toMatchObject({session: {issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, user: {email: 'dev@example.com'}, missing_required_scopes: []}})
-    expect(result.stderr).toMatch(new RegExp(`${mock.issuer.replace(/[.]/g, '\\.')}/device\\?user_code=[A-Z]{4}-[A-Z]{4}`))
+    expect(document).toMatchObject({session: {issuer: served.mock.issuer, client_id: WIZARD_CLIENT_ID, user: {email: 'dev@example.com'}, missing_required_scopes: []}})
+    expect(result.stderr).toMatch(new RegExp(`${served.mock.issuer.replace(/[.]/g, '\\.')}/device\\?user_code=[A-Z]{4}-[A-Z]{4}`))
     const status = documentOf(await runCli(['status', '--json'], {env: env()}), 'status')
-    expect(status).toMatchObject({sessions: [{issuer: mock.issuer, kind: 'oauth'}]})
+    expect(status).toMatchObject({sessions: [{issuer: served.mock.issuer, kind: 'oauth'}]})
   })
 
   it('with no browser here, plain login offers the device grant first', async () => {
-    const result = await loginWith(['--json'], (user_code) => mock.control('device/approve', {user_code}))
+    const result = await loginWith(['--json'], (user_code) => served.mock.control('device/approve', {user_code}))
     expect(result.code, result.stderr).toBe(0)
     expect(result.stderr).toMatch(/No browser can open here.*one-time code/)
     documentOf(result, 'login')
   })
 
   it('denied: exit 3 access_denied as an error document', async () => {
-    const result = await loginWith(['--device', '--json'], (user_code) => mock.control('device/deny', {user_code}))
+    const result = await loginWith(['--device', '--json'], (user_code) => served.mock.control('device/deny', {user_code}))
     expect(result.code).toBe(3)
     expect(documentOf(result, 'error')).toMatchObject({error: {code: 'access_denied', exit: 3, next_command: 'onramp login --device'}})
   })
 
   it('expired: exit 3 expired_token, "run it again"', async () => {
-    const result = await loginWith(['--device', '--json'], (user_code) => mock.control('device/expire', {user_code}))
+    const result = await loginWith(['--device', '--json'], (user_code) => served.mock.control('device/expire', {user_code}))
     expect(result.code).toBe(3)
     const {error} = documentOf(result, 'error') as {error: {code: string; message: string}}
     expect(error.code).toBe('expired_token')
@@ -93,18 +68,18 @@ describe('onramp login --device against the served mock (--device-grant)', () =>
   it('Ctrl-C while polling stops at once: exit 130, nothing stored', async () => {
     // Codes polled every 10 minutes: a CLI that waited for the next poll instead of stopping at once would
     // be killed by loginWith's 30 s guard (code null), so exit 130 proves the wait ended on the signal.
-    const {settings} = await mock.control<{settings: {interval: number; expires_in: number}}>('device')
-    await mock.control('device', {interval: 600, expires_in: 1200})
+    const {settings} = await served.mock.control<{settings: {interval: number; expires_in: number}}>('device')
+    await served.mock.control('device', {interval: 600, expires_in: 1200})
     let pressed: string | undefined
     const result = await loginWith(['--device', '--json'], (code, stop) => {
       pressed = code
       stop()
-    }).finally(() => mock.control('device', {interval: settings.interval, expires_in: settings.expires_in}))
+    }).finally(() => served.mock.control('device', {interval: settings.interval, expires_in: settings.expires_in}))
     expect(result.code, result.stderr).toBe(130)
-    const {codes} = await mock.control<{codes: Array<{user_code: string; status: string; polls: number}>}>('device')
+    const {codes} = await served.mock.control<{codes: Array<{user_code: string; status: string; polls: number}>}>('device')
     expect(codes.find((code) => code.user_code === pressed)).toMatchObject({status: 'pending', polls: 0})
     expect(documentOf(result, 'error')).toMatchObject({error: {code: 'interrupted', exit: 130}})
-    expect(existsSync(path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'))).toBe(false)
+    expect(existsSync(path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'))).toBe(false)
   })
 
   it('Ctrl-C while waiting for the browser redirect stops the same way (exit 130)', async () => {

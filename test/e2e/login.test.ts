@@ -1,43 +1,15 @@
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {landingUrl} from '../../scripts/scripted-browser.mjs'
-import {isolatedHome, ROOT, runCli} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {runCli} from '../support/cli.js'
+import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
 import {startConnectProxy} from '../support/proxy.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
-const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
-const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
-
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
-let followLog: string
-
-beforeAll(async () => {
-  mock = await startMockProcess()
-})
-afterAll(async () => {
-  await mock.stop()
-})
-beforeEach(async () => {
-  home = isolatedHome()
-  followLog = path.join(mkdtempSync(path.join(tmpdir(), 'onramp-follow-')), 'follow.log')
-  await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
-})
-afterEach(() => {
-  home.cleanup()
-  rmSync(path.dirname(followLog), {recursive: true, force: true})
-})
-
-function onramp(args: string[], env: Record<string, string> = {}) {
-  return runCli(args, {
-    env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, BROWSER: SCRIPTED_BROWSER, FOLLOW_LOG: followLog, ...env},
-  })
-}
+const served = servedMockForFile()
+const onramp = served.run
 
 interface MockState {
   counters: {grants: Record<string, number>; revocations: number}
@@ -45,35 +17,35 @@ interface MockState {
 
 describe('the built binary against `npm run mock-server` on a real port', () => {
   it('login, status, token, logout: the whole story, with revocation', async () => {
-    const before = await mock.control<MockState>('state')
+    const before = await served.mock.control<MockState>('state')
     const login = await onramp(['login', '--json'])
     expect(login.code, login.stderr).toBe(0)
     const loggedIn = JSON.parse(login.stdout)
-    expect(loggedIn).toMatchObject({session: {issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, user: {email: 'dev@example.com'}}})
-    expect(login.stderr).toContain(`${mock.issuer}/oauth/authorize/?`) // the URL is always printed
+    expect(loggedIn).toMatchObject({session: {issuer: served.mock.issuer, client_id: WIZARD_CLIENT_ID, user: {email: 'dev@example.com'}}})
+    expect(login.stderr).toContain(`${served.mock.issuer}/oauth/authorize/?`) // the URL is always printed
 
     const status = await onramp(['status', '--json'])
     expect(status.code).toBe(0)
-    expect(JSON.parse(status.stdout).sessions[0]).toMatchObject({issuer: mock.issuer, host: new URL(mock.issuer).host, state: 'valid', missing_required_scopes: []})
+    expect(JSON.parse(status.stdout).sessions[0]).toMatchObject({issuer: served.mock.issuer, host: new URL(served.mock.issuer).host, state: 'valid', missing_required_scopes: []})
 
     const token = await onramp(['token'])
     expect(token.code).toBe(0)
     expect(token.stdout).toMatch(/^pha_[A-Za-z0-9]{44}\n$/)
-    const me = await fetch(`${mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${token.stdout.trim()}`}})
+    const me = await fetch(`${served.mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${token.stdout.trim()}`}})
     expect(me.status).toBe(200)
 
     const tokenJson = JSON.parse((await onramp(['token', '--json'])).stdout)
-    expect(tokenJson).toMatchObject({access_token: token.stdout.trim(), session: {issuer: mock.issuer, expires_at: expect.any(String), scopes: expect.arrayContaining(['user:read'])}})
+    expect(tokenJson).toMatchObject({access_token: token.stdout.trim(), session: {issuer: served.mock.issuer, expires_at: expect.any(String), scopes: expect.arrayContaining(['user:read'])}})
     // The same session, in the same shape, as login and status show it.
     expect(tokenJson.session.storage).toEqual(loggedIn.session.storage)
     expect(JSON.parse(status.stdout).sessions[0].storage).toEqual(loggedIn.session.storage)
 
     const logout = await onramp(['logout', '--json'])
     expect(logout.code).toBe(0)
-    expect(JSON.parse(logout.stdout)).toEqual({logged_out: [{issuer: mock.issuer, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: true}]})
-    const after = await mock.control<MockState>('state')
+    expect(JSON.parse(logout.stdout)).toEqual({logged_out: [{issuer: served.mock.issuer, client_id: WIZARD_CLIENT_ID, account: 'dev@example.com', kind: 'oauth', revoked: true}]})
+    const after = await served.mock.control<MockState>('state')
     expect(after.counters.revocations).toBe(before.counters.revocations + 1)
-    expect((await fetch(`${mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${token.stdout.trim()}`}})).status).toBe(401)
+    expect((await fetch(`${served.mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${token.stdout.trim()}`}})).status).toBe(401)
 
     const gone = await onramp(['token'])
     expect(gone.code).toBe(3)
@@ -82,7 +54,7 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
   }, 90_000)
 
   it("a required scope outside the app's ceiling: exit 4 before any browser opens, a JSON error naming the scope, nothing stored", async () => {
-    await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'dashboard:write', 'event_definition:write', 'llm_gateway:read']})
+    await served.mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read', 'query:read', 'dashboard:write', 'event_definition:write', 'llm_gateway:read']})
     const login = await onramp(['login', '--json'])
     expect(login.code).toBe(4)
     const {error} = JSON.parse(login.stdout)
@@ -90,9 +62,9 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     expect(error.message).toContain('insight:write (login, required)')
     expect(error.message).toMatch(/server's admins/)
     expect(login.stderr).not.toMatch(/oauth\/authorize/) // no URL: no browser step at all
-    const events = await mock.control<{event: string; missing_scopes?: string[]}[]>('events')
+    const events = await served.mock.control<{event: string; missing_scopes?: string[]}[]>('events')
     expect(events.filter((event) => event.event === 'oauth.authorize.invalid_scope')).toEqual([])
-    const log = readFileSync(path.join(home.env.XDG_STATE_HOME!, 'onramp', 'onramp.log'), 'utf8')
+    const log = readFileSync(path.join(served.home.env.XDG_STATE_HOME!, 'onramp', 'onramp.log'), 'utf8')
     expect(log).toMatch(/"event":"oauth.invalid_scope"/)
     expect((await onramp(['status'])).code).toBe(3)
   })
@@ -100,7 +72,7 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
   it('a forged callback is refused and the login still completes', async () => {
     const login = await onramp(['login'], {FOLLOW_FORGE_FIRST: '1'})
     expect(login.code, login.stderr).toBe(0)
-    expect(readFileSync(followLog, 'utf8')).toMatch(/forged callback -> 400/)
+    expect(readFileSync(served.followLog, 'utf8')).toMatch(/forged callback -> 400/)
     expect(login.stdout).toMatch(/Logged in to .* as dev@example.com/)
   })
 
@@ -114,9 +86,9 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
   it('never shows a token in --verbose output or the log', async () => {
     const login = await onramp(['login', '--verbose'])
     expect(login.code, login.stderr).toBe(0)
-    const credentials = JSON.parse(readFileSync(path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'), 'utf8'))
+    const credentials = JSON.parse(readFileSync(path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'), 'utf8'))
     const session = Object.values(credentials.sessions)[0] as {access_token: string; refresh_token: string}
-    const log = readFileSync(path.join(home.env.XDG_STATE_HOME!, 'onramp', 'onramp.log'), 'utf8')
+    const log = readFileSync(path.join(served.home.env.XDG_STATE_HOME!, 'onramp', 'onramp.log'), 'utf8')
     for (const secret of [session.access_token, session.refresh_token]) {
       expect(login.stderr).not.toContain(secret)
       expect(login.stdout).not.toContain(secret)
@@ -134,8 +106,8 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
   it('scopes --check passes against the mock, and fails (exit 4) after the ceiling is narrowed', async () => {
     const ok = await onramp(['scopes', '--check', '--json'])
     expect(ok.code).toBe(0)
-    expect(JSON.parse(ok.stdout)).toMatchObject({issuer: mock.issuer, ok: true})
-    await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read']})
+    expect(JSON.parse(ok.stdout)).toMatchObject({issuer: served.mock.issuer, ok: true})
+    await served.mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: ['user:read', 'project:read']})
     const failed = await onramp(['scopes', '--check'])
     expect(failed.code).toBe(4)
     expect(failed.stdout).toMatch(/login +dashboard:write +yes +OUTSIDE the app's ceiling \(required\)/)
@@ -149,7 +121,7 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     try {
       const proxied = await onramp(['scopes', '--check', '--json'], {HTTP_PROXY: proxy.url})
       expect(proxied.code, proxied.stderr).toBe(0)
-      expect(proxy.tunnels).toContain(new URL(mock.issuer).host)
+      expect(proxy.tunnels).toContain(new URL(served.mock.issuer).host)
       proxy.tunnels.length = 0
       const bypassed = await onramp(['scopes', '--check', '--json'], {HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1'})
       expect(bypassed.code, bypassed.stderr).toBe(0)
@@ -160,7 +132,7 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
   })
 
   it('--no-browser with nothing to paste into (stdin at its end, as </dev/null): exit 3 at once, saying how to paste', async () => {
-    const result = await runCli(['login', '--no-browser', '--timeout', '300', '--json'], {env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID}, timeoutMs: 20_000})
+    const result = await runCli(['login', '--no-browser', '--timeout', '300', '--json'], {env: {...served.home.env, ONRAMP_HOST: served.mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID}, timeoutMs: 20_000})
     expect(result.code, result.stderr).toBe(3)
     const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string; next_command: string}}
     expect(error).toMatchObject({code: 'paste_needs_terminal', next_command: 'onramp login --no-browser'})
@@ -172,7 +144,7 @@ describe('the built binary against `npm run mock-server` on a real port', () => 
     let pasted = false
     let stderr = ''
     const login = runCli(['login', '--no-browser', '--timeout', '30'], {
-      env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID},
+      env: {...served.home.env, ONRAMP_HOST: served.mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID},
       onStdin: (stream) => (stdin = stream),
       onStderr: (chunk) => {
         stderr += chunk

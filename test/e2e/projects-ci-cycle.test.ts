@@ -8,44 +8,28 @@ import {createHash, randomBytes} from 'node:crypto'
 import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {isolatedHome, runCli} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
-import {schemaValidator} from '../support/schemas.js'
+import type {CliResult} from '../support/cli.js'
+import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
+import {documentOf} from '../support/schemas.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const SCOPES = ['user:read', 'project:read']
 
-const schemas = {create: schemaValidator('projects-create'), show: schemaValidator('projects-show'), rotate: schemaValidator('projects-rotate-key'), remove: schemaValidator('projects-remove')}
-
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
-
-beforeAll(async () => {
-  mock = await startMockProcess()
-})
-afterAll(async () => {
-  await mock.stop()
-})
-beforeEach(() => {
-  home = isolatedHome()
-})
-afterEach(() => {
-  home.cleanup()
-})
+const served = servedMockForFile({browser: false})
+const onramp = (args: string[]) => served.run(args)
 
 /** Signup's protocol steps over HTTP (account request for a new email, code exchange), stored as signup stores them. */
 async function writeProvisioningSession(email: string): Promise<void> {
   const verifier = randomBytes(32).toString('base64url')
   const challenge = createHash('sha256').update(verifier).digest('base64url')
-  const account = await fetch(`${mock.issuer}/api/agentic/provisioning/account_requests`, {
+  const account = await fetch(`${served.mock.issuer}/api/agentic/provisioning/account_requests`, {
     method: 'POST',
     headers: {'content-type': 'application/json'},
     body: JSON.stringify({client_id: WIZARD_CLIENT_ID, email, scopes: SCOPES, code_challenge: challenge, code_challenge_method: 'S256'}),
   })
   const {oauth} = (await account.json()) as {oauth: {code: string}}
-  const token = await fetch(`${mock.issuer}/api/agentic/oauth/token`, {
+  const token = await fetch(`${served.mock.issuer}/api/agentic/oauth/token`, {
     method: 'POST',
     headers: {'content-type': 'application/x-www-form-urlencoded'},
     body: new URLSearchParams({grant_type: 'authorization_code', code: oauth.code, code_verifier: verifier}).toString(),
@@ -53,7 +37,7 @@ async function writeProvisioningSession(email: string): Promise<void> {
   const tokens = (await token.json()) as {access_token: string; refresh_token: string; expires_in: number}
   const now = new Date()
   const session = {
-    issuer: mock.issuer,
+    issuer: served.mock.issuer,
     client_id: WIZARD_CLIENT_ID,
     region: null,
     access_token: tokens.access_token,
@@ -64,20 +48,16 @@ async function writeProvisioningSession(email: string): Promise<void> {
     obtained_at: now.toISOString(),
     kind: 'provisioning',
   }
-  const folder = path.join(home.env.XDG_CONFIG_HOME!, 'onramp')
+  const folder = path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp')
   mkdirSync(folder, {recursive: true, mode: 0o700})
   chmodSync(folder, 0o700)
-  writeFileSync(path.join(folder, 'credentials.json'), JSON.stringify({version: 1, sessions: {[`${mock.issuer}#${WIZARD_CLIENT_ID}`]: session}}), {mode: 0o600})
-}
-
-function onramp(args: string[]) {
-  return runCli(args, {env: {...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID}})
+  writeFileSync(path.join(folder, 'credentials.json'), JSON.stringify({version: 1, sessions: {[`${served.mock.issuer}#${WIZARD_CLIENT_ID}`]: session}}), {mode: 0o600})
 }
 
 interface MockState {
   users: {email: string; teams: {id: number; api_key: string}[]}[]
 }
-const teamsOf = async (email: string) => (await mock.control<MockState>('state')).users.find((user) => user.email === email)?.teams ?? []
+const teamsOf = async (email: string) => (await served.mock.control<MockState>('state')).users.find((user) => user.email === email)?.teams ?? []
 
 interface Document {
   created?: boolean | null
@@ -88,47 +68,45 @@ interface Document {
 }
 
 /** A successful --json run, checked against its schema. */
-function parsed(result: {code: number | null; stdout: string; stderr: string}, check: (typeof schemas)[keyof typeof schemas]): Document {
+function parsed(result: CliResult, schema: 'projects-create' | 'projects-show' | 'projects-rotate-key' | 'projects-remove'): Document {
   expect(result.code, result.stderr).toBe(0)
-  const document = JSON.parse(result.stdout) as Document
-  expect(check(document), JSON.stringify(check.errors)).toBe(true)
-  return document
+  return documentOf<Document>(result, schema)
 }
 
 describe('onramp projects, built, against the served mock, without a terminal', () => {
   it('create -> create again -> show -> rotate-key -> remove --yes, twice with the same --id', async () => {
     const email = `ci-${randomBytes(4).toString('hex')}@example.com`
     await writeProvisioningSession(email)
-    const envFile = path.join(home.home, 'github_env')
+    const envFile = path.join(served.home.home, 'github_env')
     const seen: string[] = []
 
     for (const cycle of [1, 2]) {
-      const created = parsed(await onramp(['projects', 'create', '--id', 'run-42', '--name', `Run 42 (${cycle})`, '--output-env', envFile, '--json']), schemas.create)
+      const created = parsed(await onramp(['projects', 'create', '--id', 'run-42', '--name', `Run 42 (${cycle})`, '--output-env', envFile, '--json']), 'projects-create')
       expect(created.created).toBe(true)
       expect(created.session).toMatchObject({kind: 'provisioning', source: 'store'})
       const id = created.project.id
       expect(seen).not.toContain(id) // the second cycle is a new project: remove freed the --id
       seen.push(id)
-      expect(readFileSync(envFile, 'utf8')).toContain(`POSTHOG_PROJECT_API_KEY=${created.project.api_key}\nPOSTHOG_PROJECT_ID=${id}\nPOSTHOG_HOST=${mock.issuer}\n`)
+      expect(readFileSync(envFile, 'utf8')).toContain(`POSTHOG_PROJECT_API_KEY=${created.project.api_key}\nPOSTHOG_PROJECT_ID=${id}\nPOSTHOG_HOST=${served.mock.issuer}\n`)
 
       const again = await onramp(['projects', 'create', '--id', 'run-42'])
       expect(again.code, again.stderr).toBe(0)
       expect(again.stdout).toContain(`Project ${id} already existed for --id run-42`)
       expect(again.stdout).toContain(created.project.api_key)
 
-      const shown = parsed(await onramp(['projects', 'show', id, '--json']), schemas.show)
+      const shown = parsed(await onramp(['projects', 'show', id, '--json']), 'projects-show')
       // A read never carries a personal API key (views/resources.py); create did (the wizard app issues them).
       expect(created.project.personal_api_key).toMatch(/^phx_/)
       expect(shown.project).toEqual({...created.project, personal_api_key: null})
 
-      const rotated = parsed(await onramp(['projects', 'rotate-key', id, '--json']), schemas.rotate)
+      const rotated = parsed(await onramp(['projects', 'rotate-key', id, '--json']), 'projects-rotate-key')
       expect(rotated.project.id).toBe(id)
       expect(rotated.project.api_key).not.toBe(created.project.api_key)
       const keys = (await teamsOf(email)).map((team) => team.api_key)
       expect(keys).toContain(rotated.project.api_key)
       expect(keys).not.toContain(created.project.api_key) // the old key no longer works
 
-      const removed = parsed(await onramp(['projects', 'remove', id, '--yes', '--json']), schemas.remove)
+      const removed = parsed(await onramp(['projects', 'remove', id, '--yes', '--json']), 'projects-remove')
       expect(removed).toMatchObject({removed: true, id})
       expect((await teamsOf(email)).map((team) => String(team.id))).not.toContain(id)
     }
@@ -137,7 +115,7 @@ describe('onramp projects, built, against the served mock, without a terminal', 
   it('remove without --yes and without a terminal: exit 2 naming --yes, the project still there', async () => {
     const email = `ci-${randomBytes(4).toString('hex')}@example.com`
     await writeProvisioningSession(email)
-    const created = parsed(await onramp(['projects', 'create', '--id', 'keep-me', '--json']), schemas.create)
+    const created = parsed(await onramp(['projects', 'create', '--id', 'keep-me', '--json']), 'projects-create')
     const id = created.project.id
 
     const refused = await onramp(['projects', 'remove', id])

@@ -1,51 +1,30 @@
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {BIN, cliEnv, isolatedHome, ROOT, runCli} from '../support/cli.js'
+import {BIN, cliEnv, ROOT, runCli} from '../support/cli.js'
 import {secretServiceUnavailable} from '../support/keyring.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {servedMockForFile} from '../support/mock-process.js'
 import {describeUnless} from '../support/skip.js'
 import {waitFor} from '../support/wait-for.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
-const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
-const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
-
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
-let followDir: string
+const served = servedMockForFile()
+const env = served.env
+beforeEach(async () => {
+  await served.mock.control('config', {latency_ms: 0})
+})
 
 interface MockState {
   counters: {grants: Record<string, number>; requests: Record<string, number>}
 }
 
-beforeAll(async () => {
-  mock = await startMockProcess()
-})
-afterAll(async () => {
-  await mock.stop()
-})
-beforeEach(async () => {
-  home = isolatedHome()
-  followDir = mkdtempSync(path.join(tmpdir(), 'onramp-follow-'))
-  await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
-  await mock.control('config', {latency_ms: 0})
-})
-afterEach(() => {
-  home.cleanup()
-  rmSync(followDir, {recursive: true, force: true})
-})
-
-const env = () => ({...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, BROWSER: SCRIPTED_BROWSER, FOLLOW_LOG: path.join(followDir, 'follow.log')})
-const credentialsFile = () => path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json')
-const refreshes = async () => (await mock.control<MockState>('state')).counters.grants.refresh_token ?? 0
+const credentialsFile = () => path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json')
+const refreshes = async () => (await served.mock.control<MockState>('state')).counters.grants.refresh_token ?? 0
 /** Token requests the mock has received (counted on arrival, before its latency). */
 const tokenRequests = async () =>
-  Object.entries((await mock.control<MockState>('state')).counters.requests)
+  Object.entries((await served.mock.control<MockState>('state')).counters.requests)
     .filter(([key]) => key.startsWith('POST /oauth/token'))
     .reduce((sum, [, count]) => sum + count, 0)
 
@@ -61,7 +40,7 @@ async function loginWithExpiredToken(): Promise<string> {
 }
 
 async function works(accessToken: string): Promise<boolean> {
-  const me = await fetch(`${mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`}})
+  const me = await fetch(`${served.mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${accessToken}`}})
   return me.status === 200
 }
 
@@ -78,7 +57,7 @@ describe('onramp token under load, file store', () => {
     expect(printed).not.toBe(expired)
     expect(await refreshes()).toBe(before + 1)
     expect(await works(printed!)).toBe(true)
-    const locks = path.join(home.env.XDG_STATE_HOME!, 'onramp', 'locks')
+    const locks = path.join(served.home.env.XDG_STATE_HOME!, 'onramp', 'locks')
     expect(existsSync(locks) ? readdirSync(locks) : []).toEqual([])
   }, 300_000)
 
@@ -86,8 +65,8 @@ describe('onramp token under load, file store', () => {
     await loginWithExpiredToken()
     const refreshesBefore = await refreshes()
     const tokenRequestsBefore = await tokenRequests()
-    await mock.control('config', {latency_ms: 4000}) // the refresh request hangs while we kill its sender
-    const locks = path.join(home.env.XDG_STATE_HOME!, 'onramp', 'locks')
+    await served.mock.control('config', {latency_ms: 4000}) // the refresh request hangs while we kill its sender
+    const locks = path.join(served.home.env.XDG_STATE_HOME!, 'onramp', 'locks')
     const child = spawn(process.execPath, [BIN, 'token'], {cwd: ROOT, env: cliEnv(env()), stdio: 'ignore'})
     // Under its lock and inside the refresh request: the mock has received it and holds it for 4 s.
     await waitFor('the refresh request to reach the mock', async () => (await tokenRequests()) > tokenRequestsBefore)
@@ -96,7 +75,7 @@ describe('onramp token under load, file store', () => {
     child.kill('SIGKILL')
     await exited
     expect(readdirSync(locks).some((name) => name.endsWith('.lock'))).toBe(true) // left behind by the killed holder
-    await mock.control('config', {latency_ms: 0})
+    await served.mock.control('config', {latency_ms: 0})
     // The killed process's request is still held by the mock: let it land (the mock spends the refresh
     // token) before anything is counted, here and in the next test.
     await waitFor('the killed refresh to land', async () => (await refreshes()) > refreshesBefore)
@@ -121,7 +100,7 @@ describeUnless(noSecretService)('onramp token under load, OS keychain (a real Se
     const login = await runCli(['login', '--json'], {env: keychainEnv()})
     expect(login.code, login.stderr).toBe(0)
     // The expiry lives in the metadata file (the tokens are in the keychain): move it into the past.
-    const metadataFile = path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'sessions.json')
+    const metadataFile = path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'sessions.json')
     const data = JSON.parse(readFileSync(metadataFile, 'utf8')) as {sessions: Record<string, {expires_at: string; secrets: string}>}
     const [entry] = Object.values(data.sessions)
     expect(entry!.secrets).toBe('keychain')

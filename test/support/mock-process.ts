@@ -1,6 +1,16 @@
 import {spawn, type ChildProcess} from 'node:child_process'
+import path from 'node:path'
 
-import {cliEnv, ROOT} from './cli.js'
+import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
+
+import {WIZARD_APP_CEILING} from '../mock-server/scope-data.js'
+import {WIZARD_CLIENT_IDS} from '../mock-server/state.js'
+import {cliEnv, isolatedHome, ROOT, runCli, type CliResult} from './cli.js'
+
+/** The wizard app the mock seeds on every issuer (its US client id). */
+export const WIZARD_CLIENT_ID = WIZARD_CLIENT_IDS.us
+/** scripts/scripted-browser.mjs as $BROWSER: follows the consent page to the redirect, as a person would. */
+export const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
 
 export interface MockProcess {
   issuer: string
@@ -50,4 +60,65 @@ export async function startMockProcess(args: string[] = []): Promise<MockProcess
         child.kill()
       }),
   }
+}
+
+export interface ServedMock {
+  /** The mock process (started before the file's first test). */
+  readonly mock: MockProcess
+  /** This test's throwaway HOME and XDG folders. */
+  readonly home: ReturnType<typeof isolatedHome>
+  /** Where the scripted browser logs its requests in this test (FOLLOW_LOG, in the home). */
+  readonly followLog: string
+  /** This test's environment for the built binary: its home, the mock's wizard app and the scripted browser (logging to followLog) unless `browser: false`, then `extra`. */
+  env(extra?: Record<string, string>): Record<string, string>
+  /** Runs the built binary in `env(extra)`. */
+  run(args: string[], extra?: Record<string, string>): Promise<CliResult>
+}
+
+/**
+ * The set-up of the e2e tests against the served mock: one mock process for the file (`args` for its
+ * command line), a fresh isolated home for each test, and before each test the wizard app's scope
+ * ceiling put back to the mock's own (a test may narrow it). `browser: false` leaves BROWSER unset, so
+ * that no browser can open (the scripted one otherwise).
+ */
+export function servedMockForFile(options: {args?: string[]; browser?: boolean} = {}): ServedMock {
+  const browser = options.browser ?? true
+  let mock: MockProcess | undefined
+  let home: ReturnType<typeof isolatedHome> | undefined
+  beforeAll(async () => {
+    mock = await startMockProcess(options.args)
+  })
+  afterAll(async () => {
+    await mock?.stop()
+  })
+  beforeEach(async () => {
+    home = isolatedHome()
+    await mock!.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_APP_CEILING})
+  })
+  afterEach(() => {
+    home?.cleanup()
+    home = undefined
+  })
+  const served: ServedMock = {
+    get mock() {
+      if (!mock) throw new Error('the mock is started in beforeAll: use it inside a test or hook')
+      return mock
+    },
+    get home() {
+      if (!home) throw new Error('the home is made in beforeEach: use it inside a test')
+      return home
+    },
+    get followLog() {
+      return path.join(served.home.home, 'follow.log')
+    },
+    env: (extra = {}) => ({
+      ...served.home.env,
+      ONRAMP_HOST: served.mock.issuer,
+      ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID,
+      ...(browser ? {BROWSER: SCRIPTED_BROWSER, FOLLOW_LOG: served.followLog} : {}),
+      ...extra,
+    }),
+    run: (args, extra = {}) => runCli(args, {env: served.env(extra)}),
+  }
+  return served
 }
