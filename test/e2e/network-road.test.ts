@@ -2,38 +2,22 @@
  * Issue 19 through the real CLI: a firewall page and a TLS-intercepting proxy's certificate, each
  * answered by a loopback server, reach the user as what they are, with the fix, exit 6.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
+import {describe, expect, it} from 'vitest'
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {runCli} from '../support/cli.js'
+import {hostileIssuerPerTest, selfSignedCertificate} from '../support/hostile-issuer.js'
 
-import {isolatedHome, runCli} from '../support/cli.js'
-import {hostileIssuer, selfSignedCertificate, storeFileSession, type HostileIssuer} from '../support/hostile-issuer.js'
-
-let home: ReturnType<typeof isolatedHome>
-let server: HostileIssuer | undefined
-const dirs: string[] = []
-beforeEach(() => {
-  home = isolatedHome()
-})
-afterEach(async () => {
-  await server?.close()
-  server = undefined
-  home.cleanup()
-  for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
-})
+const scratch = hostileIssuerPerTest()
 
 describe('a bot challenge in front of the server', () => {
   it('token: "a firewall or bot challenge at HOST answered instead of ..." with the fix, exit 6', async () => {
-    server = await hostileIssuer({
+    const server = await scratch.issuer({
       '/.well-known/oauth-authorization-server': (_request, response) => {
         response.writeHead(403, {'content-type': 'text/html', 'cf-mitigated': 'challenge'})
         response.end('<html><title>Just a moment...</title></html>')
       },
     })
-    storeFileSession(home.env.XDG_CONFIG_HOME!, server.url)
-    const result = await runCli(['token', '--json'], {env: {...home.env, ONRAMP_HOST: server.url}})
+    const result = await runCli(['token', '--json'], {env: scratch.loggedInTo(server.url).env})
     expect(result.code, result.stderr).toBe(6)
     const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string}}
     expect(error.code).toBe('firewall_challenge')
@@ -44,13 +28,10 @@ describe('a bot challenge in front of the server', () => {
 
 describe('a certificate Node does not trust (a TLS-intercepting proxy)', () => {
   it('token names NODE_EXTRA_CA_CERTS (and the system CA option where this Node has it), exit 6', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'onramp-tls-'))
-    dirs.push(dir)
-    const tls = selfSignedCertificate(dir)
+    const tls = selfSignedCertificate(scratch.dir('onramp-tls-'))
     if (!tls) return expect.fail('openssl is needed to make a certificate')
-    server = await hostileIssuer({}, {tls})
-    storeFileSession(home.env.XDG_CONFIG_HOME!, server.url)
-    const result = await runCli(['token'], {env: {...home.env, ONRAMP_HOST: server.url}})
+    const server = await scratch.issuer({}, {tls})
+    const result = await runCli(['token'], {env: scratch.loggedInTo(server.url).env})
     expect(result.code, result.stderr).toBe(6)
     expect(result.stderr).toMatch(/not signed by a CA Node trusts \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\)/)
     expect(result.stderr).toContain('NODE_EXTRA_CA_CERTS=/path/to/ca.pem')

@@ -7,70 +7,42 @@
  */
 import {spawn} from 'node:child_process'
 
-import {afterAll, afterEach, beforeAll, beforeEach, expect, it} from 'vitest'
+import {beforeEach, expect, it} from 'vitest'
 
-import {newStoreKey} from '../../src/session/seal.js'
-import {BIN, cliEnv, isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
-import {redisServerUnavailable, startLatencyProxy, startRedisServer, type RedisServer} from '../support/redis-server.js'
+import {BIN, cliEnv, ROOT, runCli, type CliResult} from '../support/cli.js'
+import {redisFleetForFile, redisServerUnavailable, startLatencyProxy} from '../support/redis-server.js'
 import {describeUnless} from '../support/skip.js'
+import {waitFor} from '../support/wait-for.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const noRedis = redisServerUnavailable()
-
-let redis: RedisServer
-let mock: MockProcess
-const homes: ReturnType<typeof isolatedHome>[] = []
-let key: string
-let prefix: string
-let count = 0
-
-beforeAll(async () => {
-  if (noRedis) return
-  ;[redis, mock] = await Promise.all([startRedisServer(), startMockProcess()])
-  await mock.control('config', {rate_limit: false})
-})
-afterAll(async () => {
-  await Promise.all([redis?.destroy(), mock?.stop()])
-})
+const fleet = redisFleetForFile('storm', noRedis)
 beforeEach(async () => {
-  key = newStoreKey()
-  prefix = `storm${++count}:`
-  if (!noRedis) await mock.control('config', {latency_ms: 0, access_token_ttl: null})
-})
-afterEach(() => {
-  for (const home of homes.splice(0)) home.cleanup()
+  if (!noRedis) await fleet.mock.control('config', {latency_ms: 0, access_token_ttl: null})
 })
 
-/** `n` machines sharing the Redis and the key, each with its own HOME and XDG folders. */
-function machines(n: number, extra: Record<string, string> = {}) {
-  return Array.from({length: n}, () => {
-    const home = isolatedHome()
-    homes.push(home)
-    return {...home.env, ONRAMP_STORAGE: 'redis', ONRAMP_REDIS_URL: redis.url, ONRAMP_REDIS_PREFIX: prefix, ONRAMP_STORE_KEY: key, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, ...extra}
-  })
-}
+/** `n` machines' environments: the shared Redis and key, each with its own HOME and XDG folders. */
+const machines = (n: number, extra: Record<string, string> = {}) => Array.from({length: n}, () => fleet.machine(extra).env)
 
 /** A signup session in Redis whose access token expires within `token`'s 60 s margin; returns that token. */
 async function seedExpiringSession(env: Record<string, string>): Promise<{accessToken: string; projectId: string}> {
-  await mock.control('config', {access_token_ttl: 20})
+  await fleet.mock.control('config', {access_token_ttl: 20})
   try {
-    const signup = await runCli(['signup', '--email', `${prefix.replace(':', '')}@example.com`, '--non-interactive', '--json'], {env, timeoutMs: 120_000})
+    const signup = await runCli(['signup', '--email', `${fleet.prefix.replace(':', '')}@example.com`, '--non-interactive', '--json'], {env, timeoutMs: 120_000})
     expect(signup.code, signup.stderr).toBe(0)
     const {project} = JSON.parse(signup.stdout) as {project: {id: string}}
     const token = await runCli(['token', '--json', '--min-valid', '0'], {env, timeoutMs: 60_000})
     expect(token.code, token.stderr).toBe(0)
     return {accessToken: (JSON.parse(token.stdout) as {access_token: string}).access_token, projectId: project.id}
   } finally {
-    await mock.control('config', {access_token_ttl: null}) // refreshed tokens live long: one refresh suffices
+    await fleet.mock.control('config', {access_token_ttl: null}) // refreshed tokens live long: one refresh suffices
   }
 }
 
 const refreshes = async () =>
-  (await mock.control<{counters: {provisioning: {token_requests: {refresh_token: number}}}}>('state')).counters.provisioning.token_requests.refresh_token
+  (await fleet.mock.control<{counters: {provisioning: {token_requests: {refresh_token: number}}}}>('state')).counters.provisioning.token_requests.refresh_token
 
 async function works(accessToken: string, projectId: string): Promise<boolean> {
-  const read = await fetch(`${mock.issuer}/api/agentic/provisioning/resources/${projectId}`, {headers: {authorization: `Bearer ${accessToken}`}})
+  const read = await fetch(`${fleet.mock.issuer}/api/agentic/provisioning/resources/${projectId}`, {headers: {authorization: `Bearer ${accessToken}`}})
   return read.status === 200
 }
 
@@ -80,15 +52,7 @@ function storm(envs: Record<string, string>[], perMachine: number, timeoutMs: nu
 }
 
 async function lockKeys(): Promise<string[]> {
-  return redis.client().keys(`${prefix}lock:*`)
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  return fleet.redis.client().keys(`${fleet.prefix}lock:*`)
 }
 
 describeUnless(noRedis)('refresh storms on a Redis store shared by several machines (a real redis-server)', () => {
@@ -117,7 +81,7 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
     const before = await refreshes()
     // The holder talks to Redis through a slow link: once it holds the lock, its next call (the re-read
     // before the refresh) takes seconds, and it is killed there, holding the lock, before spending anything.
-    const proxy = await startLatencyProxy(redis.port, 600)
+    const proxy = await startLatencyProxy(fleet.redis.port, 600)
     try {
       const holder = spawn(process.execPath, [BIN, 'token'], {
         cwd: ROOT,
@@ -125,7 +89,7 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
         stdio: 'ignore',
       })
       const exited = new Promise((resolve) => holder.on('exit', resolve))
-      await until('the holder to take the refresh lock', async () => (await lockKeys()).length > 0)
+      await waitFor('the holder to take the refresh lock', async () => (await lockKeys()).length > 0, {timeoutMs: 60_000})
       holder.kill('SIGKILL')
       await exited
     } finally {
@@ -133,7 +97,7 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
     }
     const [lock] = await lockKeys()
     expect(lock).toBeDefined() // left behind: only its lease ends it
-    const leaseLeft = await redis.client().pttl(lock!)
+    const leaseLeft = await fleet.redis.client().pttl(lock!)
     expect(leaseLeft).toBeGreaterThan(0)
 
     const started = Date.now()
@@ -150,15 +114,15 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
     const envs = machines(4, {ONRAMP_REDIS_TIMEOUT_MS: '3000'})
     const {projectId} = await seedExpiringSession(envs[0]!)
     const before = await refreshes()
-    await mock.control('config', {latency_ms: 2_500}) // the holder's refresh request is in flight while Redis goes
+    await fleet.mock.control('config', {latency_ms: 2_500}) // the holder's refresh request is in flight while Redis goes
     const running = storm(envs, 4, 240_000)
-    await until('a process to take the refresh lock', async () => (await lockKeys()).length > 0)
+    await waitFor('a process to take the refresh lock', async () => (await lockKeys()).length > 0, {timeoutMs: 60_000})
     await new Promise((resolve) => setTimeout(resolve, 500))
-    await redis.stop()
+    await fleet.redis.stop()
     await new Promise((resolve) => setTimeout(resolve, 1_500))
-    await redis.start()
+    await fleet.redis.start()
     const runs = await running
-    await mock.control('config', {latency_ms: 0})
+    await fleet.mock.control('config', {latency_ms: 0})
 
     for (const run of runs) expect([0, 7], run.stderr).toContain(run.code)
     const failed = runs.filter((run) => run.code === 7)
@@ -179,7 +143,7 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
     const [env] = machines(1)
     const {projectId} = await seedExpiringSession(env!)
     const before = await refreshes()
-    const proxy = await startLatencyProxy(redis.port, 1_500)
+    const proxy = await startLatencyProxy(fleet.redis.port, 1_500)
     try {
       const started = Date.now()
       const slow = await runCli(['token'], {env: {...env!, ONRAMP_REDIS_URL: proxy.url, ONRAMP_REDIS_TIMEOUT_MS: '1000'}, timeoutMs: 60_000})
@@ -198,7 +162,7 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
   }, 300_000)
 
   it('a slow Redis (a proxy adding latency): still exactly 1 refresh and 1 distinct token', async () => {
-    const proxy = await startLatencyProxy(redis.port, 40)
+    const proxy = await startLatencyProxy(fleet.redis.port, 40)
     try {
       const envs = machines(4)
       const {projectId} = await seedExpiringSession(envs[0]!)

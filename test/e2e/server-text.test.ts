@@ -3,32 +3,22 @@
  * field on one line, without escapes. A hostile loopback issuer grants scopes carrying escapes and a
  * newline followed by a forged line; `token` stores them, `status` shows them.
  */
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {isolatedHome, runCli} from '../support/cli.js'
-import {hostileIssuer, json, storeFileSession, type HostileIssuer} from '../support/hostile-issuer.js'
+import {runCli} from '../support/cli.js'
+import {hostileIssuerPerTest, json} from '../support/hostile-issuer.js'
 
 const ESC = '\u001b'
-let home: ReturnType<typeof isolatedHome>
-let server: HostileIssuer | undefined
-beforeEach(() => {
-  home = isolatedHome()
-})
-afterEach(async () => {
-  await server?.close()
-  server = undefined
-  home.cleanup()
-})
+const scratch = hostileIssuerPerTest()
 
 describe('scopes granted by a hostile server', () => {
   it('are shown by status without escapes, and cannot start a line of their own', async () => {
     const forged = `user:read\n  Token:    FORGED valid forever${ESC}[31m\r\n${ESC}]0;owned\u0007project:read`
-    server = await hostileIssuer({
+    const server = await scratch.issuer({
       '/token': (_request, response) =>
         json(response, 200, {access_token: 'fresh-access-token-0002', token_type: 'Bearer', expires_in: 3600, refresh_token: 'fresh-refresh-token-0002', scope: forged}),
     })
-    storeFileSession(home.env.XDG_CONFIG_HOME!, server.url, {user: {email: `ada@example.com\n  Stored:   FORGED${ESC}[2K`}})
-    const env = {...home.env, ONRAMP_HOST: server.url}
+    const {env} = scratch.loggedInTo(server.url, {user: {email: `ada@example.com\n  Stored:   FORGED${ESC}[2K`}})
     const token = await runCli(['token'], {env})
     expect(token.code, token.stderr).toBe(0)
 

@@ -4,67 +4,23 @@
  * move between stores with `sessions export` / `import`; a wrong or missing key, a newer onramp's value
  * and an unreachable Redis are exit 7. A real redis-server (test/support/redis-server.ts) and the mock.
  */
-import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
-import {afterAll, afterEach, beforeAll, beforeEach, expect, it} from 'vitest'
+import {expect, it} from 'vitest'
 
 import {newStoreKey} from '../../src/session/seal.js'
-import {isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
-import {redisServerUnavailable, startRedisServer, type RedisServer} from '../support/redis-server.js'
+import {runCli} from '../support/cli.js'
+import {redisFleetForFile, redisServerUnavailable, type FleetMachine} from '../support/redis-server.js'
+import {documentOf} from '../support/schemas.js'
 import {describeUnless} from '../support/skip.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
-const SCHEMAS = path.join(ROOT, 'schemas')
-const ajv = new Ajv2020({allErrors: true, strict: true})
-for (const file of readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.json'))) {
-  ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMAS, file), 'utf8')) as object)
-}
-
-function documentOf(result: CliResult, schema: string): Record<string, unknown> {
-  const document = JSON.parse(result.stdout) as unknown
-  const validate = ajv.getSchema(`urn:onramp:schema:${schema}`)!
-  expect(validate(document), `${schema}.schema.json: ${ajv.errorsText(validate.errors)}\n${result.stdout}`).toBe(true)
-  return document as Record<string, unknown>
-}
-
 const noRedis = redisServerUnavailable()
+const fleet = redisFleetForFile('e2e', noRedis)
+const machine = fleet.machine
 
-let redis: RedisServer
-let mock: MockProcess
-const homes: ReturnType<typeof isolatedHome>[] = []
-let key: string
-let prefix: string
-let count = 0
-
-beforeAll(async () => {
-  if (noRedis) return
-  ;[redis, mock] = await Promise.all([startRedisServer(), startMockProcess()])
-  await mock.control('config', {rate_limit: false}) // many signups from one caller
-})
-afterAll(async () => {
-  await Promise.all([redis?.destroy(), mock?.stop()])
-})
-beforeEach(() => {
-  key = newStoreKey()
-  prefix = `e2e${++count}:`
-})
-afterEach(() => {
-  for (const home of homes.splice(0)) home.cleanup()
-})
-
-/** A machine of the fleet: its own HOME and XDG folders, the shared Redis and key. */
-function machine(extra: Record<string, string> = {}) {
-  const home = isolatedHome()
-  homes.push(home)
-  const env = {...home.env, ONRAMP_STORAGE: 'redis', ONRAMP_REDIS_URL: redis.url, ONRAMP_REDIS_PREFIX: prefix, ONRAMP_STORE_KEY: key, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, ...extra}
-  return {home, env, run: (args: string[], more: Record<string, string> = {}, input?: string) => runCli(args, {env: {...env, ...more}, ...(input === undefined ? {} : {input})})}
-}
-
-async function signup(on: ReturnType<typeof machine>, name = 'fleet') {
-  const result = await on.run(['signup', '--email', `${name}-${prefix.replace(':', '')}@example.com`, '--non-interactive', '--json'])
+async function signup(on: FleetMachine, name = 'fleet') {
+  const result = await on.run(['signup', '--email', `${name}-${fleet.prefix.replace(':', '')}@example.com`, '--non-interactive', '--json'])
   expect(result.code, result.stderr).toBe(0)
   return JSON.parse(result.stdout) as {project: {id: string}; session: {storage: {kind: string}}}
 }
@@ -96,8 +52,8 @@ describeUnless(noRedis)('sessions in Redis (a real redis-server)', () => {
     expect((await other.run(['token'])).code).toBe(0)
     const logout = await other.run(['logout', '--json'])
     expect(logout.code, logout.stderr).toBe(0)
-    expect(await redis.client().keys(`${prefix}session:*`)).toEqual([])
-    expect(await redis.client().smembers(`${prefix}sessions`)).toEqual([])
+    expect(await fleet.redis.client().keys(`${fleet.prefix}session:*`)).toEqual([])
+    expect(await fleet.redis.client().smembers(`${fleet.prefix}sessions`)).toEqual([])
     const after = await seeder.run(['token'])
     expect(after.code).toBe(3)
   }, 120_000)
@@ -181,8 +137,8 @@ describeUnless(noRedis)('sessions in Redis (a real redis-server)', () => {
   it('a session written by a newer onramp is refused naming its format, and left as it was', async () => {
     const seeder = machine()
     await signup(seeder)
-    const client = redis.client()
-    const [name] = await client.keys(`${prefix}session:*`)
+    const client = fleet.redis.client()
+    const [name] = await client.keys(`${fleet.prefix}session:*`)
     const sealed = (await client.hget(name!, 's'))!
     const newer = sealed.replace(/^onramp\.1\./, 'onramp.2.')
     await client.hset(name!, 's', newer)

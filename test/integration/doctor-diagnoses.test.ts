@@ -6,31 +6,16 @@
 import {chmodSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {createDeps} from '../../src/deps.js'
 import {runDoctor} from '../../src/doctor/run.js'
-import {isolatedHome} from '../support/cli.js'
 import {findCheck} from '../support/doctor.js'
 import {capture} from '../support/harness.js'
-import {hostileIssuer, json, storeFileSession, type HostileIssuer} from '../support/hostile-issuer.js'
+import {hostileIssuerPerTest, json} from '../support/hostile-issuer.js'
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-async function issuer(...args: Parameters<typeof hostileIssuer>): Promise<HostileIssuer> {
-  const server = await hostileIssuer(...args)
-  cleanups.push(server.close)
-  return server
-}
-
-function home() {
-  const made = isolatedHome()
-  cleanups.push(made.cleanup)
-  return made
-}
+const scratch = hostileIssuerPerTest()
+const {issuer, home} = scratch
 
 function depsFor(env: Record<string, string>) {
   return createDeps({env: {...env, ONRAMP_STORAGE: 'file'}, stderr: capture(), version: 'test', fetch: (input, init) => fetch(input, init)})
@@ -59,7 +44,7 @@ describe('doctor tells what really happened', () => {
     const config = path.join(env.XDG_CONFIG_HOME!, 'onramp')
     mkdirSync(config, {recursive: true})
     chmodSync(config, 0o500)
-    cleanups.push(() => chmodSync(config, 0o700))
+    scratch.defer(() => chmodSync(config, 0o700))
     const server = await issuer({})
     const report = await runDoctor(await depsFor(env), {selection: {host: server.url}})
     const failed = report.checks.find((check) => check.id === 'storage.permissions.config_dir')
@@ -74,8 +59,7 @@ describe('doctor tells what really happened', () => {
         response.socket?.destroy() // the server took the refresh and the connection died
       },
     })
-    const {env} = home()
-    storeFileSession(env.XDG_CONFIG_HOME!, server.url)
+    const {env} = scratch.loggedInTo(server.url)
     const report = await runDoctor(await depsFor(env), {selection: {host: server.url}, refresh: true})
     const check = report.checks.find((candidate) => candidate.id.startsWith('sessions.'))
     expect(check, JSON.stringify(report.checks.map((candidate) => candidate.id))).toBeDefined()

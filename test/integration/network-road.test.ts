@@ -4,11 +4,7 @@
  * challenge pages, passing 405/502/503/504 answers, redirects of a POST, and Retry-After values a hostile
  * server can send.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
-
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {NetworkError} from '../../src/errors.js'
 import {createHttp, MAX_RETRY_AFTER_MS, parseRetryAfter} from '../../src/http.js'
@@ -16,25 +12,14 @@ import type {Logger} from '../../src/log.js'
 import {createOAuthClient} from '../../src/oauth/client.js'
 import {discover} from '../../src/oauth/discovery.js'
 import {refreshProvisioningToken} from '../../src/provisioning/token.js'
-import {hostileIssuer, json, type HostileIssuer} from '../support/hostile-issuer.js'
+import {hostileIssuerPerTest, json} from '../support/hostile-issuer.js'
 
 const logger: Logger = {event: () => {}}
-const servers: HostileIssuer[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()))
-  for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
-})
-
-async function issuer(...args: Parameters<typeof hostileIssuer>): Promise<HostileIssuer> {
-  const server = await hostileIssuer(...args)
-  servers.push(server)
-  return server
-}
+const scratch = hostileIssuerPerTest()
+const issuer = scratch.issuer
 
 function deps() {
-  const cache = mkdtempSync(path.join(tmpdir(), 'onramp-road-'))
-  dirs.push(cache)
+  const cache = scratch.dir('onramp-road-')
   return {http: createHttp({userAgent: 'onramp/test', timeoutMs: 10_000}), logger, now: () => new Date(), paths: {cache}}
 }
 

@@ -1,9 +1,14 @@
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type IncomingMessage, type RequestListener, type ServerResponse} from 'node:http'
 import {createServer as createTlsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
+
+import {afterEach} from 'vitest'
+
+import {isolatedHome} from './cli.js'
 
 /** One request as the loopback server saw it. */
 export interface SeenRequest {
@@ -101,4 +106,52 @@ export function selfSignedCertificate(dir: string): {key: string; cert: string} 
     return undefined
   }
   return {key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8')}
+}
+
+export interface HostileScratch {
+  /** hostileIssuer(...), closed after the test. */
+  issuer: typeof hostileIssuer
+  /** An isolated home (HOME and XDG folders), removed after the test. */
+  home(): ReturnType<typeof isolatedHome>
+  /** A home holding a stored (expired) file session for `issuer` (storeFileSession), and the CLI's environment pointing at that issuer. */
+  loggedInTo(issuer: string, session?: Record<string, unknown>): {home: ReturnType<typeof isolatedHome>; env: Record<string, string>}
+  /** A temp folder, removed after the test. */
+  dir(prefix?: string): string
+  /** Runs `cleanup` after the test, before what was made earlier (last made, first undone). */
+  defer(cleanup: () => Promise<void> | void): void
+}
+
+/**
+ * The set-up of the tests that provoke onramp with loopback issuers misbehaving on purpose: servers,
+ * homes and folders made through it for a test are closed and removed after that test.
+ */
+export function hostileIssuerPerTest(): HostileScratch {
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+  const scratch: HostileScratch = {
+    issuer: async (...args) => {
+      const server = await hostileIssuer(...args)
+      cleanups.push(server.close)
+      return server
+    },
+    home: () => {
+      const home = isolatedHome()
+      cleanups.push(home.cleanup)
+      return home
+    },
+    loggedInTo: (issuer, session = {}) => {
+      const home = scratch.home()
+      storeFileSession(home.env.XDG_CONFIG_HOME!, issuer, session)
+      return {home, env: {...home.env, ONRAMP_HOST: issuer}}
+    },
+    dir: (prefix = 'onramp-scratch-') => {
+      const dir = mkdtempSync(path.join(tmpdir(), prefix))
+      cleanups.push(() => rmSync(dir, {recursive: true, force: true}))
+      return dir
+    },
+    defer: (cleanup) => void cleanups.push(cleanup),
+  }
+  return scratch
 }

@@ -5,6 +5,11 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {Redis} from 'ioredis'
+import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
+
+import {newStoreKey} from '../../src/session/seal.js'
+import {isolatedHome, runCli, type CliResult} from './cli.js'
+import {startMockProcess, WIZARD_CLIENT_ID, type MockProcess} from './mock-process.js'
 
 /**
  * A real redis-server (Debian's, installed by .ci/run) for the Redis store's tests: its own temp folder,
@@ -179,4 +184,84 @@ export async function startLatencyProxy(targetPort: number, latencyMs: number): 
         server.close(() => resolve())
       }),
   }
+}
+
+/** One "machine" of a Redis fleet: its own HOME and XDG folders (no lock file shared), the fleet's Redis and key. */
+export interface FleetMachine {
+  home: ReturnType<typeof isolatedHome>
+  env: Record<string, string>
+  /** Runs the built binary on this machine, with `more` on top of its environment and `input` on stdin. */
+  run(args: string[], more?: Record<string, string>, input?: string): Promise<CliResult>
+}
+
+export interface RedisFleet {
+  readonly redis: RedisServer
+  readonly mock: MockProcess
+  /** This test's Redis key prefix (the tests of a file share one server) and store key. */
+  readonly prefix: string
+  readonly key: string
+  /** A new machine for this test (its home removed after it); `extra` on top of its environment. */
+  machine(extra?: Record<string, string>): FleetMachine
+}
+
+/**
+ * The set-up of the e2e tests of sessions in Redis: a real redis-server and the served mock (rate limits
+ * off: many signups from one caller) for the file; for each test a fresh store key and key prefix
+ * (`${label}N:`), and machines that point `onramp` at that Redis with ONRAMP_STORAGE=redis and at the
+ * mock's wizard app. Nothing starts when `unavailable` (the file's tests are skipped, saying why).
+ */
+export function redisFleetForFile(label: string, unavailable: string | false): RedisFleet {
+  let redis: RedisServer | undefined
+  let mock: MockProcess | undefined
+  const homes: ReturnType<typeof isolatedHome>[] = []
+  let key = ''
+  let prefix = ''
+  let count = 0
+  beforeAll(async () => {
+    if (unavailable) return
+    ;[redis, mock] = await Promise.all([startRedisServer(), startMockProcess()])
+    await mock.control('config', {rate_limit: false})
+  })
+  afterAll(async () => {
+    await Promise.all([redis?.destroy(), mock?.stop()])
+  })
+  beforeEach(() => {
+    key = newStoreKey()
+    prefix = `${label}${++count}:`
+  })
+  afterEach(() => {
+    for (const home of homes.splice(0)) home.cleanup()
+  })
+  const fleet: RedisFleet = {
+    get redis() {
+      if (!redis) throw new Error('redis-server is started in beforeAll: use it inside a test or hook')
+      return redis
+    },
+    get mock() {
+      if (!mock) throw new Error('the mock is started in beforeAll: use it inside a test or hook')
+      return mock
+    },
+    get prefix() {
+      return prefix
+    },
+    get key() {
+      return key
+    },
+    machine(extra = {}) {
+      const home = isolatedHome()
+      homes.push(home)
+      const env = {
+        ...home.env,
+        ONRAMP_STORAGE: 'redis',
+        ONRAMP_REDIS_URL: fleet.redis.url,
+        ONRAMP_REDIS_PREFIX: prefix,
+        ONRAMP_STORE_KEY: key,
+        ONRAMP_HOST: fleet.mock.issuer,
+        ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID,
+        ...extra,
+      }
+      return {home, env, run: (args, more = {}, input) => runCli(args, {env: {...env, ...more}, ...(input === undefined ? {} : {input})})}
+    },
+  }
+  return fleet
 }
