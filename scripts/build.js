@@ -1,14 +1,15 @@
 // Build = clean compile + a fresh oclif manifest (a stale manifest hides new commands) + the hot path as
-// one file: dist/fast/hot.cjs, src/fast/run.ts with everything it can reach bundled, which bin/run.js
-// loads for token, status, scopes and --version instead of some 30 modules (module loading was most of
+// one file: dist/fast/hot.cjs, src/fast/run.ts with everything it can reach bundled, which bin/run.cjs
+// loads (through dist/fast/boot.cjs, src/fast/boot.ts: a code cache per command) for token, status, scopes and --version instead of some 30 modules (module loading was most of
 // their start-up). CommonJS, so a module reached only through import() is initialised only then, and its
 // `require`s (openid-client's code, node:net, node:crypto) run only then: an ES module bundle would hoist
 // them to the top. Packages loaded with import() (undici, open, @inquirer/prompts, the keychain addon, ioredis)
 // stay outside; openid-client and its two dependencies are inside (ES modules only: a CommonJS file
 // could not require them on every Node we support), and so is is-wsl (--version: three small ES modules
-// cost more to load than to bundle). The check below fails the build if the file would
-// load anything else at start.
+// cost more to load than to bundle). bundle() below fails the build if a file would load anything else
+// at start.
 import {execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -57,19 +58,42 @@ const common = {
  */
 const TO_ESM = /^var __toESM = \(mod, isNodeMode, target\) => \(target = mod != null \? __create\(__getProtoOf\(mod\)\) : \{\}, __copyProps\(\n(?: {2}\/\/[^\n]*\n)* {2}isNodeMode \|\| !mod \|\| !mod\.__esModule \? __defProp\(target, "default", \{ value: mod, enumerable: true \}\) : target,\n {2}mod\n\)\);$/m
 const CHEAP_TO_ESM = 'var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(mod) : {}, isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target);'
-async function bundle(entry, outfile) {
-  const [output] = (await esbuild.build({...common, entryPoints: [entry], outfile, write: false})).outputFiles
-  const text = output.text
+/** What a bundle may load before anything runs (its top-level requires): only cheap built-ins. */
+const AT_START = new Set(['node:url', 'node:fs', 'node:os', 'node:path', 'node:vm'])
+/**
+ * One bundle: esbuild's output with the cheap __toESM, its top-level requires checked, then whitespace and
+ * syntax minified (names kept, for stack traces): a quarter less text for Node to read at every start, and
+ * ASCII only, as V8 keeps a source with one other character (a `…` in a comment) as two-byte text, twice the
+ * bytes to read and hash. Returns the text written.
+ */
+async function bundle(entry, outfile, {define = {}, hostImport = false} = {}) {
+  const [output] = (await esbuild.build({...common, define: {...common.define, ...define}, entryPoints: [entry], outfile, write: false})).outputFiles
+  const text = hostImport ? viaHostImport(output.text, outfile) : output.text
   if (text.includes('__toESM(') && !TO_ESM.test(text)) throw new Error(`${outfile}: esbuild's __toESM helper changed; update TO_ESM in scripts/build.js`)
+  const atStart = [...text.matchAll(/^(?:var|const) [^\n]*require\("([^"]+)"\)/gm)].map((match) => match[1]).filter((name) => !AT_START.has(name))
+  if (atStart.length > 0) throw new Error(`${outfile} would load ${atStart.join(', ')} at start: load it with import() where it is used`)
+  const {code} = await esbuild.transform(text.replace(TO_ESM, () => CHEAP_TO_ESM), {minifyWhitespace: true, minifySyntax: true, charset: 'ascii', legalComments: 'inline'})
+  const foreign = /[^\t\n\r\x20-\x7e]/.exec(code)
+  if (foreign) throw new Error(`${outfile}: a character other than printable ASCII (${JSON.stringify(foreign[0])}) survived minifying; escape it in the source`)
   mkdirSync(path.dirname(outfile), {recursive: true})
-  writeFileSync(outfile, text.replace(TO_ESM, () => CHEAP_TO_ESM))
+  writeFileSync(outfile, code)
+  return code
 }
-await bundle('src/fast/run.ts', HOT_PATH_FILE)
-// The compile cache is switched on before anything else loads (bin/run.js), so it is a file of its own.
-await bundle('src/fast/compile-cache.ts', 'dist/fast/compile-cache.cjs')
 
-// What the bundles load before anything runs: their top-level requires. Only cheap built-ins.
-const atStart = [HOT_PATH_FILE, 'dist/fast/compile-cache.cjs'].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^(?:var|const) [^\n]*require\("([^"]+)"\)/gm)].map((match) => match[1]))
-const allowed = new Set(['node:url', 'node:fs', 'node:os', 'node:path', 'node:module'])
-const unexpected = atStart.filter((name) => !allowed.has(name))
-if (unexpected.length > 0) throw new Error(`${HOT_PATH_FILE} would load ${unexpected.join(', ')} at start: load it with import() where it is used`)
+/**
+ * hot.cjs runs through node:vm (src/fast/boot.ts), where a bare import() needs an experimental loader switch
+ * that prints a warning on every Node: its import() calls go to `__onramp_import`, the loader's own import()
+ * (same folder, same resolution), handed in as a parameter of the module wrapper.
+ */
+function viaHostImport(text, outfile) {
+  const rewritten = text.replace(/(?<![.\w$])import\((?=")/g, '__onramp_import(')
+  if (/(?<![.\w$])import\s*\(/.test(rewritten)) throw new Error(`${outfile}: an import() the build did not rewrite (only import("literal") is): see viaHostImport in scripts/build.js`)
+  return rewritten
+}
+
+// What the fast path needs of package.json (name, version, the oclif section it checks for features it
+// does not reproduce), written in: reading and parsing the file cost more than the rest of `--version`.
+const pjson = JSON.parse(readFileSync('package.json', 'utf8'))
+const hot = await bundle('src/fast/run.ts', HOT_PATH_FILE, {hostImport: true, define: {__ONRAMP_PACKAGE__: JSON.stringify({name: pjson.name, version: pjson.version, oclif: pjson.oclif})}})
+// The loader bin/run.cjs calls: it names its code caches after the exact hot.cjs they were made from.
+await bundle('src/fast/boot.ts', 'dist/fast/boot.cjs', {define: {__ONRAMP_HOT_ID__: JSON.stringify(createHash('sha256').update(hot).digest('hex').slice(0, 16))}})

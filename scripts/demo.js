@@ -58,7 +58,7 @@ const failures = []
  */
 async function onramp(args, {expect = 0, show = (text) => text, check} = {}) {
   console.log(`\n$ onramp ${args.map(shellQuote).join(' ')}`)
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'run.js'), ...args], {cwd: root, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'run.cjs'), ...args], {cwd: root, env, stdio: ['ignore', 'pipe', 'pipe']})
   const result = {stdout: '', stderr: '', combined: ''}
   child.stdout.on('data', (chunk) => ((result.stdout += chunk), (result.combined += chunk)))
   child.stderr.on('data', (chunk) => ((result.stderr += chunk), (result.combined += chunk)))

@@ -38,7 +38,7 @@ export const STARTUP_ROWS = [
     return [
       {name: 'onramp --version', args: ['--version'], env, targets: TARGETS.version, oclif: true},
       {name: 'onramp token (file store, stored session)', args: ['token'], env, targets: TARGETS.token, oclif: true, gh: true},
-      {name: 'onramp token (file store, no compile cache)', args: ['token'], env: {...env, NODE_DISABLE_COMPILE_CACHE: '1'}},
+      {name: 'onramp token (file store, no code cache)', args: ['token'], env: {...env, NODE_DISABLE_COMPILE_CACHE: '1'}},
       {name: 'onramp token (ONRAMP_TOKEN)', args: ['token'], env: {...env, ONRAMP_TOKEN: 'pha_fromenv'}},
       {name: 'onramp status --json', args: ['status', '--json'], env, targets: TARGETS.status, oclif: true},
       {name: 'onramp scopes --json', args: ['scopes', '--json'], env},

@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 export const root = path.resolve(import.meta.dirname, '..', '..')
-export const bin = path.join(root, 'bin', 'run.js')
+export const bin = path.join(root, 'bin', 'run.cjs')
 export const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 export const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
 export const SCRIPTED_BROWSER = `${process.execPath} ${path.join(root, 'scripts', 'scripted-browser.mjs')}`

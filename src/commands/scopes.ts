@@ -18,7 +18,7 @@ export default class Scopes extends OnrampCommand {
 
   async run(): Promise<ScopesDescription | ScopeCheckReport> {
     const {flags} = await this.parse(Scopes)
-    // The same body as the fast path's (bin/run.js answers `onramp scopes` without oclif when it can; --check stays here).
+    // The same body as the fast path's (bin/run.cjs answers `onramp scopes` without oclif when it can; --check stays here).
     const {scopesBody} = await import('../cli/bodies/scopes.js')
     return scopesBody(flags, this.bodyContext(flags))
   }

@@ -11,7 +11,7 @@ export default class Status extends OnrampCommand {
 
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
-    // The same body as the fast path's (bin/run.js answers `onramp status` without oclif when it can).
+    // The same body as the fast path's (bin/run.cjs answers `onramp status` without oclif when it can).
     const {statusBody} = await import('../cli/bodies/status.js')
     return statusBody(flags, this.bodyContext(flags))
   }

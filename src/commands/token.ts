@@ -22,7 +22,7 @@ export default class Token extends OnrampCommand {
 
   async run(): Promise<TokenResult> {
     const {flags} = await this.parse(Token)
-    // The same body as the fast path's (bin/run.js answers `onramp token` without oclif when it can).
+    // The same body as the fast path's (bin/run.cjs answers `onramp token` without oclif when it can).
     const {tokenBody} = await import('../cli/bodies/token.js')
     return tokenBody(flags, this.bodyContext(flags))
   }

@@ -17,7 +17,7 @@ interface PackageJson {
  * The fast path for the commands scripts call in loops (`token`, `status`, `scopes`, `--version`):
  * it answers them without loading @oclif/core (about half of their start-up), when it understands
  * the whole command line and environment. Returns false, having done nothing, in every other case,
- * and bin/run.js hands the same argv to oclif, which then gives today's answer, help or error.
+ * and bin/run.cjs hands the same argv to oclif, which then gives today's answer, help or error.
  * ONRAMP_NO_FAST_PATH=1 (tests, benchmarks) always takes the oclif path.
  */
 export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
@@ -57,7 +57,11 @@ function changesOclifBehaviour(env: NodeJS.ProcessEnv): boolean {
   return ['DEBUG', 'CLI_FLAGS_DEBUG', 'ONRAMP_DEBUG', 'ONRAMP_CONTENT_TYPE', 'ONRAMP_CONFIG_DIR'].some((name) => env[name])
 }
 
+/** package.json's name, version and oclif section, written in by scripts/build.js (read from the file when running from sources). */
+declare const __ONRAMP_PACKAGE__: PackageJson | undefined
+
 function readPackageJson(): PackageJson | undefined {
+  if (typeof __ONRAMP_PACKAGE__ !== 'undefined') return __ONRAMP_PACKAGE__
   try {
     return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageJson
   } catch {
