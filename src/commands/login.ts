@@ -21,7 +21,7 @@ export default class Login extends OnrampCommand {
     scopes: Flags.string({description: 'Space-separated scopes to request instead of the built-in set; all are treated as required.'}),
     browser: Flags.boolean({description: 'Open the browser (--no-browser: print the URL and paste the final redirect URL here).', default: true, allowNo: true}),
     port: Flags.integer({description: "Loopback port for the redirect (default: the app's registered ports in order, or any free port).", min: 1, max: 65535}),
-    timeout: Flags.integer({description: 'Seconds to wait for the browser (at most 86400).', default: 300, min: 1, max: 86_400}),
+    timeout: Flags.integer({description: 'Seconds to wait for the browser, or for the approval with --device (at most 86400).', default: 300, min: 1, max: 86_400}),
     device: Flags.boolean({
       description: "Log in with a one-time code approved on any device (the OAuth device grant, RFC 8628), where the server's metadata offers it.",
       default: false,

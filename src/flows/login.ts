@@ -144,7 +144,7 @@ async function deviceLogin(deps: Deps, prepared: Prepared, options: LoginOptions
       '',
       `Open this URL on any device with a browser, check that it shows the same code, and approve:\n  ${target}`,
       ...(authorization.verification_uri_complete ? [`(or open ${authorization.verification_uri} and type the code)`] : []),
-      `Waiting for the approval (the code expires in ${describeSeconds(authorization.expires_in)}; Ctrl-C stops)...`,
+      waitingLine(authorization.expires_in, options.timeoutSeconds),
     ].join('\n'),
   )
   // A browser known to be unavailable was already named above: only a failed attempt is worth a warning.
@@ -152,7 +152,7 @@ async function deviceLogin(deps: Deps, prepared: Prepared, options: LoginOptions
   const tokens = await pollDeviceGrant(
     deps.http,
     {discovered, clientId, authorization},
-    {signal: options.signal, onSlowDown: (interval) => deps.logger.event('login.device_slow_down', {interval_seconds: interval}, 'debug')},
+    {signal: options.signal, timeoutSeconds: options.timeoutSeconds, onSlowDown: (interval) => deps.logger.event('login.device_slow_down', {interval_seconds: interval}, 'debug')},
   ).catch((caught: unknown) => {
     if (!(caught instanceof ScopeRefusal)) throw caught
     throw invalidScope(deps.logger, {...scopeReport(plan, client), source: 'token', missing: scopesNamedIn(caught.serverSaid, plan.request), serverSaid: caught.serverSaid})
@@ -292,6 +292,14 @@ async function saveLogin(
 
 function scopeReport(plan: Plan, client: OAuthClient) {
   return {surface: 'login' as const, issuer: client.issuer, clientId: client.clientId, requested: plan.request, required: plan.required, advertised: plan.advertised, ceiling: plan.ceiling}
+}
+
+/** How long the device wait lasts: the code's life, or --timeout when that ends it sooner. */
+function waitingLine(expiresIn: number, timeoutSeconds: number): string {
+  if (timeoutSeconds < expiresIn) {
+    return `Waiting up to ${describeSeconds(timeoutSeconds)} for the approval (--timeout; the code expires in ${describeSeconds(expiresIn)}; Ctrl-C stops)...`
+  }
+  return `Waiting for the approval (the code expires in ${describeSeconds(expiresIn)}; Ctrl-C stops)...`
 }
 
 function describeSeconds(seconds: number): string {

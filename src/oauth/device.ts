@@ -138,12 +138,18 @@ export interface PollOptions {
   clock?: () => number
   /** Told each time the interval grows (slow_down), for --verbose. */
   onSlowDown?: (intervalSeconds: number) => void
+  /**
+   * login's --timeout: the wait for the approval ends after this many seconds even when the code would live
+   * longer (exit 3, `login_timeout`); the code's own `expires_in` still ends it first when that is shorter.
+   */
+  timeoutSeconds?: number | undefined
 }
 
 /**
- * Polls until the user decides or the code expires: waits `interval` before each request (section 3.5),
- * never past the deadline `expires_in` sets. Returns the tokens; throws exit 3 on access_denied and
- * expired_token (the server's or the deadline's), exit 6 when the server stays unreachable.
+ * Polls until the user decides, the code expires or the caller's --timeout runs out: waits `interval`
+ * before each request (section 3.5), never past the deadline (the sooner of `expires_in` and
+ * `timeoutSeconds`). Returns the tokens; throws exit 3 on access_denied, expired_token (the server's or the
+ * code's deadline) and login_timeout (--timeout), exit 6 when the server stays unreachable.
  */
 export async function pollDeviceGrant(
   http: Fetch,
@@ -153,7 +159,10 @@ export async function pollDeviceGrant(
   const context = {issuer: discovered.issuer, clientId}
   const clock = options.clock ?? (() => performance.now())
   const sleep = options.sleep ?? abortableSleep
-  const deadline = clock() + authorization.expires_in * 1000
+  // The sooner of the code's life and --timeout; which one it is decides what the person is told.
+  const byTimeout = options.timeoutSeconds !== undefined && options.timeoutSeconds < authorization.expires_in
+  const deadline = clock() + (byTimeout ? options.timeoutSeconds! : authorization.expires_in) * 1000
+  const pastDeadline = () => (byTimeout ? waitTimedOut(options.timeoutSeconds!) : expiredCode(context, 'deadline'))
   // One controller for the caller's abort, referenced for the whole poll (never AbortSignal.timeout in any()).
   const controller = new AbortController()
   const onAbort = () => controller.abort(options.signal?.reason)
@@ -165,10 +174,10 @@ export async function pollDeviceGrant(
   try {
     for (;;) {
       const left = deadline - clock()
-      if (left <= 0) throw expiredCode(context, 'deadline')
+      if (left <= 0) throw pastDeadline()
       await sleep(Math.min(waitMs, left), controller.signal)
       if (controller.signal.aborted) throw controller.signal.reason
-      if (deadline - clock() <= 0) throw expiredCode(context, 'deadline')
+      if (deadline - clock() <= 0) throw pastDeadline()
       let response: Response
       try {
         response = await http(tokenEndpoint(discovered), {
@@ -276,6 +285,13 @@ function expiredCode(context: DeviceContext, by: 'server' | 'deadline'): NotLogg
     code: 'expired_token',
     nextCommand: 'onramp login --device',
   })
+}
+
+function waitTimedOut(timeoutSeconds: number): NotLoggedInError {
+  return new NotLoggedInError(
+    `No approval arrived within ${timeoutSeconds} s (--timeout); nothing was stored. Run onramp login --device again for a new code (--timeout sets the wait, at most 86400 s).`,
+    {code: 'login_timeout', nextCommand: 'onramp login --device'},
+  )
 }
 
 function malformed(context: DeviceContext, what: string): UnexpectedError {

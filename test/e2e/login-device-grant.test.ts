@@ -65,6 +65,14 @@ describe('onramp login --device against the served mock (--device-grant)', () =>
     expect(error.message).toMatch(/again/)
   })
 
+  it('--timeout runs out before the code expires: exit 3 login_timeout as an error document, nothing stored', async () => {
+    const result = await loginWith(['--device', '--timeout', '2', '--json'], () => {})
+    expect(result.code, result.stderr).toBe(3)
+    expect(documentOf(result, 'error')).toMatchObject({error: {code: 'login_timeout', exit: 3, next_command: 'onramp login --device'}})
+    expect(result.stderr).toMatch(/Waiting up to 2 s for the approval \(--timeout/)
+    expect(existsSync(path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'))).toBe(false)
+  })
+
   it('Ctrl-C while polling stops at once: exit 130, nothing stored', async () => {
     // Codes polled every 10 minutes: a CLI that waited for the next poll instead of stopping at once would
     // be killed by loginWith's 30 s guard (code null), so exit 130 proves the wait ended on the signal.

@@ -134,10 +134,30 @@ describe('onramp login --device against the mock (RFC 8628)', () => {
     expect(polls).toBeLessThanOrEqual(2)
   })
 
+  it('--timeout bounds the wait like the browser wait: exit 3 login_timeout when it runs out before the code expires, nothing stored', async () => {
+    // The code lives 10 minutes; only a 2 s --timeout can end this wait.
+    const h = await setup({expires_in: 600})
+    h.browser.action = () => {}
+    let polls = 0
+    h.server.events.on('request:start', ({request}) => {
+      if (request.method === 'POST' && request.url === `${US_ISSUER}/oauth/token/`) polls++
+    })
+    const error = await login(h.deps, {...deviceLogin, timeoutSeconds: 2}).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.notLoggedIn, code: 'login_timeout', nextCommand: 'onramp login --device'})
+    expect((error as Error).message).toMatch(/No approval arrived within 2 s \(--timeout\); nothing was stored/)
+    expect(h.stderr.text()).toMatch(/Waiting up to 2 s for the approval \(--timeout; the code expires in 10 minutes/)
+    // Polled every 1 s until the 2 s deadline, never past it (a late timer means fewer polls, never more).
+    expect(polls).toBeGreaterThan(0)
+    expect(polls).toBeLessThanOrEqual(2)
+    expect(h.mock.control.device.codes()[0]).toMatchObject({status: 'pending'})
+    expect(await storedSessions(h.deps)).toEqual([])
+  })
+
   it('slow_down adds 5 s to the interval for every later poll (RFC 8628 section 3.5)', async () => {
     const h = await setup()
     h.browser.action = () => {}
-    const done = login(h.deps, deviceLogin)
+    // About 14 s of polling: a --timeout well past it, so only the approval ends the wait.
+    const done = login(h.deps, {...deviceLogin, timeoutSeconds: 120})
     const {user_code} = await pendingCode(h)
     h.mock.control.device.slowDown({user_code})
     // Wait for the slow_down answer, then for one more poll, and approve.

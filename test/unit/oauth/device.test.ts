@@ -93,6 +93,22 @@ describe('pollDeviceGrant', () => {
     expect(run.waits).toEqual([5000, 5000, 2000])
   })
 
+  it('--timeout ends the wait sooner than the code would (exit 3, login_timeout), never waiting past it', async () => {
+    const run = scripted(Array.from({length: 10}, () => () => json({error: 'authorization_pending'}, 400)))
+    const error = await pollDeviceGrant(run.http, {discovered, clientId: 'cli', authorization}, {sleep: run.sleep, clock: run.clock, timeoutSeconds: 7}).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.notLoggedIn, code: 'login_timeout', nextCommand: 'onramp login --device'})
+    expect((error as Error).message).toMatch(/within 7 s \(--timeout\)/)
+    expect(run.waits).toEqual([5000, 2000])
+    expect(run.bodies).toHaveLength(1)
+  })
+
+  it('a --timeout longer than the code lives leaves the deadline to expires_in (expired_token)', async () => {
+    const run = scripted(Array.from({length: 10}, () => () => json({error: 'authorization_pending'}, 400)))
+    const error = await pollDeviceGrant(run.http, {discovered, clientId: 'cli', authorization: {...authorization, expires_in: 12}}, {sleep: run.sleep, clock: run.clock, timeoutSeconds: 300}).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({exit: ExitCode.notLoggedIn, code: 'expired_token'})
+    expect(run.waits).toEqual([5000, 5000, 2000])
+  })
+
   it('an abort (Ctrl-C) during a wait ends it at once with the abort reason', async () => {
     // Fake timers: the real (default) sleep's 30 s timer never fires here, so only the abort can end the wait.
     vi.useFakeTimers()
