@@ -195,7 +195,7 @@ describe('onramp doctor: login', () => {
     const browser = findCheck(report, 'login.browser')
     expect(browser.status).toBe('warn')
     expect(browser.summary).toMatch(summary)
-    expect(browser.fix).toMatch(/onramp login --no-browser, or paste the redirect URL/)
+    expect(browser.fix).toMatch(/onramp login --no-browser \(paste the redirect URL\)/)
   })
 
   it('WSL (from /proc/version) warns; a desktop session and a $BROWSER on PATH are ok', async () => {

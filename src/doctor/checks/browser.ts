@@ -2,8 +2,7 @@ import {accessSync, constants, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {ok, warn, type Check, type DoctorContext} from '../types.js'
-
-const NO_BROWSER_FIX = 'use onramp login --no-browser, or paste the redirect URL'
+import {withoutLoopbackFix} from './device-grant.js'
 
 /**
  * login.browser: whether the authorization URL can open anywhere. `open` resolves even when no
@@ -13,17 +12,18 @@ const NO_BROWSER_FIX = 'use onramp login --no-browser, or paste the redirect URL
 export const checkBrowser: Check = async (ctx) => {
   const id = 'login.browser'
   const env = ctx.deps.env
+  const noBrowserFix = withoutLoopbackFix(ctx)
   if (env.BROWSER?.trim()) {
     const command = env.BROWSER.trim().split(/\s+/)[0]!
     if (commandExists(command, env)) return [ok('login', id, `$BROWSER: ${command}`)]
-    return [warn('login', id, `$BROWSER names ${command}, which is not an executable on PATH`, `fix or unset BROWSER (unset BROWSER), or ${NO_BROWSER_FIX}`)]
+    return [warn('login', id, `$BROWSER names ${command}, which is not an executable on PATH`, `fix or unset BROWSER (unset BROWSER), or ${noBrowserFix}`)]
   }
   if (env.SSH_CONNECTION || env.SSH_TTY) {
-    return [warn('login', id, 'an SSH session: a browser would open on the remote machine, if at all', NO_BROWSER_FIX)]
+    return [warn('login', id, 'an SSH session: a browser would open on the remote machine, if at all', noBrowserFix)]
   }
   if (ctx.platform === 'linux') {
-    if (isWsl(ctx)) return [warn('login', id, 'WSL: opening a Windows browser from Linux often fails silently', `${NO_BROWSER_FIX} (or install wslu and export BROWSER=wslview)`)]
-    if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return [warn('login', id, 'Linux without DISPLAY or WAYLAND_DISPLAY: no browser can open', NO_BROWSER_FIX)]
+    if (isWsl(ctx)) return [warn('login', id, 'WSL: opening a Windows browser from Linux often fails silently', `${noBrowserFix} (or install wslu and export BROWSER=wslview)`)]
+    if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return [warn('login', id, 'Linux without DISPLAY or WAYLAND_DISPLAY: no browser can open', noBrowserFix)]
     return [ok('login', id, `a desktop session (${env.WAYLAND_DISPLAY ? `WAYLAND_DISPLAY=${env.WAYLAND_DISPLAY}` : `DISPLAY=${env.DISPLAY}`})`)]
   }
   return [ok('login', id, `the system browser (${ctx.platform})`)]

@@ -2,6 +2,7 @@ import {createServer} from 'node:net'
 
 import {rememberedClient} from '../../oauth/registration.js'
 import {fail, ok, warn, type Check} from '../types.js'
+import {withoutLoopbackFix} from './device-grant.js'
 
 type Probe = 'free' | 'held' | 'absent'
 
@@ -42,7 +43,7 @@ export const checkPorts: Check = async (ctx) => {
   if (held.length === 0) return [ok('login', id, `registered port${ports.length > 1 ? 's' : ''} ${list} free on ${addresses.join(' and ')}`)]
   const fix = `see what holds ${heldPorts.length > 1 ? 'them' : 'it'}: lsof ${heldPorts.map((port) => `-i :${port}`).join(' ')} (then stop it, or pass login --port with a free registered port)`
   if (heldPorts.length === ports.length && !fallback) {
-    return [fail('login', id, `every registered port is held by another program: ${held.join(', ')}; login cannot receive the redirect`, fix)]
+    return [fail('login', id, `every registered port is held by another program: ${held.join(', ')}; login cannot receive the redirect`, `${fix}; or ${withoutLoopbackFix(ctx)}`)]
   }
   const next = fallback ? 'login will register a new client on another port' : `login uses the next free one (${ports.filter((port) => !heldPorts.includes(port)).join(', ')})`
   return [warn('login', id, `registered port held by another program: ${held.join(', ')}; ${next}`, fix)]
