@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import fs from 'node:fs'
+import {createServer, type Socket} from 'node:net'
 import path from 'node:path'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
@@ -170,6 +171,24 @@ describe('with no Secret Service on the bus', () => {
     expect(result.code, result.stderr).toBe(7)
     expect(JSON.parse(result.stdout).error).toMatchObject({code: 'storage_unavailable', exit: 7})
     expect(result.stdout).toMatch(/ONRAMP_STORAGE=file/)
+  })
+
+  it('a D-Bus that accepts the connection and never answers: token is exit 7 at its deadline, and the process ends', async () => {
+    const h = home('keychain')
+    await (await openSessionStore({env: h.env, paths: h.paths, warn: () => undefined, backend: fakeBackend()})).save(uniqueSession())
+    // A keychain read started on this bus would wait on the thread pool for ever, and keep the process alive.
+    const sockets: Socket[] = []
+    const bus = createServer((socket) => sockets.push(socket))
+    const socketPath = path.join(h.home, 'bus.sock')
+    await new Promise<void>((resolve) => bus.listen(socketPath, resolve))
+    try {
+      const result = await runCli(['token', '--json'], {env: {...h.env, DBUS_SESSION_BUS_ADDRESS: `unix:path=${socketPath}`, ONRAMP_KEYCHAIN_TIMEOUT_MS: '1000'}, timeoutMs: 15_000})
+      expect(result.code, result.stderr).toBe(7) // null: killed at 15 s, still running
+      expect(JSON.parse(result.stdout).error.message).toMatch(/did not answer within 1 s/)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      bus.close()
+    }
   })
 
   it('onramp login with ONRAMP_STORAGE=keychain exits 7 before any browser opens', async () => {

@@ -20,6 +20,12 @@ export interface SecretBackend {
   set(account: string, value: string): Promise<void>
   /** True when an entry was there to delete. */
   delete(account: string): Promise<boolean>
+  /**
+   * Every entry under the service, account -> value, read in one call that leaves the main thread free
+   * (Linux: one D-Bus connection on the thread pool). Absent where the backend has no such call. An
+   * account held by several entries is left out (`get` reports it as ambiguous).
+   */
+  readAll?(): Promise<ReadonlyMap<string, string>>
 }
 
 /** Exit 7: the keychain cannot be used right now. Never means "logged out". */
@@ -34,6 +40,9 @@ export class KeychainUnavailableError extends StorageUnavailableError {
   }
 }
 
+/** A keychain call cut at its deadline: the backend may still be waiting, so asking again waits again. */
+export class KeychainTimeoutError extends KeychainUnavailableError {}
+
 /**
  * Wraps a backend so every call has a deadline and every failure is a KeychainUnavailableError.
  * A locked keyring may wait forever on an unlock prompt nobody sees: the race makes that an error
@@ -46,7 +55,7 @@ export function withDeadlines(backend: SecretBackend, {timeoutMs}: {timeoutMs: n
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new KeychainUnavailableError(`${backend.name} did not answer within ${Math.round(timeoutMs / 1000)} s (${what}; a locked keyring waiting for an unlock prompt?)`)),
+        () => reject(new KeychainTimeoutError(`${backend.name} did not answer within ${Math.round(timeoutMs / 1000)} s (${what}; a locked keyring waiting for an unlock prompt?)`)),
         timeoutMs,
       )
     })
@@ -58,11 +67,13 @@ export function withDeadlines(backend: SecretBackend, {timeoutMs}: {timeoutMs: n
       })
     return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer))
   }
+  const {readAll} = backend
   return {
     name: backend.name,
     get: (account) => guard('read', () => backend.get(account)),
     set: (account, value) => guard('write', () => backend.set(account, value)),
     delete: (account) => guard('delete', () => backend.delete(account)),
+    ...(readAll ? {readAll: () => guard('read', () => readAll.call(backend))} : {}),
   }
 }
 

@@ -42,10 +42,13 @@ export function splitValue(value: string, size = MAX_ENTRY_CHARS): string[] {
   return parts
 }
 
-async function readHeader(backend: SecretBackend, account: string): Promise<{raw: string | undefined; parts?: {generation: string; count: number}}> {
-  const raw = await backend.get(account)
+function parseHeader(raw: string | undefined): {raw: string | undefined; parts?: {generation: string; count: number}} {
   const match = raw === undefined ? null : PARTS_HEADER.exec(raw)
   return match ? {raw, parts: {generation: match[1]!, count: Number(match[2])}} : {raw}
+}
+
+async function readHeader(backend: SecretBackend, account: string): Promise<{raw: string | undefined; parts?: {generation: string; count: number}}> {
+  return parseHeader(await backend.get(account))
 }
 
 function tooManyParts(account: string, count: number): UnexpectedError {
@@ -77,6 +80,25 @@ export async function readValue(backend: SecretBackend, account: string): Promis
       )
     }
   }
+}
+
+/**
+ * The value at `account` as `entries` (every entry of the service, read at once) hold it, joined from its
+ * parts when split; undefined when they lack the entry or one of its parts (a writer replaced the value
+ * between reads: readValue then reads it again, entry by entry).
+ */
+export function valueIn(entries: ReadonlyMap<string, string>, account: string): string | undefined {
+  const header = parseHeader(entries.get(account))
+  if (!header.parts) return header.raw
+  const {generation, count} = header.parts
+  if (count > MAX_PARTS) throw tooManyParts(account, count)
+  const parts: string[] = []
+  for (let index = 0; index < count; index++) {
+    const part = entries.get(partAccount(account, generation, index))
+    if (part === undefined) return undefined
+    parts.push(part)
+  }
+  return parts.join('')
 }
 
 /** Stores `value` at `account`, split into parts when longer than one entry may hold. */

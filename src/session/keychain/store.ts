@@ -2,8 +2,8 @@ import {NotLoggedInError} from '../../errors.js'
 import {findStoredKey, sessionKey, type SessionKey} from '../session.js'
 import {metadataOf, type MetadataEntry, type MetadataFile} from '../metadata.js'
 import type {RawSessionStore, SessionInfo, SessionStore, StorageLocation} from '../store.js'
-import {KEYCHAIN_SERVICE, KeychainUnavailableError, type SecretBackend} from './backend.js'
-import {deleteValue, readValue, writeValue} from './parts.js'
+import {KEYCHAIN_SERVICE, KeychainTimeoutError, KeychainUnavailableError, type SecretBackend} from './backend.js'
+import {deleteValue, readValue, valueIn, writeValue} from './parts.js'
 import {probeKeychain} from './probe.js'
 import {decodeSecrets, encodeSecrets} from './secrets.js'
 
@@ -71,6 +71,23 @@ export function keychainSessions(options: KeychainSessionsOptions): SessionStore
     return decodeSecrets(value, id)
   }
 
+  /**
+   * `get`'s read: the session's value out of one readAll (every onramp entry at once, off the main
+   * thread: `onramp token` waits for one connection instead of one per entry, and none on the main
+   * thread). Undefined when that cannot tell: no such call, no entry (a locked Secret Service hides
+   * them), an ambiguous entry, a missing part, a failed call; readSecrets then reads entry by entry and
+   * decides, with its locked-keyring and lost-race handling. A call cut at its deadline is not made again.
+   * Not for replace: its compare-and-replace reads under the metadata lock, entry by entry.
+   */
+  const readAtOnce = async (id: string): Promise<string | undefined> => {
+    if (!backend.readAll) return undefined
+    const entries = await backend.readAll().catch((error: unknown) => {
+      if (error instanceof KeychainTimeoutError) throw error
+      return undefined
+    })
+    return entries && valueIn(entries, id)
+  }
+
   const store: SessionStore & {check(): Promise<void>} = {
     get kind() {
       return describe().kind
@@ -101,7 +118,8 @@ export function keychainSessions(options: KeychainSessionsOptions): SessionStore
       const stored = storedKey(entries, sessionKey(key))
       const entry = stored === undefined ? undefined : entries.get(stored)
       if (stored === undefined || !entry) return file.get(key)
-      const secrets = await readSecrets(key, stored)
+      const value = await readAtOnce(stored)
+      const secrets = value === undefined ? await readSecrets(key, stored) : decodeSecrets(value, stored)
       return {...entry.metadata, ...secrets}
     },
     async save(session) {
