@@ -44,6 +44,8 @@ export interface DoctorFindings {
   discovery?:
     | {ok: true; metadata: ServerMetadata; ms: number; date: string | null; receivedAt: Date}
     | {ok: false; reason: string}
+  /** Set by the discovery check when the issuer's port is one fetch refuses (1, 25, 6000...): nothing there can be measured. */
+  badPort?: string
   /** Set by the storage check: the store the sessions check reads, or why there is none. */
   store?: {ok: true; store: SessionStore} | {ok: false; reason: string}
   /** The keychain round trip (in a child process, with the doctor's environment): run once, read by both storage checks. */

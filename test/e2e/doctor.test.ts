@@ -6,6 +6,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {rememberClient} from '../../src/oauth/registration.js'
 import {resolvePaths} from '../../src/paths.js'
+import {runCli} from '../support/cli.js'
 import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
 import {expectSchema} from '../support/schemas.js'
 
@@ -86,5 +87,35 @@ describe('onramp doctor (built binary against the served mock)', () => {
     const result = await onramp(['doctor', '--json'])
     expect(result.code).toBe(7)
     expect(check(parse(result.stdout), 'storage.permissions.credentials')).toMatchObject({status: 'fail', fix: `chmod 600 ${file}`})
+  })
+})
+
+describe('onramp doctor without --host: the server is chosen as token and status choose it', () => {
+  it('the only stored session is on another server than the default region: doctor checks that server, its app and its session', async () => {
+    const login = await onramp(['login', '--json'])
+    expect(login.code, login.stderr).toBe(0)
+    // No --host, no ONRAMP_HOST, no --client-id, no ONRAMP_CLIENT_ID: only the stored session names the server.
+    const bare = {...served.home.env}
+    const status = await runCli(['status', '--json'], {env: bare})
+    expect(JSON.parse(status.stdout)).toMatchObject({selection: {issuer: served.mock.issuer}})
+    const result = await runCli(['doctor', '--json'], {env: bare})
+    const json = parse(result.stdout)
+    expect(check(json, 'server.discovery')).toMatchObject({status: 'ok', summary: expect.stringContaining(`${served.mock.issuer} answered its metadata`)})
+    expect(check(json, 'server.connect')?.summary).toContain(new URL(served.mock.issuer).host)
+    // The session's app: the ceiling the mock gives the wizard app, read with the session's client id.
+    expect(check(json, 'scopes.login')?.status).toBe('ok')
+    expect(check(json, `sessions.${served.mock.issuer}#${WIZARD_CLIENT_ID}#dev@example.com`)).toMatchObject({status: 'ok', fix: null})
+    expect(json.checks.map((item) => item.summary).join('\n')).not.toMatch(/us\.posthog\.com|no stored session/)
+    expect(result.code, result.stdout + result.stderr).toBe(0)
+  })
+
+  it('the only stored session is a signup session on another server: doctor checks that server and that session', async () => {
+    const signup = await onramp(['signup', '--email', 'ci@example.com', '--non-interactive', '--json'])
+    expect(signup.code, signup.stderr).toBe(0)
+    const result = await runCli(['doctor', '--json'], {env: {...served.home.env}})
+    const json = parse(result.stdout)
+    expect(check(json, 'server.discovery')).toMatchObject({status: 'ok', summary: expect.stringContaining(served.mock.issuer)})
+    expect(check(json, `sessions.${served.mock.issuer}#${WIZARD_CLIENT_ID}#ci@example.com#signup`)).toMatchObject({status: 'ok', fix: null})
+    expect(result.code, result.stdout + result.stderr).toBe(0)
   })
 })

@@ -48,4 +48,21 @@ describe('host errors name what was tried and what answered', () => {
     expect(result.stderr).toContain('nothing there can answer')
     expect(result.stderr).not.toContain('(bad port)')
   })
+
+  it('doctor on port 1 says the port is not allowed and how to fix it, not ECONNREFUSED or "check your connection"', async () => {
+    const result = await runCli(['doctor', '--host', 'http://localhost:1', '--json'], {env: home.env})
+    expect(result.code, result.stderr).toBe(6)
+    const checks = (JSON.parse(result.stdout) as {checks: Array<{id: string; status: string; summary: string; fix: string | null}>}).checks
+    const byId = (id: string) => checks.find((check) => check.id === id)
+    expect(byId('server.discovery')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining('port 1 is not allowed (fetch refuses ports kept for other protocols'),
+      fix: expect.stringMatching(/^check the port in --host/),
+    })
+    // A TCP probe of port 1 would say ECONNREFUSED (or connect to whatever listens there): onramp never goes there.
+    expect(byId('server.connect')).toMatchObject({status: 'warn', summary: expect.stringMatching(/not measured: port 1 is not allowed/)})
+    expect(result.stdout).not.toMatch(/ECONNREFUSED|\(bad port\)|check the host, your connection/)
+    // The first failure decides the exit code: a network kind (6), as login and token exit on bad_port.
+    expect(checks.filter((check) => check.status === 'fail').map((check) => check.id)).toEqual(['server.discovery'])
+  })
 })

@@ -22,6 +22,10 @@ export async function checkConnect(ctx: DoctorContext): Promise<CheckResult> {
   const url = new URL(ctx.server.issuer)
   const choice = proxyFor(ctx.server.issuer, ctx.deps.env)
   if (choice.kind === 'proxy') return ok('network', id, `not measured: ${url.host} is reached through ${choice.variable}=${displayProxy(choice.url)}`)
+  if (ctx.findings.badPort) {
+    // Whatever a TCP probe found (ECONNREFUSED, or something listening), onramp's requests never go there.
+    return warn('network', id, `not measured: port ${ctx.findings.badPort} is not allowed, so onramp never connects there (see server.discovery)`, 'fix server.discovery first, then run onramp doctor again')
+  }
   const attemptMs = configureConnections(ctx.deps.env)
   const hostname = url.hostname.replace(/^\[|\]$/g, '')
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)

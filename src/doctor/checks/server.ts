@@ -93,6 +93,17 @@ async function checkDiscovery(ctx: DoctorContext): Promise<CheckResult> {
   } catch (error) {
     const reason = deadline.signal.aborted ? `no answer in ${ctx.serverTimeoutMs / 1000} s` : describeFailure(error)
     ctx.findings.discovery = {ok: false, reason}
+    if ((error as {code?: string})?.code === 'bad_port') {
+      // Not a network problem: fetch never tries such a port (login and token say bad_port too).
+      const port = new URL(issuer).port
+      ctx.findings.badPort = port
+      return fail(
+        'network',
+        id,
+        `${issuer}: port ${port} is not allowed (fetch refuses ports kept for other protocols, such as 1, 25 or 6000), so no server there can answer onramp`,
+        'check the port in --host / ONRAMP_HOST / .onramp.json: 443 for https, or the one your local server prints',
+      )
+    }
     const proxy = proxyFor(issuer, ctx.deps.env)
     const via = proxy.kind === 'proxy' ? ` (through ${proxy.variable}=${displayProxy(proxy.url)})` : ''
     return failureResult(id, issuer, error, `${reason}${via}`)
