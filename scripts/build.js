@@ -44,9 +44,9 @@ const common = {
   format: 'cjs',
   target: 'node20',
   external: LAZY_PACKAGES,
-  // import.meta.url (package.json next to dist/, createRequire) as the bundle's own file URL.
-  define: {'import.meta.url': '__onramp_module_url'},
-  banner: {js: '"use strict";\nconst __onramp_module_url = require("node:url").pathToFileURL(__filename).href;'},
+  // import.meta.url as the bundle's own file URL, worked out on first use (pathToFileURL is a third of a millisecond).
+  define: {'import.meta.url': '__onramp_meta.url'},
+  banner: {js: '"use strict";\nconst __onramp_meta = {get url() { return require("node:url").pathToFileURL(__filename).href }};'},
   plugins: [requireInsteadOfImport],
   logLevel: 'warning',
 }

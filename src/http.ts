@@ -1,4 +1,3 @@
-import {createRequire} from 'node:module'
 
 import {NetworkError, OnrampError} from './errors.js'
 import type {Logger} from './log.js'
@@ -61,7 +60,7 @@ export function configureConnections(env: NodeJS.ProcessEnv = process.env): numb
   const timeout = Number.isFinite(wanted) && wanted >= 1000 ? Math.min(wanted, 60_000) : CONNECT_ATTEMPT_TIMEOUT_MS
   // node:net (with the stream modules) loads here, at the first request, not at start-up: `onramp token`
   // answering from its store never connects.
-  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net')
+  const net = process.getBuiltinModule('node:net')
   if (net.getDefaultAutoSelectFamilyAttemptTimeout() < timeout) net.setDefaultAutoSelectFamilyAttemptTimeout(timeout)
   return net.getDefaultAutoSelectFamilyAttemptTimeout()
 }

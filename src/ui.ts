@@ -1,4 +1,3 @@
-import {createRequire} from 'node:module'
 
 import type {Logger} from './log.js'
 import {redact} from './redact.js'
@@ -64,7 +63,7 @@ export function createTerminalUi({stdin: stdinOption, stderr, logger, env, nonIn
     },
     readLines(onLine, onEnd) {
       // node:readline loads only when a pasted URL may come (login), not on every command.
-      const {createInterface} = createRequire(import.meta.url)('node:readline') as typeof import('node:readline')
+      const {createInterface} = process.getBuiltinModule('node:readline')
       const lines = createInterface({input: stdin(), terminal: false})
       let stopped = false
       lines.on('line', onLine)

@@ -1,5 +1,4 @@
 import {readFileSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 
 import {BASE_FLAG_SPECS, JSON_FLAG_SPEC} from '../cli/flag-spec.js'
@@ -86,7 +85,7 @@ function hasOclifExtras(pjson: PackageJson): boolean {
 
 /** oclif colours `--json` output with a user theme file (<config dir>/theme.json) on a colour terminal. */
 function hasUserTheme(env: NodeJS.ProcessEnv): boolean {
-  const home = env.HOME || os.homedir()
+  const home = env.HOME || process.getBuiltinModule('node:os').homedir()
   const configHome = env.XDG_CONFIG_HOME || path.join(home, '.config')
   try {
     readFileSync(path.join(configHome, 'onramp', 'theme.json'))
@@ -101,7 +100,7 @@ function hasUserTheme(env: NodeJS.ProcessEnv): boolean {
  * wsl-utils, which re-exports is-wsl; is-wsl alone is cheaper and answers false at once off Linux).
  */
 async function printVersion(pjson: PackageJson): Promise<boolean> {
-  let platform: string = os.platform()
+  let platform: string = process.platform
   if (platform === 'linux') {
     try {
       const {default: isWsl} = (await import('is-wsl')) as {default: boolean}
@@ -110,7 +109,7 @@ async function printVersion(pjson: PackageJson): Promise<boolean> {
       return false
     }
   }
-  const arch = os.arch() === 'ia32' ? 'x86' : os.arch()
+  const arch = process.arch === 'ia32' ? 'x86' : process.arch
   writeStdout(`${pjson.name}/${pjson.version} ${platform}-${arch} node-${process.version}\n`)
   return true
 }

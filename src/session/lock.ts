@@ -1,5 +1,4 @@
 import {promises as fs} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 
 import {UnexpectedError} from '../errors.js'
@@ -52,7 +51,7 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
   // At least five beats per stale limit, so a waiter never mistakes a slow beat for an abandoned lock.
   const heartbeatMs = options.heartbeatMs ?? Math.min(HEARTBEAT_MS, Math.max(20, Math.floor(staleMs / 5)))
   ensurePrivateDir(path.dirname(lockPath)) // a lock in a folder others can write could be held or faked by them
-  const owner: LockOwner = {pid: process.pid, host: os.hostname(), created: new Date().toISOString(), nonce: crypto().randomBytes(16).toString('hex')}
+  const owner: LockOwner = {pid: process.pid, host: hostname(), created: new Date().toISOString(), nonce: crypto().randomBytes(16).toString('hex')}
   const started = monotonicMs()
   let watched: {fingerprint: string; since: number} | undefined
   let holder: LockOwner | undefined
@@ -126,7 +125,7 @@ export function parseOwner(raw: string): LockOwner | undefined {
 
 /** True when the owner is a process of this machine that no longer runs (a pid means nothing on another host). */
 export function ownerIsGone(owner: LockOwner | undefined): boolean {
-  return owner !== undefined && owner.host === os.hostname() && !isAlive(owner.pid)
+  return owner !== undefined && owner.host === hostname() && !isAlive(owner.pid)
 }
 
 export interface Observed {
@@ -291,4 +290,9 @@ function errno(error: unknown): string | undefined {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** This machine's name, in lock owner records. node:os loads on use: `onramp token` with a fresh session takes no lock. */
+function hostname(): string {
+  return process.getBuiltinModule('node:os').hostname()
 }

@@ -1,4 +1,3 @@
-import {createRequire} from 'node:module'
 
 import {KeychainUnavailableError} from './backend.js'
 
@@ -15,7 +14,7 @@ export async function busAnswers(address: string | undefined, timeoutMs: number)
   const target = path ? decodeURIComponent(path) : abstract ? `\0${decodeURIComponent(abstract)}` : undefined
   if (!target) return
   // node:net loads here, not when the keychain modules do: `auto` storage reading a file session never asks the bus.
-  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net')
+  const net = process.getBuiltinModule('node:net')
   await new Promise<void>((resolve, reject) => {
     const socket = net.connect(target)
     const fail = (reason: string) => {
