@@ -2,32 +2,23 @@
 // against): oidc-provider behind a proxy that requires a nonce with openid (400 'nonce required'), accepts only the registered loopback port
 // (403, empty body, for any other), refuses revocation without client authentication (401, empty body)
 // and, when told, refreshes with a bare 400. Driven from the built binary, with Chromium for the login.
-import {readFileSync, writeFileSync} from 'node:fs'
-import path from 'node:path'
-
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 
 import {browserUnavailable, launchChromium} from '../support/chromium.js'
-import {isolatedHome, runCli} from '../support/cli.js'
-import {freeLoopbackPort, INDEPENDENT_CLIENT_ID, startIndependentServer, type IndependentServer} from '../support/independent-server.js'
+import {runCli} from '../support/cli.js'
+import {expireStoredSessions} from '../support/credentials-file.js'
+import {approveRedirect, freeLoopbackPort, independentServerForFile, loginInBrowser} from '../support/independent-server.js'
 import {itUnless} from '../support/skip.js'
 
 const unavailable = browserUnavailable()
 
 describe('against a stricter standards server (nonce required, registered ports only, terse refusals)', () => {
-  let server: IndependentServer
-  let home: ReturnType<typeof isolatedHome>
   let port: number
   beforeAll(async () => {
     port = await freeLoopbackPort()
-    server = await startIndependentServer({strict: {ports: [port]}})
-    home = isolatedHome()
   })
-  afterAll(async () => {
-    await server?.close()
-    home?.cleanup()
-  })
-  const env = () => ({...home.env, ONRAMP_HOST: server.issuer, ONRAMP_CLIENT_ID: INDEPENDENT_CLIENT_ID})
+  const independent = independentServerForFile(() => ({strict: {ports: [port]}}))
+  const env = () => independent.env()
 
   it('an unregistered port: refused before any login page, warned while waiting, explained at the timeout with --port', async () => {
     const result = await runCli(['login', '--scopes', 'openid email', '--timeout', '3', '--json'], {env: env()})
@@ -37,7 +28,7 @@ describe('against a stricter standards server (nonce required, registered ports 
     expect(error).toMatchObject({code: 'login_timeout', exit: 3})
     expect(error.message).toMatch(/does not accept the redirect to http:\/\/127\.0\.0\.1:\d+\/callback \(port \d+\)/)
     expect(error.message).toMatch(/onramp login --port N with a port registered for onramp-independent/)
-    expect(server.refused).toContain('403 GET /auth')
+    expect(independent.server.refused).toContain('403 GET /auth')
   })
 
   itUnless(unavailable)(
@@ -45,33 +36,14 @@ describe('against a stricter standards server (nonce required, registered ports 
     async () => {
       const {browser, close} = await launchChromium()
       try {
-        let printed: ((url: string) => void) | undefined
-        const urlPrinted = new Promise<string>((resolve) => (printed = resolve))
-        let stderr = ''
-        const cli = runCli(['login', '--port', String(port), '--scopes', 'openid offline_access email', '--json', '--timeout', '60'], {
-          env: env(),
-          timeoutMs: 60_000,
-          onStderr: (chunk) => {
-            stderr += chunk
-            const match = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(stderr)
-            if (match) printed?.(match[1]!)
-          },
+        const {result: login} = await loginInBrowser(browser, ['--port', String(port), '--scopes', 'openid offline_access email', '--json', '--timeout', '60'], env(), async (page, url) => {
+          expect(url.searchParams.get('nonce')).toMatch(/^[\w-]{40,}$/)
+          await approveRedirect(page)
         })
-        const url = new URL(await urlPrinted)
-        expect(url.searchParams.get('nonce')).toMatch(/^[\w-]{40,}$/)
-        const page = await browser.newPage()
-        await page.goto(url.href)
-        await page.fill('input[name="login"]', 'ada')
-        await page.fill('input[name="password"]', 'any')
-        await page.click('button[type="submit"]')
-        await page.waitForSelector('button[type="submit"]')
-        await page.click('button[type="submit"]')
-        await page.waitForURL(/127\.0\.0\.1:\d+\/callback\?/)
-        const login = await cli
         expect(login.code, login.stderr).toBe(0)
         expect(JSON.parse(login.stdout)).toMatchObject({session: {user: {email: 'ada@independent.example'}, missing_required_scopes: []}})
         expect(login.stderr).not.toMatch(/refused the authorization request/)
-        expect(server.refused).not.toContain('400 GET /auth (nonce)')
+        expect(independent.server.refused).not.toContain('400 GET /auth (nonce)')
 
         // Judged against what this login asked for: nothing is missing, and no PostHog scope is named.
         const status = await runCli(['status'], {env: env()})
@@ -80,11 +52,8 @@ describe('against a stricter standards server (nonce required, registered ports 
         expect(JSON.parse((await runCli(['status', '--json'], {env: env()})).stdout).sessions[0].missing_required_scopes).toEqual([])
 
         // A refresh refused with a bare 400: an expired session (exit 5, with the next step), never exit 1.
-        server.refuseRefresh(true)
-        const file = path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json')
-        const credentials = JSON.parse(readFileSync(file, 'utf8'))
-        for (const key of Object.keys(credentials.sessions)) credentials.sessions[key].expires_at = new Date(Date.now() - 1000).toISOString()
-        writeFileSync(file, JSON.stringify(credentials))
+        independent.server.refuseRefresh(true)
+        expireStoredSessions(independent.home.env)
         const refresh = await runCli(['token', '--json'], {env: env()})
         expect(refresh.code, refresh.stdout).toBe(5)
         expect(JSON.parse(refresh.stdout).error).toMatchObject({exit: 5, next_command: expect.stringMatching(/^onramp login/)})

@@ -1,10 +1,11 @@
 import {spawn} from 'node:child_process'
-import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {beforeEach, describe, expect, it} from 'vitest'
 
 import {BIN, cliEnv, ROOT, runCli} from '../support/cli.js'
+import {expireStoredSessions, storeFilePath} from '../support/credentials-file.js'
 import {secretServiceUnavailable} from '../support/keyring.js'
 import {servedMockForFile} from '../support/mock-process.js'
 import {describeUnless} from '../support/skip.js'
@@ -20,7 +21,7 @@ interface MockState {
   counters: {grants: Record<string, number>; requests: Record<string, number>}
 }
 
-const credentialsFile = () => path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json')
+const credentialsFile = () => storeFilePath(served.home.env)
 const refreshes = async () => (await served.mock.control<MockState>('state')).counters.grants.refresh_token ?? 0
 /** Token requests the mock has received (counted on arrival, before its latency). */
 const tokenRequests = async () =>
@@ -32,11 +33,8 @@ const tokenRequests = async () =>
 async function loginWithExpiredToken(): Promise<string> {
   const login = await runCli(['login', '--json'], {env: env()})
   expect(login.code, login.stderr).toBe(0)
-  const data = JSON.parse(readFileSync(credentialsFile(), 'utf8')) as {sessions: Record<string, {access_token: string; expires_at: string}>}
-  const [session] = Object.values(data.sessions)
-  session!.expires_at = new Date(Date.now() - 1000).toISOString()
-  writeFileSync(credentialsFile(), JSON.stringify(data, null, 2), {mode: 0o600})
-  return session!.access_token
+  const [session] = expireStoredSessions(served.home.env)
+  return session!.access_token as string
 }
 
 async function works(accessToken: string): Promise<boolean> {
@@ -100,12 +98,8 @@ describeUnless(noSecretService)('onramp token under load, OS keychain (a real Se
     const login = await runCli(['login', '--json'], {env: keychainEnv()})
     expect(login.code, login.stderr).toBe(0)
     // The expiry lives in the metadata file (the tokens are in the keychain): move it into the past.
-    const metadataFile = path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'sessions.json')
-    const data = JSON.parse(readFileSync(metadataFile, 'utf8')) as {sessions: Record<string, {expires_at: string; secrets: string}>}
-    const [entry] = Object.values(data.sessions)
+    const [entry] = expireStoredSessions(served.home.env, 'sessions.json')
     expect(entry!.secrets).toBe('keychain')
-    entry!.expires_at = new Date(Date.now() - 1000).toISOString()
-    writeFileSync(metadataFile, JSON.stringify(data, null, 2), {mode: 0o600})
     expect(existsSync(credentialsFile()) ? readFileSync(credentialsFile(), 'utf8') : '').not.toMatch(/pha_/) // no token on disk
 
     const before = await refreshes()

@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {createServer, type IncomingMessage, type RequestListener, type ServerResponse} from 'node:http'
 import {createServer as createTlsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
@@ -9,6 +9,7 @@ import path from 'node:path'
 import {afterEach} from 'vitest'
 
 import {isolatedHome} from './cli.js'
+import {storeFileSession} from './credentials-file.js'
 
 /** One request as the loopback server saw it. */
 export interface SeenRequest {
@@ -77,25 +78,6 @@ export async function hostileIssuer(routes: Record<string, Route>, options: {hos
 export function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   response.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', ...headers})
   response.end(JSON.stringify(body))
-}
-
-/** A stored file-backend session for `issuer` (client-1) under `configHome`; expired unless `expiresAt` says otherwise. */
-export function storeFileSession(configHome: string, issuer: string, extra: Record<string, unknown> = {}): void {
-  const dir = path.join(configHome, 'onramp')
-  mkdirSync(dir, {recursive: true, mode: 0o700})
-  const session = {
-    issuer,
-    client_id: 'client-1',
-    region: null,
-    access_token: 'stored-access-token-0001',
-    refresh_token: 'stored-refresh-token-0001',
-    expires_at: '2020-01-01T00:00:00.000Z',
-    scope: ['user:read'],
-    user: null,
-    obtained_at: '2020-01-01T00:00:00.000Z',
-    ...extra,
-  }
-  writeFileSync(path.join(dir, 'credentials.json'), JSON.stringify({version: 1, sessions: {[`${issuer}#client-1`]: session}}), {mode: 0o600})
 }
 
 /** A throwaway self-signed certificate for 127.0.0.1 (openssl), or undefined when openssl is missing. */

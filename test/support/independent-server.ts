@@ -1,6 +1,11 @@
 import {request as httpRequest, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
+import type {Browser, Page} from 'playwright-core'
+import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
+
+import {isolatedHome, runCli, type CliResult} from './cli.js'
+
 /**
  * An independent, standards-compliant authorization server for cross-checks: panva's oidc-provider
  * (RFC 8414 metadata, RFC 7636 PKCE, RFC 9207 `iss`, RFC 7009 revocation, OIDC ID tokens, RFC 8628 device
@@ -136,4 +141,96 @@ export async function freeLoopbackPort(): Promise<number> {
   const {port} = probe.address() as AddressInfo
   await new Promise<void>((resolve) => probe.close(() => resolve()))
   return port
+}
+
+export interface IndependentServerForFile {
+  /** The server (started before the file's first test). */
+  readonly server: IndependentServer
+  /** This test's throwaway HOME and XDG folders. */
+  readonly home: ReturnType<typeof isolatedHome>
+  /** This test's environment for the built binary: its home and the server with its registered client, then `extra`. */
+  env(extra?: Record<string, string>): Record<string, string>
+}
+
+/**
+ * The set-up of the e2e tests against the independent server: one server for the file (`options`, or a
+ * function giving them when the file's earlier beforeAll has what they need) and a fresh home per test.
+ */
+export function independentServerForFile(options: IndependentServerOptions | (() => IndependentServerOptions) = {}): IndependentServerForFile {
+  let server: IndependentServer | undefined
+  let home: ReturnType<typeof isolatedHome> | undefined
+  beforeAll(async () => {
+    server = await startIndependentServer(typeof options === 'function' ? options() : options)
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+  beforeEach(() => {
+    home = isolatedHome()
+  })
+  afterEach(() => {
+    home?.cleanup()
+    home = undefined
+  })
+  const fixture: IndependentServerForFile = {
+    get server() {
+      if (!server) throw new Error('the independent server is started in beforeAll: use it inside a test or hook')
+      return server
+    },
+    get home() {
+      if (!home) throw new Error('the home is made in beforeEach: use it inside a test')
+      return home
+    },
+    env: (extra = {}) => ({...fixture.home.env, ONRAMP_HOST: fixture.server.issuer, ONRAMP_CLIENT_ID: INDEPENDENT_CLIENT_ID, ...extra}),
+  }
+  return fixture
+}
+
+/**
+ * `onramp login ...args` in `env`, with a person at `browser`: once login prints the server's
+ * authorization URL (or, with the device grant, its verification URL), `person` acts on it in a new
+ * page. Returns that URL and login's result; fails at once if login ends before printing it.
+ */
+export async function loginInBrowser(
+  browser: Browser,
+  args: string[],
+  env: Record<string, string>,
+  person: (page: Page, url: URL) => Promise<void>,
+): Promise<{url: URL; result: CliResult}> {
+  let stderr = ''
+  let printed: ((url: string) => void) | undefined
+  const urlPrinted = new Promise<string>((resolve) => (printed = resolve))
+  const cli = runCli(['login', ...args], {
+    env,
+    timeoutMs: 60_000,
+    onStderr: (chunk) => {
+      stderr += chunk
+      const match = /(http:\/\/127\.0\.0\.1:\d+\/(?:auth\?|device\?user_code=)\S+)/.exec(stderr)
+      if (match) printed?.(match[1]!)
+    },
+  })
+  const url = new URL(await Promise.race([urlPrinted, cli.then((result) => Promise.reject(new Error(`login ended first: ${result.stderr}`)))]))
+  const page = await browser.newPage()
+  try {
+    await page.goto(url.href)
+    await person(page, url)
+  } finally {
+    void page.close().catch(() => {})
+  }
+  return {url, result: await cli}
+}
+
+/** oidc-provider's development pages: signs in as `account` (any password does), then consents. */
+export async function signInAndConsent(page: Page, account: string): Promise<void> {
+  await page.fill('input[name="login"]', account)
+  await page.fill('input[name="password"]', 'any')
+  await page.click('button[type="submit"]')
+  await page.waitForSelector('button[type="submit"]')
+  await page.click('button[type="submit"]') // consent
+}
+
+/** The redirect login's person: signs in as ada, consents, and waits for the redirect to onramp's loopback. */
+export async function approveRedirect(page: Page): Promise<void> {
+  await signInAndConsent(page, 'ada')
+  await page.waitForURL(/127\.0\.0\.1:\d+\/callback\?/)
 }
