@@ -49,57 +49,41 @@ export class OnrampError extends Error {
 
 type Extra = Partial<Omit<OnrampErrorOptions, 'exit'>>
 
-export class UnexpectedError extends OnrampError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, {code: 'unexpected', ...extra, exit: ExitCode.unexpected})
+/**
+ * The base of the error class of one exit code: the class fixes `exit`; `code` and `nextCommand` are its
+ * defaults, which the thrower's `extra` may replace (`new UsageError(message, {code: 'email_required'})`).
+ */
+function errorOfExit(exit: ExitCode, defaults: {code: string; nextCommand?: string}) {
+  return class extends OnrampError {
+    constructor(message: string, extra: Extra = {}) {
+      super(message, {...defaults, ...extra, exit})
+    }
   }
 }
 
-export class UsageError extends OnrampError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, {code: 'usage', ...extra, exit: ExitCode.usage})
-  }
-}
+export class UnexpectedError extends errorOfExit(ExitCode.unexpected, {code: 'unexpected'}) {}
 
-export class NotLoggedInError extends OnrampError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, {code: 'not_logged_in', nextCommand: 'onramp login', ...extra, exit: ExitCode.notLoggedIn})
-  }
-}
+export class UsageError extends errorOfExit(ExitCode.usage, {code: 'usage'}) {}
 
-export class ScopeError extends OnrampError {
+export class NotLoggedInError extends errorOfExit(ExitCode.notLoggedIn, {code: 'not_logged_in', nextCommand: 'onramp login'}) {}
+
+export class ScopeError extends errorOfExit(ExitCode.scope, {code: 'invalid_scope'}) {
   readonly missing: readonly string[]
   constructor(message: string, extra: Extra & {missing?: readonly string[]} = {}) {
     const {missing = [], ...rest} = extra
-    super(message, {code: 'invalid_scope', ...rest, exit: ExitCode.scope})
+    super(message, rest)
     this.missing = missing
   }
 }
 
-export class SessionExpiredError extends OnrampError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, {code: 'session_expired', nextCommand: 'onramp login', ...extra, exit: ExitCode.sessionExpired})
-  }
-}
+export class SessionExpiredError extends errorOfExit(ExitCode.sessionExpired, {code: 'session_expired', nextCommand: 'onramp login'}) {}
 
-export class NetworkError extends OnrampError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, {code: 'network', ...extra, exit: ExitCode.network})
-  }
-}
+export class NetworkError extends errorOfExit(ExitCode.network, {code: 'network'}) {}
 
-export class StorageUnavailableError extends OnrampError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, {code: 'storage_unavailable', ...extra, exit: ExitCode.storageUnavailable})
-  }
-}
+export class StorageUnavailableError extends errorOfExit(ExitCode.storageUnavailable, {code: 'storage_unavailable'}) {}
 
 /** Ctrl-C while waiting for a person (a login in the browser or on another device): nothing was kept. */
-export class InterruptedError extends OnrampError {
-  constructor(message: string, extra: Extra = {}) {
-    super(message, {code: 'interrupted', ...extra, exit: ExitCode.interrupted})
-  }
-}
+export class InterruptedError extends errorOfExit(ExitCode.interrupted, {code: 'interrupted'}) {}
 
 /**
  * A failure after the server created something that stays (an account, a project): the message says what

@@ -28,6 +28,12 @@ export abstract class OnrampCommand extends Command {
     return commandDeps({version: this.config.version, verbose: options.verbose ?? false, nonInteractive: options.nonInteractive ?? false})
   }
 
+  /** A command's result: its human text on stdout (`render`), or under --json nothing here (oclif prints the returned document). */
+  protected output<T>(result: T, render: (result: T) => string): T {
+    if (!this.jsonEnabled()) process.stdout.write(render(result))
+    return result
+  }
+
   /** What a body in src/cli/bodies/ needs (the fast path gives the same from the same builder). */
   protected bodyContext(flags: {verbose?: boolean}): BodyContext {
     return {json: this.jsonEnabled(), deps: () => this.deps({verbose: flags.verbose ?? false}), out: (text) => void process.stdout.write(text)}

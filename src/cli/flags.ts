@@ -40,6 +40,9 @@ export const createIdFlag = {
   id: Flags.string({description: 'The id the project was created with (onramp projects create --id ID), instead of the project id.'}),
 }
 
+/** `projects show|rotate-key`: the session, the project by its id or --id, and --output-env for its key. */
+export const projectKeyFlags = {...sessionFlags, ...createIdFlag, ...outputEnvFlag}
+
 /** The project a `projects` command names: exactly one of the argument and --id (exit 2 otherwise). */
 export function projectTarget(args: {id?: string | undefined}, flags: {id?: string | undefined}): {id: string; byCreateId: boolean} {
   if (args.id !== undefined && flags.id !== undefined) throw new UsageError('Pass the project id or --id (the id it was created with), not both.')

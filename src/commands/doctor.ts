@@ -23,7 +23,7 @@ export default class Doctor extends OnrampCommand {
       refresh: flags.refresh,
       engines: (this.config.pjson.engines as {node?: string} | undefined)?.node,
     })
-    if (!this.jsonEnabled()) process.stdout.write(renderDoctor(report))
+    this.output(report, renderDoctor)
     process.exitCode = doctorExitCode(report)
     return doctorJson(report)
   }

@@ -17,7 +17,6 @@ export default class Logout extends OnrampCommand {
     const {flags} = await this.parse(Logout)
     const [{logout}, {renderLogout}] = await Promise.all([import('../flows/logout.js'), import('../render/logout.js')])
     const result = await logout(await this.deps(flags), {selection: selectionFlags(flags), all: flags.all})
-    if (!this.jsonEnabled()) process.stdout.write(renderLogout(result))
-    return result
+    return this.output(result, renderLogout)
   }
 }

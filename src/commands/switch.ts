@@ -13,7 +13,6 @@ export default class Switch extends OnrampCommand {
     const {flags} = await this.parse(Switch)
     const [{switchAccount}, {renderSwitch}] = await Promise.all([import('../flows/switch.js'), import('../render/whoami.js')])
     const result = await switchAccount(await this.deps(flags), selectionFlags(flags))
-    if (!this.jsonEnabled()) process.stdout.write(renderSwitch(result))
-    return result
+    return this.output(result, renderSwitch)
   }
 }

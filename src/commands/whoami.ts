@@ -13,7 +13,6 @@ export default class Whoami extends OnrampCommand {
     const {flags} = await this.parse(Whoami)
     const [{whoami}, {renderWhoami}] = await Promise.all([import('../flows/whoami.js'), import('../render/whoami.js')])
     const result = await whoami(await this.deps(flags), selectionFlags(flags))
-    if (!this.jsonEnabled()) process.stdout.write(renderWhoami(result))
-    return result
+    return this.output(result, renderWhoami)
   }
 }

@@ -58,16 +58,14 @@ export interface SessionStore {
   withRefreshLock?<T>(key: SessionKey, fn: () => Promise<T>): Promise<T>
 }
 
-/** A backend that holds whole sessions, tokens included: the credentials file (file-store.ts). */
-export interface RawSessionStore {
-  readonly kind: StorageKind
-  readonly location: string
+/**
+ * A backend that holds whole sessions, tokens included: the credentials file (file-store.ts). Read,
+ * delete, replace and the writable check as a SessionStore's; it lists whole sessions and saves without
+ * a report.
+ */
+export interface RawSessionStore extends Pick<SessionStore, 'kind' | 'location' | 'get' | 'delete' | 'replace' | 'checkWritable'> {
   list(): Promise<Session[]>
-  get(key: SessionKey): Promise<Session | undefined>
   save(session: Session): Promise<void>
-  delete(key: SessionKey): Promise<boolean>
-  replace?(session: Session, options: {ifRefreshToken: string | null}): Promise<'saved' | 'missing' | 'changed'>
-  checkWritable?(): Promise<void>
 }
 
 export const STORAGE_MODES = ['auto', 'keychain', 'file', 'redis'] as const

@@ -30,7 +30,6 @@ export default class ProjectsCreate extends OnrampCommand {
       name: flags.name,
       outputEnv: flags['output-env'],
     })
-    if (!this.jsonEnabled()) process.stdout.write(renderProjectCreate(result))
-    return result
+    return this.output(result, renderProjectCreate)
   }
 }

@@ -21,7 +21,6 @@ export default class ProjectsRemove extends OnrampCommand {
     const {args, flags} = await this.parse(ProjectsRemove)
     const [{removeProjectFlow}, {renderProjectRemove}] = await Promise.all([import('../../flows/projects.js'), import('../../render/projects.js')])
     const result = await removeProjectFlow(await this.deps(flags), {...selectionFlags(flags), ...projectTarget(args, flags), yes: flags.yes})
-    if (!this.jsonEnabled()) process.stdout.write(renderProjectRemove(result))
-    return result
+    return this.output(result, renderProjectRemove)
   }
 }

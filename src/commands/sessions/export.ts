@@ -16,7 +16,6 @@ export default class SessionsExport extends OnrampCommand {
     const {flags} = await this.parse(SessionsExport)
     const {exportSession} = await import('../../flows/sessions-transfer.js')
     const result = await exportSession(await this.deps(flags), selectionFlags(flags))
-    if (!this.jsonEnabled()) process.stdout.write(`${JSON.stringify(result)}\n`)
-    return result
+    return this.output(result, (document) => `${JSON.stringify(document)}\n`)
   }
 }

@@ -20,8 +20,7 @@ export default class SessionsImport extends OnrampCommand {
     const {args, flags} = await this.parse(SessionsImport)
     const [{importSession}, {renderImport}, text] = await Promise.all([import('../../flows/sessions-transfer.js'), import('../../render/sessions.js'), readInput(args.file)])
     const result = await importSession(await this.deps(flags), {text, force: flags.force})
-    if (!this.jsonEnabled()) process.stdout.write(renderImport(result))
-    return result
+    return this.output(result, renderImport)
   }
 }
 
