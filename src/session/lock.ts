@@ -43,7 +43,8 @@ export interface LockOwner {
  * unchanged for `staleMs` on its own monotonic clock. No clock is ever compared with another (not the
  * file's mtime with this process's time, not the owner's date with ours): clocks of processes (faketime,
  * a drifted VM) and of file systems (an NFS server) may be hours apart. A holder that keeps beating is
- * never evicted, however long its work takes. Used for credentials.json read-modify-write and for
+ * never evicted, however long its work takes. Each holder also removes what processes of this machine
+ * that are gone left in the folder (a waiter's owner record, a lock set aside). Used for credentials.json read-modify-write and for
  * refreshes (one refresh per credential identity at a time, client.md).
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
@@ -88,12 +89,36 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T>, option
     await candidate.discard()
   }
   const heartbeat = startHeartbeat(lockPath, owner.nonce, heartbeatMs)
+  // Beside fn, not before it: what a killed waiter or breaker left in this folder costs the holder no time.
+  const sweeping = sweepLeftovers(path.dirname(lockPath)).catch(() => undefined)
   try {
     return await fn()
   } finally {
     await heartbeat.stop()
     await release(lockPath, owner.nonce)
+    await sweeping
   }
+}
+
+/** `<lock>.<nonce>.new` (an owner record, prepare) and `<lock>.<random>.stale` (a lock moved aside, breakStale). */
+const LEFTOVER = /\.[0-9a-f]{12,32}\.(new|stale)$/
+
+/**
+ * Removes the owner records and set-aside locks that processes killed while waiting for (or breaking) a
+ * lock in `dir` left behind: only those whose owner record names a process of this machine that is gone
+ * (a live waiter's record is its own; another machine's pid cannot be judged here). Returns the paths removed.
+ */
+export async function sweepLeftovers(dir: string): Promise<string[]> {
+  const removed: string[] = []
+  for (const name of await fs.readdir(dir)) {
+    if (!LEFTOVER.test(name)) continue
+    const file = path.join(dir, name)
+    const seen = await observe(file).catch(() => undefined)
+    if (!seen || !ownerIsGone(seen.owner)) continue
+    await fs.rm(file, {force: true})
+    removed.push(file)
+  }
+  return removed
 }
 
 /**

@@ -11,6 +11,7 @@ import {lockPathFor, monotonicMs, observe, withLock} from '../../../src/session/
 import {runChildrenTogether} from '../../fixtures/run-children.js'
 import {CLOCK_OFFSETS, faketimeEnv, faketimeUnavailable, OFFSET_MS, type ClockOffset} from '../../support/faketime.js'
 import {itUnless, POSIX_ONLY} from '../../support/skip.js'
+import {waitFor} from '../../support/wait-for.js'
 
 let dir: string
 beforeEach(() => {
@@ -299,6 +300,55 @@ describe('withLock', () => {
     expect((error as Error).message).toContain(lockPath)
     expect((error as Error).message).not.toMatch(/keeps alive/) // nothing touched it while we waited
     expect(fs.readFileSync(lockPath, 'utf8')).toBe(held)
+  })
+
+  it('a waiter killed while waiting leaves its owner record behind; the next holder removes it, and leaves a live waiter\'s alone', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    const records = () => fs.readdirSync(dir).filter((name) => name.endsWith('.new'))
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let holding!: () => void
+    const held = new Promise<void>((resolve) => (holding = resolve))
+    const holder = withLock(lockPath, async () => {
+      holding()
+      await gate
+    })
+    await held
+    // A real process waits for the lock we hold: its owner record sits beside the lock while it waits.
+    const waiter = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', 'session-child.ts'), 'lock', lockPath, path.join(dir, 'journal'), '1', '0'], {
+      cwd: ROOT,
+      env: {...process.env, NODE_ENV: undefined},
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    holders.push(waiter)
+    await new Promise<void>((resolve) => waiter.stdout!.once('data', () => resolve())) // "ready"
+    waiter.stdin!.write('go\n')
+    await waitFor('the waiter\'s owner record', () => records().length === 1)
+    const [record] = records()
+    expect(JSON.parse(fs.readFileSync(path.join(dir, record!), 'utf8'))).toMatchObject({pid: waiter.pid, host: os.hostname()})
+    await kill(waiter)
+    expect(records()).toEqual([record]) // SIGKILL: it could not clean up
+    // A live waiter's record (this process's pid) is never touched.
+    const live = `a.lock.${'0'.repeat(32)}.new`
+    fs.writeFileSync(path.join(dir, live), JSON.stringify({pid: process.pid, host: os.hostname(), created: '', nonce: '0'.repeat(32)}))
+    release()
+    await holder
+    // The next holder sweeps what gone processes left.
+    await expect(withLock(lockPath, async () => 'next')).resolves.toBe('next')
+    expect(records()).toEqual([live])
+    expect(fs.existsSync(lockPath)).toBe(false)
+  }, 30_000)
+
+  it('a lock moved aside by a breaker killed before it removed it is swept too, when its owner is gone', async () => {
+    const lockPath = path.join(dir, 'a.lock')
+    const aside = `${lockPath}.0123456789ab.stale`
+    fs.writeFileSync(aside, JSON.stringify({pid: deadPid(), host: os.hostname(), created: '', nonce: 'old'}))
+    // Another machine's record cannot be judged by its pid: left alone.
+    const foreign = `${lockPath}.${'f'.repeat(32)}.new`
+    fs.writeFileSync(foreign, JSON.stringify({pid: deadPid(), host: 'another-host.example', created: '', nonce: 'f'.repeat(32)}))
+    await withLock(lockPath, async () => undefined)
+    expect(fs.existsSync(aside)).toBe(false)
+    expect(fs.existsSync(foreign)).toBe(true)
   })
 
   it('does not remove a lock that is no longer ours', async () => {
