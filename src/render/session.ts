@@ -1,5 +1,20 @@
+import type {ImportResult} from '../flows/sessions-transfer.js'
 import type {SessionView} from '../flows/session-view.js'
-import {serverText} from '../terminal-text.js'
+import type {TokenResult} from '../flows/token.js'
+import {serverText, terminalSafe} from '../terminal-text.js'
+
+/** `onramp token`: stdout holds the token alone, so `TOKEN=$(onramp token)` works. */
+export function renderToken(result: TokenResult): string {
+  return `${result.access_token}\n`
+}
+
+/** `onramp sessions import`: what was stored, and where. */
+export function renderImport(result: ImportResult): string {
+  const {imported} = result
+  const what = `the ${imported.kind === 'provisioning' ? 'signup' : 'login'} session for ${terminalSafe(imported.issuer)} (client ${terminalSafe(imported.client_id)})`
+  const verb = result.unchanged ? 'Already stored' : result.replaced ? 'Replaced with' : 'Imported'
+  return `${verb} ${what}.\n  Stored:   ${storageLine({storage: result.storage})}\n`
+}
 
 /** Who a session belongs to, for a person. */
 export function who(session: Pick<SessionView, 'user'>): string {

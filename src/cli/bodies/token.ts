@@ -6,7 +6,7 @@ import {serverSelection, type BodyContext, type BodyFlags} from './context.js'
  * alone unless --json. Flows load on call (nothing heavy before argv is known).
  */
 export async function tokenBody(flags: BodyFlags, context: BodyContext): Promise<TokenResult> {
-  const [{token}, {renderToken}, {REFRESH_MARGIN_SECONDS}] = await Promise.all([import('../../flows/token.js'), import('../../render/token.js'), import('../../session/session.js')])
+  const [{token}, {renderToken}, {REFRESH_MARGIN_SECONDS}] = await Promise.all([import('../../flows/token.js'), import('../../render/session.js'), import('../../session/session.js')])
   const minValidSeconds = typeof flags['min-valid'] === 'number' ? flags['min-valid'] : REFRESH_MARGIN_SECONDS
   const result = await token(await context.deps(), {...serverSelection(flags), minValidSeconds})
   if (!context.json) context.out(renderToken(result))

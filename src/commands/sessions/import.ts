@@ -18,7 +18,7 @@ export default class SessionsImport extends OnrampCommand {
 
   async run(): Promise<ImportResult> {
     const {args, flags} = await this.parse(SessionsImport)
-    const [{importSession}, {renderImport}, text] = await Promise.all([import('../../flows/sessions-transfer.js'), import('../../render/sessions.js'), readInput(args.file)])
+    const [{importSession}, {renderImport}, text] = await Promise.all([import('../../flows/sessions-transfer.js'), import('../../render/session.js'), readInput(args.file)])
     const result = await importSession(await this.deps(flags), {text, force: flags.force})
     return this.output(result, renderImport)
   }
