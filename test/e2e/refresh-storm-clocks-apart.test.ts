@@ -12,19 +12,16 @@ import {existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync} from 'no
 import os from 'node:os'
 import path from 'node:path'
 
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
 import {lockPathFor} from '../../src/session/lock.js'
-import {isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
+import {runCli, type CliResult} from '../support/cli.js'
 import {CLOCK_OFFSETS, faketimeEnv, faketimeUnavailable, OFFSET_MS, type ClockOffset} from '../support/faketime.js'
 import {secretServiceUnavailable} from '../support/keyring.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {servedMockForFile} from '../support/mock-process.js'
 import {describeUnless} from '../support/skip.js'
 import {waitFor} from '../support/wait-for.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
-const WIZARD_CEILING = ['@default', 'llm_gateway:read', 'wizard_session:read', 'wizard_session:write']
-const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
 /** Generous: 32 node processes start at once on a 2-core machine shared with other suites. */
 const STORM_TIMEOUT = 300_000
 
@@ -33,27 +30,12 @@ interface MockState {
 }
 
 const noFaketime = faketimeUnavailable()
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
-
-beforeAll(async () => {
-  if (!noFaketime) mock = await startMockProcess()
-})
-afterAll(async () => {
-  await mock?.stop()
-})
+const served = servedMockForFile({unless: noFaketime})
 beforeEach(async () => {
-  home = isolatedHome()
-  if (noFaketime) return
-  await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_CEILING})
-  await mock.control('config', {latency_ms: 0})
+  if (!noFaketime) await served.mock.control('config', {latency_ms: 0})
 })
-afterEach(() => {
-  home.cleanup()
-})
-
-const env = (extra: Record<string, string> = {}) => ({...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID, BROWSER: SCRIPTED_BROWSER, FOLLOW_LOG: path.join(home.home, 'follow.log'), ...extra})
-const state = () => mock.control<MockState>('state')
+const env = served.env
+const state = () => served.mock.control<MockState>('state')
 const oauthRefreshes = async () => (await state()).counters.grants.refresh_token ?? 0
 const provisioningRefreshes = async () => (await state()).counters.provisioning.token_requests.refresh_token
 const tokenRequests = async () =>
@@ -63,7 +45,7 @@ const tokenRequests = async () =>
 
 /** Rewrites the stored expiry (in credentials.json, or sessions.json for the keychain) to one second ago by a clock `offset` off ours. */
 function expireFor(offset: ClockOffset, file: 'credentials.json' | 'sessions.json'): string | undefined {
-  const where = path.join(home.env.XDG_CONFIG_HOME!, 'onramp', file)
+  const where = path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', file)
   const data = JSON.parse(readFileSync(where, 'utf8')) as {sessions: Record<string, {expires_at: string; access_token?: string}>}
   const [session] = Object.values(data.sessions)
   session!.expires_at = new Date(Date.now() + OFFSET_MS[offset] - 1000).toISOString()
@@ -97,7 +79,7 @@ describeUnless(noFaketime)('onramp token storms with the process clock hours off
       const before = await oauthRefreshes()
       const runs = await storm(32, env(faketimeEnv(offset)))
       const printed = await expectOneRefresh(runs, (await oauthRefreshes()) - before, expired)
-      const me = await fetch(`${mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${printed}`}})
+      const me = await fetch(`${served.mock.issuer}/api/users/@me/`, {headers: {authorization: `Bearer ${printed}`}})
       expect(me.status).toBe(200)
     }, STORM_TIMEOUT)
 
@@ -109,7 +91,7 @@ describeUnless(noFaketime)('onramp token storms with the process clock hours off
       const before = await provisioningRefreshes()
       const runs = await storm(16, env(faketimeEnv(offset)))
       const printed = await expectOneRefresh(runs, (await provisioningRefreshes()) - before, expired)
-      const read = await fetch(`${mock.issuer}/api/agentic/provisioning/resources/${project.id}`, {headers: {authorization: `Bearer ${printed}`}})
+      const read = await fetch(`${served.mock.issuer}/api/agentic/provisioning/resources/${project.id}`, {headers: {authorization: `Bearer ${printed}`}})
       expect(read.status).toBe(200)
     }, STORM_TIMEOUT)
 
@@ -130,9 +112,9 @@ describeUnless(noFaketime)('onramp token storms with the process clock hours off
   it('a lock dated 2099 by a live process that never beats: the first run takes it over after the stale limit, the next does not wait', async () => {
     const login = await runCli(['login', '--json'], {env: env()})
     expect(login.code, login.stderr).toBe(0)
-    const credentials = JSON.parse(readFileSync(path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'), 'utf8')) as {sessions: Record<string, unknown>}
+    const credentials = JSON.parse(readFileSync(path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'), 'utf8')) as {sessions: Record<string, unknown>}
     const [key] = Object.keys(credentials.sessions)
-    const lockPath = lockPathFor({dir: path.join(home.env.XDG_STATE_HOME!, 'onramp', 'locks'), identity: key!})
+    const lockPath = lockPathFor({dir: path.join(served.home.env.XDG_STATE_HOME!, 'onramp', 'locks'), identity: key!})
     mkdirSync(path.dirname(lockPath), {recursive: true, mode: 0o700})
     writeFileSync(lockPath, JSON.stringify({pid: process.pid, host: os.hostname(), created: '2099-01-01T00:00:00.000Z', nonce: 'from the future'}), {mode: 0o600})
     const future = new Date('2099-01-01T00:00:00Z')
@@ -154,7 +136,7 @@ describeUnless(noFaketime)('onramp token storms with the process clock hours off
     // The holder runs 2 h ahead, the waiter 2 h behind: the session is expired by both clocks.
     const expired = expireFor('-2h', 'credentials.json')
     const shortStale = {ONRAMP_LOCK_STALE_MS: '2000'}
-    await mock.control('config', {latency_ms: 8000}) // four stale limits and more inside the refresh request
+    await served.mock.control('config', {latency_ms: 8000}) // four stale limits and more inside the refresh request
     const requestsBefore = await tokenRequests()
     const before = await oauthRefreshes()
     const holder = runCli(['token'], {env: env({...faketimeEnv('+2h'), ...shortStale}), timeoutMs: 60_000})

@@ -5,17 +5,15 @@
  * is exit 3; a narrowed ceiling exit 4 with no account; an invalid email exit 2; a short-minted token
  * exit 4 with nothing kept.
  */
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {beforeEach, describe, expect, it} from 'vitest'
 
-import {isolatedHome, runCli} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
+import {runCli} from '../support/cli.js'
+import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
 import {schemaValidator} from '../support/schemas.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const REQUIRED_WITHOUT_DASHBOARD = ['user:read', 'project:read', 'llm_gateway:read', 'insight:write', 'query:read', 'event_definition:write']
 
 interface MockState {
@@ -23,31 +21,15 @@ interface MockState {
   tokens: {access: number; refresh: number}
 }
 
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
-let scratch: string
-
-beforeAll(async () => {
-  mock = await startMockProcess()
-})
-afterAll(async () => {
-  await mock.stop()
-})
+const served = servedMockForFile({browser: false})
 beforeEach(async () => {
-  await mock.control('reset', {})
-  home = isolatedHome()
-  scratch = mkdtempSync(path.join(tmpdir(), 'onramp-signup-'))
+  await served.mock.control('reset', {})
 })
-afterEach(() => {
-  home.cleanup()
-  rmSync(scratch, {recursive: true, force: true})
-})
-
-const env = () => ({...home.env, ONRAMP_HOST: mock.issuer, ONRAMP_CLIENT_ID: WIZARD_CLIENT_ID})
-const state = () => mock.control<MockState>('state')
+const env = () => served.env()
+const state = () => served.mock.control<MockState>('state')
 const credentials = () => {
   try {
-    return readFileSync(path.join(home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'), 'utf8')
+    return readFileSync(path.join(served.home.env.XDG_CONFIG_HOME!, 'onramp', 'credentials.json'), 'utf8')
   } catch {
     return ''
   }
@@ -55,7 +37,7 @@ const credentials = () => {
 
 describe('onramp signup, built binary, no TTY', () => {
   it('new email, --non-interactive --json: project key, a usable session, no token printed, the env file', async () => {
-    const envFile = path.join(scratch, 'github_env')
+    const envFile = path.join(served.home.home, 'github_env')
     const run = await runCli(['signup', '--email', 'ci@example.com', '--non-interactive', '--json', '--output-env', envFile], {env: env()})
     expect(run.code, run.stderr).toBe(0)
     const result = JSON.parse(run.stdout) as {account: {id: string}; project: {id: string; api_key: string; host: string; personal_api_key: string}; session: {kind: string; storage: {kind: string}}; env_file: unknown}
@@ -79,7 +61,7 @@ describe('onramp signup, built binary, no TTY', () => {
     const token = await runCli(['token'], {env: env()})
     expect(token.code, token.stderr).toBe(0)
     const accessToken = token.stdout.trim()
-    const project = await fetch(`${mock.issuer}/api/agentic/provisioning/resources/${result.project.id}`, {headers: {authorization: `Bearer ${accessToken}`}})
+    const project = await fetch(`${served.mock.issuer}/api/agentic/provisioning/resources/${result.project.id}`, {headers: {authorization: `Bearer ${accessToken}`}})
     expect(project.status).toBe(200)
     const body = (await project.json()) as {complete: {access_configuration: {api_key: string}}}
     expect(body.complete.access_configuration.api_key).toBe(result.project.api_key)
@@ -95,7 +77,7 @@ describe('onramp signup, built binary, no TTY', () => {
   }, 60_000)
 
   it('an existing email without a browser: exit 3, next_command onramp login', async () => {
-    await mock.control('users', {email: 'taken@example.com'})
+    await served.mock.control('users', {email: 'taken@example.com'})
     const run = await runCli(['signup', '--email', 'taken@example.com', '--json'], {env: env()})
     expect(run.code, run.stderr).toBe(3)
     expect(JSON.parse(run.stdout)).toMatchObject({error: {exit: 3, code: 'account_exists', next_command: 'onramp login'}})
@@ -103,7 +85,7 @@ describe('onramp signup, built binary, no TTY', () => {
   }, 60_000)
 
   it('a narrowed ceiling: exit 4 and no account requested', async () => {
-    await mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: REQUIRED_WITHOUT_DASHBOARD})
+    await served.mock.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: REQUIRED_WITHOUT_DASHBOARD})
     const run = await runCli(['signup', '--email', 'narrow@example.com', '--json'], {env: env()})
     expect(run.code, run.stderr).toBe(4)
     expect(JSON.parse(run.stdout).error.message).toContain('dashboard:write')
@@ -126,7 +108,7 @@ describe('onramp signup, built binary, no TTY', () => {
   }, 60_000)
 
   it('a token minted with fewer scopes than requested: exit 4, nothing stored', async () => {
-    await mock.control('config', {mint_scopes_drop: ['dashboard:write']})
+    await served.mock.control('config', {mint_scopes_drop: ['dashboard:write']})
     const run = await runCli(['signup', '--email', 'short@example.com', '--json'], {env: env()})
     expect(run.code, run.stderr).toBe(4)
     expect(JSON.parse(run.stdout).error.message).toMatch(/dashboard:write \(signup, required\)/)

@@ -2,9 +2,8 @@ import {request as httpRequest, type IncomingMessage, type Server, type ServerRe
 import type {AddressInfo} from 'node:net'
 
 import type {Browser, Page} from 'playwright-core'
-import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
-
-import {isolatedHome, runCli, type CliResult} from './cli.js'
+import {type isolatedHome, runCli, type CliResult} from './cli.js'
+import {forFile, homePerTest} from './lifecycle.js'
 
 /**
  * An independent, standards-compliant authorization server for cross-checks: panva's oidc-provider
@@ -157,29 +156,14 @@ export interface IndependentServerForFile {
  * function giving them when the file's earlier beforeAll has what they need) and a fresh home per test.
  */
 export function independentServerForFile(options: IndependentServerOptions | (() => IndependentServerOptions) = {}): IndependentServerForFile {
-  let server: IndependentServer | undefined
-  let home: ReturnType<typeof isolatedHome> | undefined
-  beforeAll(async () => {
-    server = await startIndependentServer(typeof options === 'function' ? options() : options)
-  })
-  afterAll(async () => {
-    await server?.close()
-  })
-  beforeEach(() => {
-    home = isolatedHome()
-  })
-  afterEach(() => {
-    home?.cleanup()
-    home = undefined
-  })
+  const server = forFile('the independent server', () => startIndependentServer(typeof options === 'function' ? options() : options), (started) => started.close())
+  const home = homePerTest()
   const fixture: IndependentServerForFile = {
     get server() {
-      if (!server) throw new Error('the independent server is started in beforeAll: use it inside a test or hook')
-      return server
+      return server()
     },
     get home() {
-      if (!home) throw new Error('the home is made in beforeEach: use it inside a test')
-      return home
+      return home()
     },
     env: (extra = {}) => ({...fixture.home.env, ONRAMP_HOST: fixture.server.issuer, ONRAMP_CLIENT_ID: INDEPENDENT_CLIENT_ID, ...extra}),
   }

@@ -1,11 +1,12 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import path from 'node:path'
 
-import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
+import {beforeEach} from 'vitest'
 
 import {WIZARD_APP_CEILING} from '../mock-server/scope-data.js'
 import {WIZARD_CLIENT_IDS} from '../mock-server/state.js'
 import {cliEnv, isolatedHome, ROOT, runCli, type CliResult} from './cli.js'
+import {forFile, homePerTest} from './lifecycle.js'
 
 /** The wizard app the mock seeds on every issuer (its US client id). */
 export const WIZARD_CLIENT_ID = WIZARD_CLIENT_IDS.us
@@ -79,34 +80,22 @@ export interface ServedMock {
  * The set-up of the e2e tests against the served mock: one mock process for the file (`args` for its
  * command line), a fresh isolated home for each test, and before each test the wizard app's scope
  * ceiling put back to the mock's own (a test may narrow it). `browser: false` leaves BROWSER unset, so
- * that no browser can open (the scripted one otherwise).
+ * that no browser can open (the scripted one otherwise). `unless`: the reason the file's tests are
+ * skipped, if any (then no mock starts).
  */
-export function servedMockForFile(options: {args?: string[]; browser?: boolean} = {}): ServedMock {
+export function servedMockForFile(options: {args?: string[]; browser?: boolean; unless?: string | false} = {}): ServedMock {
   const browser = options.browser ?? true
-  let mock: MockProcess | undefined
-  let home: ReturnType<typeof isolatedHome> | undefined
-  beforeAll(async () => {
-    mock = await startMockProcess(options.args)
-  })
-  afterAll(async () => {
-    await mock?.stop()
-  })
+  const mock = forFile('the mock', () => startMockProcess(options.args), (started) => started.stop(), {unless: options.unless})
+  const home = homePerTest()
   beforeEach(async () => {
-    home = isolatedHome()
-    await mock!.control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_APP_CEILING})
-  })
-  afterEach(() => {
-    home?.cleanup()
-    home = undefined
+    if (!options.unless) await mock().control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_APP_CEILING})
   })
   const served: ServedMock = {
     get mock() {
-      if (!mock) throw new Error('the mock is started in beforeAll: use it inside a test or hook')
-      return mock
+      return mock()
     },
     get home() {
-      if (!home) throw new Error('the home is made in beforeEach: use it inside a test')
-      return home
+      return home()
     },
     get followLog() {
       return path.join(served.home.home, 'follow.log')

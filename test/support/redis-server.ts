@@ -5,10 +5,11 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {Redis} from 'ioredis'
-import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
+import {afterEach, beforeAll, beforeEach} from 'vitest'
 
 import {newStoreKey} from '../../src/session/seal.js'
 import {isolatedHome, runCli, type CliResult} from './cli.js'
+import {forFile} from './lifecycle.js'
 import {startMockProcess, WIZARD_CLIENT_ID, type MockProcess} from './mock-process.js'
 
 /**
@@ -211,19 +212,14 @@ export interface RedisFleet {
  * mock's wizard app. Nothing starts when `unavailable` (the file's tests are skipped, saying why).
  */
 export function redisFleetForFile(label: string, unavailable: string | false): RedisFleet {
-  let redis: RedisServer | undefined
-  let mock: MockProcess | undefined
+  const redis = forFile('redis-server', startRedisServer, (started) => started.destroy(), {unless: unavailable})
+  const mock = forFile('the mock', () => startMockProcess(), (started) => started.stop(), {unless: unavailable})
   const homes: ReturnType<typeof isolatedHome>[] = []
   let key = ''
   let prefix = ''
   let count = 0
   beforeAll(async () => {
-    if (unavailable) return
-    ;[redis, mock] = await Promise.all([startRedisServer(), startMockProcess()])
-    await mock.control('config', {rate_limit: false})
-  })
-  afterAll(async () => {
-    await Promise.all([redis?.destroy(), mock?.stop()])
+    if (!unavailable) await mock().control('config', {rate_limit: false})
   })
   beforeEach(() => {
     key = newStoreKey()
@@ -234,12 +230,10 @@ export function redisFleetForFile(label: string, unavailable: string | false): R
   })
   const fleet: RedisFleet = {
     get redis() {
-      if (!redis) throw new Error('redis-server is started in beforeAll: use it inside a test or hook')
-      return redis
+      return redis()
     },
     get mock() {
-      if (!mock) throw new Error('the mock is started in beforeAll: use it inside a test or hook')
-      return mock
+      return mock()
     },
     get prefix() {
       return prefix
