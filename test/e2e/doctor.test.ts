@@ -7,6 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {rememberClient} from '../../src/oauth/registration.js'
 import {resolvePaths} from '../../src/paths.js'
 import {runCli} from '../support/cli.js'
+import {freeLoopbackPort} from '../support/free-port.js'
 import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
 import {expectSchema} from '../support/schemas.js'
 
@@ -69,10 +70,7 @@ describe('onramp doctor (built binary against the served mock)', () => {
   })
 
   it('an unreachable proxy: server.proxy fails, exit 6', async () => {
-    const closed = createServer()
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
-    const port = (closed.address() as {port: number}).port
-    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const port = await freeLoopbackPort() // nothing listens there: the proxy is unreachable
     const result = await onramp(['doctor', '--json'], {HTTP_PROXY: `http://127.0.0.1:${port}`})
     expect(result.code).toBe(6)
     expect(check(parse(result.stdout), 'server.proxy')).toMatchObject({status: 'fail', summary: expect.stringMatching(/HTTP_PROXY .* unreachable \(ECONNREFUSED\)/), fix: expect.stringMatching(/unset HTTP_PROXY/)})

@@ -7,7 +7,8 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {browserUnavailable, launchChromium} from '../support/chromium.js'
 import {runCli} from '../support/cli.js'
 import {expireStoredSessions} from '../support/credentials-file.js'
-import {approveRedirect, freeLoopbackPort, independentServerForFile, loginInBrowser} from '../support/independent-server.js'
+import {freeLoopbackPort} from '../support/free-port.js'
+import {approveRedirect, independentServerForFile, loginInBrowser} from '../support/independent-server.js'
 import {itUnless} from '../support/skip.js'
 
 const unavailable = browserUnavailable()

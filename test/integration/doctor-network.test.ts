@@ -2,7 +2,6 @@ import {execFileSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
-import {createServer as createNetServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -12,6 +11,7 @@ import {createDeps} from '../../src/deps.js'
 import {doctorExitCode, runDoctor} from '../../src/doctor/run.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
 import {systemCaOption} from '../../src/tls.js'
+import {freeLoopbackPort} from '../support/free-port.js'
 import {capture} from '../support/harness.js'
 import {isolatedHome} from '../support/cli.js'
 import {itUnless} from '../support/skip.js'
@@ -41,13 +41,6 @@ async function startMetadataServer(options: {date?: () => string; tls?: {key: st
   return issuer
 }
 
-async function closedPort(): Promise<number> {
-  const server = createNetServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as {port: number}
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 async function depsFor(extraEnv: Record<string, string> = {}) {
   const home = isolatedHome()
@@ -59,7 +52,7 @@ async function depsFor(extraEnv: Record<string, string> = {}) {
 describe('onramp doctor: the network between here and the server', () => {
   it('a proxy variable pointing at a closed port: server.proxy names the variable and fails as a network problem (exit 6)', async () => {
     const issuer = await startMetadataServer()
-    const port = await closedPort()
+    const port = await freeLoopbackPort()
     const deps = await depsFor({HTTP_PROXY: `http://user:secret@127.0.0.1:${port}`})
     const report = await runDoctor(deps, {selection: {host: issuer}})
     const proxy = findCheck(report, 'server.proxy')
@@ -73,7 +66,7 @@ describe('onramp doctor: the network between here and the server', () => {
 
   it('NO_PROXY matching the issuer: the proxy is named as bypassed, and the server is reached directly', async () => {
     const issuer = await startMetadataServer()
-    const port = await closedPort()
+    const port = await freeLoopbackPort()
     const deps = await depsFor({https_proxy: `http://127.0.0.1:${port}`, HTTP_PROXY: `http://127.0.0.1:${port}`, no_proxy: 'example.com,127.0.0.1'})
     const report = await runDoctor(deps, {selection: {host: issuer}})
     expect(findCheck(report, 'server.proxy')).toMatchObject({status: 'ok', summary: expect.stringMatching(/no_proxy entry "127\.0\.0\.1" matches .*direct connection \(HTTP_PROXY not used\)/)})
@@ -113,7 +106,7 @@ describe('onramp doctor: the network between here and the server', () => {
   })
 
   it('nothing listening at the issuer: server.discovery fails with the errno, exit 6', async () => {
-    const port = await closedPort()
+    const port = await freeLoopbackPort()
     const deps = await depsFor()
     const report = await runDoctor(deps, {selection: {host: `http://127.0.0.1:${port}`}})
     expect(findCheck(report, 'server.discovery')).toMatchObject({status: 'fail', summary: expect.stringMatching(/ECONNREFUSED/)})
@@ -132,14 +125,14 @@ describe('onramp doctor: how long the connection takes, per address family (issu
   })
 
   it('nothing listening: server.connect fails naming why, per family', async () => {
-    const port = await closedPort()
+    const port = await freeLoopbackPort()
     const report = await runDoctor(await depsFor(), {selection: {host: `http://127.0.0.1:${port}`}})
     expect(findCheck(report, 'server.connect')).toMatchObject({status: 'fail', summary: expect.stringMatching(/IPv4 127\.0\.0\.1: ECONNREFUSED/)})
   })
 
   it('through a proxy: not measured, and says why', async () => {
     const issuer = await startMetadataServer()
-    const port = await closedPort()
+    const port = await freeLoopbackPort()
     const report = await runDoctor(await depsFor({HTTP_PROXY: `http://127.0.0.1:${port}`}), {selection: {host: issuer}})
     expect(findCheck(report, 'server.connect').summary).toMatch(/not measured: .* is reached through HTTP_PROXY/)
   })

@@ -10,6 +10,7 @@ import {login} from '../../src/flows/login.js'
 import {renderScopeCheck} from '../../src/render/scopes.js'
 import {renderLogin} from '../../src/render/login.js'
 import {LOGIN_SCOPES} from '../../src/scopes/constant.js'
+import {freeLoopbackPort} from '../support/free-port.js'
 import {fakeBackend} from '../support/keyring.js'
 import {waitForValue} from '../support/wait-for.js'
 import {type Harness, harnessPerTest, loginDefaults, storedSessions, US_ISSUER, WIZARD_CLIENT_ID} from '../support/harness.js'
@@ -18,15 +19,6 @@ const {start: setup} = harnessPerTest()
 
 /** A keychain that is not there (the real one may be, when the suite runs under scripts/with-keyring.sh). */
 const noKeychain = () => Object.assign(fakeBackend(), {failWith: 'no Secret Service on the session bus'})
-/** A port the OS says is free now (bound on 127.0.0.1, then released). */
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const {port} = probe.address() as {port: number}
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  return port
-}
-
 /** Binds host:port exclusively (fails with EADDRINUSE while anything still holds it), then releases it. */
 async function bindAndRelease(port: number, host: string): Promise<void> {
   const server = createServer()
@@ -216,7 +208,7 @@ describe('onramp login against the mock (in-process)', () => {
   it('times out when no callback arrives (exit 3), and frees the port', async () => {
     const h = await setup()
     h.browser.action = () => {}
-    const port = await freePort()
+    const port = await freeLoopbackPort()
     await expect(login(h.deps, {...loginDefaults, port, timeoutSeconds: 1})).rejects.toMatchObject({code: 'login_timeout', exit: ExitCode.notLoggedIn})
     // The listener bound 127.0.0.1 (and ::1 where there is IPv6) on that port: both can be bound again.
     await bindAndRelease(port, '127.0.0.1')

@@ -132,16 +132,6 @@ export async function startIndependentServer(options: IndependentServerOptions =
   }
 }
 
-/** A loopback port free right now (bound, then released), for a redirect the strict server registers. */
-export async function freeLoopbackPort(): Promise<number> {
-  const {createServer} = await import('node:net')
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const {port} = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  return port
-}
-
 export interface IndependentServerForFile {
   /** The server (started before the file's first test). */
   readonly server: IndependentServer

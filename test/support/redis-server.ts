@@ -9,6 +9,7 @@ import {afterEach, beforeAll, beforeEach} from 'vitest'
 
 import {newStoreKey} from '../../src/session/seal.js'
 import {isolatedHome, runCli, type CliResult} from './cli.js'
+import {freeLoopbackPort} from './free-port.js'
 import {forFile} from './lifecycle.js'
 import {startMockProcess, WIZARD_CLIENT_ID, type MockProcess} from './mock-process.js'
 
@@ -47,7 +48,7 @@ export async function startRedisServer(): Promise<RedisServer> {
 
   const launch = async (): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
-      if (port === 0 || attempt > 0) port = await freePort()
+      if (port === 0 || attempt > 0) port = await freeLoopbackPort()
       try {
         child = await spawnServer(dir, port)
         return
@@ -132,17 +133,6 @@ function spawnServer(dir: string, port: number): Promise<ChildProcess> {
     child.on('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`redis-server exited with ${code}:\n${out}`))
-    })
-  })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
     })
   })
 }

@@ -1,4 +1,3 @@
-import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -8,6 +7,7 @@ import {describe, expect, it} from 'vitest'
 import {asOnrampError, ExitCode} from '../../src/errors.js'
 import {ROOT} from '../support/cli.js'
 import {itUnless, UNPRIVILEGED_CHILD_UNAVAILABLE} from '../support/skip.js'
+import {runUnprivileged} from '../support/unprivileged.js'
 
 /** The shape Node gives file-system errors. */
 function errno(code: string, syscall: string, target: string): NodeJS.ErrnoException {
@@ -48,14 +48,8 @@ describe('file-system errors say where and what to do', () => {
         .catch((error) => console.log(JSON.stringify(asOnrampError(error).toJSON())))
     `
     try {
-      const child = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['--eval', script], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        env: {...process.env, TSX_DISABLE_CACHE: '1'},
-        ...(isRoot ? {uid: 65534, gid: 65534} : {}),
-      })
-      const answer = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>
-      expect(answer, child.stderr).toMatchObject({code: 'permission_denied', exit: 1})
+      const {answer, stderr} = runUnprivileged(script)
+      expect(answer, stderr).toMatchObject({code: 'permission_denied', exit: 1})
       expect(answer.message).toContain(path.join(dir, 'onramp'))
     } finally {
       chmodSync(dir, 0o755)

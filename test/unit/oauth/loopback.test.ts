@@ -1,4 +1,3 @@
-import {spawnSync} from 'node:child_process'
 import {request as httpRequest, createServer as createHttpServer} from 'node:http'
 import {createServer} from 'node:net'
 import path from 'node:path'
@@ -8,6 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {ROOT} from '../../support/cli.js'
 import {waitFor} from '../../support/wait-for.js'
 import {itUnless, UNPRIVILEGED_CHILD_UNAVAILABLE} from '../../support/skip.js'
+import {runUnprivileged} from '../../support/unprivileged.js'
 
 import {listenLoopback, type CallbackListener} from '../../../src/oauth/loopback.js'
 
@@ -158,16 +158,9 @@ describe('listenLoopback', () => {
         .then((listener) => { console.log(JSON.stringify({bound: portOf(listener)})); return listener.close() })
         .catch((error) => console.log(JSON.stringify({code: error.code, exit: error.exit, message: error.message})))
     `
-    const isRoot = process.getuid?.() === 0
-    // Root may bind port 80: run the check as nobody, like a normal user.
-    const child = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['--eval', script], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: {...process.env, TSX_DISABLE_CACHE: '1'},
-      ...(isRoot ? {uid: 65534, gid: 65534} : {}),
-    })
-    const answer = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>
-    expect(answer, child.stderr).toMatchObject({code: 'port_denied', exit: 2})
+    // Root may bind port 80: the check runs as nobody, like a normal user.
+    const {answer, stderr} = runUnprivileged(script)
+    expect(answer, stderr).toMatchObject({code: 'port_denied', exit: 2})
     expect(answer.message).toMatch(/port 80 .*permission denied.*--port/)
   })
 })

@@ -221,18 +221,20 @@ describe('the keychain store', () => {
 describe('stores written before accounts were part of the key', () => {
   // The format every earlier onramp wrote: one session per server and app, keyed `issuer#client_id`.
   const LEGACY_KEY = 'https://us.posthog.com#client'
-  const writeLegacyMetadata = (metadata: Omit<Session, 'access_token' | 'refresh_token'>) => {
-    fs.mkdirSync(paths.config, {recursive: true, mode: 0o700})
-    fs.writeFileSync(path.join(paths.config, 'sessions.json'), JSON.stringify({version: 1, sessions: {[LEGACY_KEY]: {...metadata, secrets: 'keychain'}}}), {mode: 0o600})
-  }
-
-  it('keychain: the old entry is listed, read, refreshed and logged out in place, and moves to its new key at the next save', async () => {
+  /** The US session as an earlier onramp left it in the keychain store: metadata and keychain entry under LEGACY_KEY. */
+  const legacyKeychainStore = async () => {
     const us = session('https://us.posthog.com')
     const {access_token, refresh_token, ...metadata} = us
-    writeLegacyMetadata(metadata)
+    fs.mkdirSync(paths.config, {recursive: true, mode: 0o700})
+    fs.writeFileSync(path.join(paths.config, 'sessions.json'), JSON.stringify({version: 1, sessions: {[LEGACY_KEY]: {...metadata, secrets: 'keychain'}}}), {mode: 0o600})
     const backend = fakeBackend()
     backend.entries.set(LEGACY_KEY, JSON.stringify({access_token, refresh_token}))
     const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+    return {us, metadata, backend, store}
+  }
+
+  it('keychain: the old entry is listed, read, refreshed and logged out in place, and moves to its new key at the next save', async () => {
+    const {us, metadata, backend, store} = await legacyKeychainStore()
 
     expect(await store.list()).toEqual([{...metadata, storage: {kind: 'keychain', location: 'Fake Keychain (service onramp)'}}])
     await expect(store.get(us)).resolves.toEqual(us)
@@ -251,12 +253,7 @@ describe('stores written before accounts were part of the key', () => {
   })
 
   it('keychain: logout of a session still under its old key removes it from both places', async () => {
-    const us = session('https://us.posthog.com')
-    const {access_token, refresh_token, ...metadata} = us
-    writeLegacyMetadata(metadata)
-    const backend = fakeBackend()
-    backend.entries.set(LEGACY_KEY, JSON.stringify({access_token, refresh_token}))
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+    const {us, backend, store} = await legacyKeychainStore()
     await expect(store.delete(us)).resolves.toBe(true)
     expect(backend.entries.has(LEGACY_KEY)).toBe(false)
     expect(await store.list()).toEqual([])
