@@ -2,7 +2,7 @@ import type {Deps} from '../deps.js'
 import {discover} from '../oauth/discovery.js'
 import {rememberedClient} from '../oauth/registration.js'
 import {SURFACES, type Surface} from '../scopes/constant.js'
-import {buildPlan, readCeiling} from '../scopes/plan.js'
+import {buildPlan, readCeilingOrWhyNot} from '../scopes/plan.js'
 import {planIsViable, type Plan} from '../scopes/preflight.js'
 import type {Server, ServerSelection} from '../select-server.js'
 import {chooseServer} from './select-sessions.js'
@@ -26,6 +26,13 @@ export interface ScopeCheckReport {
   issuer: string
   client_id: string | null
   ok: boolean
+  /**
+   * False when part of the check could not run (no scopes_supported to compare, no ceiling read): `ok` then
+   * means only that nothing found would be refused, not that the grant is confirmed. `unconfirmed` says why.
+   */
+  confirmed: boolean
+  /** What could not be checked, one sentence each; empty when confirmed. */
+  unconfirmed: string[]
   /** Whether scopes_supported could be compared at all. */
   advertised: 'listed' | 'absent' | 'malformed'
   /** The app's ceiling, or null when the server offers none (or no client id is known). */
@@ -43,7 +50,8 @@ export async function checkScopes(deps: Deps, selection: ServerSelection, chosen
   // its ceiling is what the registration answer granted, as the login preflight checks it.
   const remembered = server.clientId ? undefined : rememberedClient({configDir: deps.paths.config, issuer: server.issuer})
   const clientId = server.clientId ?? remembered?.client_id
-  const ceiling = remembered?.scope ? remembered.scope : await readCeiling(deps, {issuer: server.issuer, clientId})
+  const read = remembered?.scope ? {scopes: remembered.scope, reason: null} : await readCeilingOrWhyNot(deps, {issuer: server.issuer, clientId})
+  const ceiling = read.scopes
   const plans = {} as Record<Surface, Plan>
   for (const surface of SURFACES) plans[surface] = await buildPlan(deps, {surface, discovered, clientId, ceiling})
   const {check} = plans.login
@@ -51,10 +59,17 @@ export async function checkScopes(deps: Deps, selection: ServerSelection, chosen
   if (check === 'skipped-absent') deps.logger.event('preflight.skipped', {issuer: server.issuer, reason: 'scopes_supported absent'}, 'info')
   const surfaces = {} as Record<Surface, SurfaceCheck>
   for (const surface of SURFACES) surfaces[surface] = surfaceCheck(plans[surface])
+  const unconfirmed = [
+    ...(check === 'skipped-absent' ? [`${server.issuer} does not list scopes_supported, so whether it offers each scope was not checked`] : []),
+    ...(check === 'skipped-malformed' ? [`${server.issuer} sent a malformed scopes_supported, so whether it offers each scope was not checked`] : []),
+    ...(read.reason ? [`the app's ceiling was not read: ${read.reason}`] : []),
+  ]
   return {
     issuer: server.issuer,
     client_id: clientId ?? null,
     ok: SURFACES.every((surface) => surfaces[surface].ok),
+    confirmed: unconfirmed.length === 0,
+    unconfirmed,
     advertised: check === 'checked' ? 'listed' : check === 'skipped-absent' ? 'absent' : 'malformed',
     ceiling,
     ceiling_source: remembered?.scope ? 'registration' : ceiling ? 'app' : null,

@@ -45,11 +45,16 @@ export function renderScopeCheck(report: ScopeCheckReport): string {
     report.advertised === 'listed' ? '' : `\nThe server ${report.advertised === 'absent' ? 'does not list' : 'sent a malformed'} scopes_supported: advertised scopes were not checked.`
   const ceiling = report.ceiling
     ? `\nApp ceiling (${serverText(report.client_id)}${report.ceiling_source === 'registration' ? ', self-registered' : ''}): ${report.ceiling.map((scope) => serverText(scope)).join(' ') || '(empty: every unprivileged scope)'}`
-    : '\nApp ceiling: not offered by the server (not checked).'
+    : '\nApp ceiling: not read (not checked).'
   const fix =
     report.ceiling_source === 'registration'
       ? `${serverText(report.client_id)} is the client onramp registered for itself (RFC 7591), and the server lets it have no more: pass --client-id with an app the server's admins registered for these scopes (or set ONRAMP_CLIENT_ID).`
       : "The scopes an app may receive are set by the server's admins: ask them to allow the missing ones."
-  const verdict = report.ok ? `\nOK: every required scope can be granted by ${report.issuer}.\n` : `\nFAILED: required scopes would be refused by ${report.issuer}. ${fix}\n`
+  const notConfirmed = report.unconfirmed.map((reason) => `\n  - ${serverText(reason, 400)}`).join('')
+  const verdict = !report.ok
+    ? `\nFAILED: required scopes would be refused by ${report.issuer}. ${fix}\n${report.confirmed ? '' : `Not checked:${notConfirmed}\n`}`
+    : report.confirmed
+      ? `\nOK: every required scope can be granted by ${report.issuer}.\n`
+      : `\nNOT CONFIRMED: nothing found that ${report.issuer} would refuse, but part of the check could not run:${notConfirmed}\nA scope missing from the grant would show only when the server refuses a request.\n`
   return `Scope check against ${report.issuer}\n\n` + renderTable(['SURFACE', 'SCOPE', 'REQUIRED', 'STATUS'], rows) + advertised + ceiling + verdict
 }

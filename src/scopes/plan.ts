@@ -79,19 +79,26 @@ export function selfRegisteredFix(issuer: string, clientId: string, ceiling: rea
  * The app's ceiling from `client_registration`, when the server offers it (PostHog does): null when it
  * does not, or when the answer cannot be read, which skips the ceiling check (said in --verbose).
  */
-export async function readCeiling(
+export async function readCeiling(deps: Pick<Deps, 'http' | 'logger'>, input: {issuer: string; clientId: string | undefined}): Promise<string[] | null> {
+  return (await readCeilingOrWhyNot(deps, input)).scopes
+}
+
+/** readCeiling, with why there is none (for reports that say what they could not confirm). */
+export async function readCeilingOrWhyNot(
   deps: Pick<Deps, 'http' | 'logger'>,
   {issuer, clientId}: {issuer: string; clientId: string | undefined},
-): Promise<string[] | null> {
-  if (!clientId) return null
+): Promise<{scopes: string[]; reason: null} | {scopes: null; reason: string}> {
+  if (!clientId) return {scopes: null, reason: 'no client id is known (--client-id, ONRAMP_CLIENT_ID), so the app\'s ceiling cannot be asked for'}
+  let reason: string
   try {
     const read = await readAppCeiling(deps, {issuer, clientId})
-    if (read.kind === 'ceiling') return read.scopes
-    deps.logger.event('preflight.ceiling_skipped', {issuer, client_id: clientId, reason: read.reason}, 'info')
+    if (read.kind === 'ceiling') return {scopes: read.scopes, reason: null}
+    reason = read.reason
   } catch (error) {
-    deps.logger.event('preflight.ceiling_skipped', {issuer, client_id: clientId, reason: error instanceof Error ? error.message : String(error)}, 'info')
+    reason = error instanceof Error ? error.message : String(error)
   }
-  return null
+  deps.logger.event('preflight.ceiling_skipped', {issuer, client_id: clientId, reason}, 'info')
+  return {scopes: null, reason}
 }
 
 /** --scopes: space-separated scope tokens (RFC 6749 section 3.3: printable ASCII but space, `"` and `\`). */

@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs'
 
+import {http, HttpResponse} from 'msw'
 import {describe, expect, it} from 'vitest'
 
 import {runDoctor, doctorExitCode} from '../../src/doctor/run.js'
@@ -125,5 +126,32 @@ describe('onramp doctor against the in-process mock', () => {
     const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER, engines: ENGINES, nodeVersion: '18.19.0'})
     expect(findCheck(report, 'runtime.node')).toMatchObject({status: 'fail', summary: `Node 18.19.0 does not satisfy ${ENGINES}`, fix: expect.stringMatching(/^install Node 20\.18\.1 or later/)})
     expect(doctorExitCode(report)).toBe(1)
+  })
+
+  it("the scope check NOT confirmed: an app ceiling the server will not give warns on both surfaces, and says why", async () => {
+    const h = await setup()
+    h.server.use(http.post(`${FREE_PORT_ISSUER}/api/agentic/provisioning/client_registration`, () => new HttpResponse(null, {status: 404})))
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER, engines: ENGINES})
+    for (const surface of ['login', 'signup']) {
+      expect(findCheck(report, `scopes.${surface}`)).toMatchObject({
+        status: 'warn',
+        summary: expect.stringMatching(/the scope check is NOT confirmed: the app's ceiling was not read: the server has no provisioning API \(HTTP 404\)/),
+        fix: expect.stringMatching(/did not say what this app may be granted/),
+      })
+    }
+  })
+
+  it('a session whose grant the server would not read back: accepted, but its scope check NOT confirmed (warn, with why)', async () => {
+    const h = await setup()
+    await login(h.deps, loginOptions)
+    const store = await h.deps.sessions()
+    const [session] = await storedSessions(h.deps)
+    await store.save({...session!, unverified: 'the server refused to read the token back (HTTP 403)'})
+    const report = await runDoctor(h.deps, {selection: FREE_PORT_SERVER, engines: ENGINES})
+    expect(findCheck(report, sessionId)).toMatchObject({
+      status: 'warn',
+      summary: expect.stringMatching(/accepted by the server .*; its scope check is NOT confirmed: the server did not confirm the grant \(the server refused to read the token back \(HTTP 403\)\)/),
+      fix: expect.stringMatching(/^onramp doctor --refresh/),
+    })
   })
 })

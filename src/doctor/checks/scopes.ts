@@ -50,6 +50,17 @@ function surfaceResult(report: ScopeCheckReport, surface: Surface): CheckResult 
   if (report.advertised === 'malformed') {
     return warn('scope', id, `${report.issuer} sent a malformed scopes_supported: the advertised-scope check was skipped`, "tell the server's admins: scopes_supported must be a list of strings (RFC 8414 section 2)")
   }
+  if (!report.confirmed) {
+    const noClient = report.client_id === null && report.ceiling === null
+    return warn(
+      'scope',
+      id,
+      `nothing found that would refuse ${surface}, but the scope check is NOT confirmed: ${report.unconfirmed.join('; ')}`,
+      noClient
+        ? "pass --client-id (or set ONRAMP_CLIENT_ID) so the app's ceiling can be read"
+        : `nothing to change here if ${surface} works: ${report.issuer} did not say what this app may be granted, so a missing scope would show only when a request is refused (onramp scopes --check --verbose says more)`,
+    )
+  }
   const basis = [
     report.advertised === 'listed' ? 'scopes_supported' : 'no scopes_supported (not compared)',
     report.ceiling ? "the app's ceiling" : surface === 'signup' ? 'no ceiling offered' : '',

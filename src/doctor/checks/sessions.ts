@@ -76,6 +76,23 @@ export function checkId(session: Pick<Session, 'issuer' | 'client_id' | 'kind' |
 }
 
 async function checkOne(ctx: DoctorContext, store: SessionStore, stored: Session): Promise<CheckResult> {
+  const judged: {session: Session} = {session: stored}
+  const result = await judgeOne(ctx, store, judged)
+  // A grant the server would not read back: its scopes are the ones requested, so "none missing" is a guess.
+  const unverified = judged.session.unverified
+  if (result.status !== 'ok' || !unverified) return result
+  const relogin = loginCommand(stored.issuer, stored.region)
+  return warn(
+    'session',
+    result.id,
+    `${result.summary}; its scope check is NOT confirmed: the server did not confirm the grant (${unverified}), so its scopes are the ones requested`,
+    `onramp doctor --refresh (a refresh reads the grant back where the server allows it), or ${stored.kind === 'provisioning' ? 'onramp signup' : relogin} again`,
+  )
+}
+
+/** The verdict on one session; `judged.session` ends as the session judged (the refreshed one with --refresh). */
+async function judgeOne(ctx: DoctorContext, store: SessionStore, judged: {session: Session}): Promise<CheckResult> {
+  const stored = judged.session
   const id = checkId(stored)
   const host = new URL(stored.issuer).host
   const relogin = loginCommand(stored.issuer, stored.region)
@@ -95,6 +112,7 @@ async function checkOne(ctx: DoctorContext, store: SessionStore, stored: Session
       const due = dueStore(store, ctx.deps.now())
       const fresh = await ensureFresh({...ctx.deps, http: watching}, {store: due, session: {...stored, expires_at: ctx.deps.now().toISOString()}})
       session = fresh.session
+      judged.session = session
       refreshed = fresh.refreshed ? 'refreshed, ' : ''
     } catch (error) {
       const exit = (error as {exit?: number}).exit
