@@ -5,7 +5,7 @@ import {SURFACES, type Surface} from '../scopes/constant.js'
 import {buildPlan, readCeilingOrWhyNot} from '../scopes/plan.js'
 import {planIsViable, type Plan} from '../scopes/preflight.js'
 import type {Server, ServerSelection} from '../select-server.js'
-import {chooseServer} from './select-sessions.js'
+import {chooseFor, chooseServer} from './select-sessions.js'
 
 export interface SurfaceCheck {
   /** What would be requested after dropping what the server cannot give. */
@@ -42,13 +42,35 @@ export interface ScopeCheckReport {
   surfaces: Record<Surface, SurfaceCheck>
 }
 
+/**
+ * The app a scope check is about (scopes --check, doctor's scopes.*), chosen as `token` chooses: the
+ * client id a flag, variable or `.onramp.json` names, else that of the session `token` would use on
+ * `server`, so its ceiling is the one checked (else none is known). A store that cannot be read leaves
+ * `server` as it is (doctor reports why).
+ */
+export async function withSessionApp(deps: Deps, selection: ServerSelection, server: Server): Promise<Server> {
+  if (server.clientId) return server
+  let session
+  try {
+    session = (await chooseFor(deps, selection)).choice.session
+  } catch (error) {
+    if ((error as {exit?: number}).exit === 2) throw error
+    deps.logger.event('selection.sessions_unreadable', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+    return server
+  }
+  return session && session.issuer === server.issuer ? {...server, clientId: session.client_id} : server
+}
+
 /** `onramp scopes --check`: the scope plan of both surfaces (scopes_supported and the app's ceiling), without logging in. */
 export async function checkScopes(deps: Deps, selection: ServerSelection, chosen?: Server): Promise<ScopeCheckReport> {
-  const server = chosen ?? (await chooseServer(deps, selection)).server
-  const discovered = await discover(deps, server.issuer)
+  const named = chosen ?? (await chooseServer(deps, selection)).server
   // Without --client-id on a custom host, login uses the client onramp registered for itself (RFC 7591):
-  // its ceiling is what the registration answer granted, as the login preflight checks it.
-  const remembered = server.clientId ? undefined : rememberedClient({configDir: deps.paths.config, issuer: server.issuer})
+  // its ceiling is what the registration answer granted, as the login preflight checks it. Without one
+  // either, the app of the session token uses there.
+  const registered = rememberedClient({configDir: deps.paths.config, issuer: named.issuer})
+  const server = named.clientId || registered ? named : await withSessionApp(deps, selection, named)
+  const discovered = await discover(deps, server.issuer)
+  const remembered = !server.clientId || registered?.client_id === server.clientId ? registered : undefined
   const clientId = server.clientId ?? remembered?.client_id
   const read = remembered?.scope ? {scopes: remembered.scope, reason: null} : await readCeilingOrWhyNot(deps, {issuer: server.issuer, clientId})
   const ceiling = read.scopes

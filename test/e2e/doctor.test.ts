@@ -101,7 +101,10 @@ describe('onramp doctor without --host: the server is chosen as token and status
     expect(check(json, 'server.discovery')).toMatchObject({status: 'ok', summary: expect.stringContaining(`${served.mock.issuer} answered its metadata`)})
     expect(check(json, 'server.connect')?.summary).toContain(new URL(served.mock.issuer).host)
     // The session's app: the ceiling the mock gives the wizard app, read with the session's client id.
-    expect(check(json, 'scopes.login')?.status).toBe('ok')
+    // With no client id named, the session's app is the one checked (its ceiling read, the check confirmed).
+    expect(check(json, 'scopes.login'), JSON.stringify(check(json, 'scopes.login'))).toMatchObject({status: 'ok'})
+    const scopes = await runCli(['scopes', '--check', '--json'], {env: bare})
+    expect(JSON.parse(scopes.stdout)).toMatchObject({issuer: served.mock.issuer, client_id: WIZARD_CLIENT_ID, ceiling_source: 'app', confirmed: true})
     expect(check(json, `sessions.${served.mock.issuer}#${WIZARD_CLIENT_ID}#dev@example.com`)).toMatchObject({status: 'ok', fix: null})
     expect(json.checks.map((item) => item.summary).join('\n')).not.toMatch(/us\.posthog\.com|no stored session/)
     expect(result.code, result.stdout + result.stderr).toBe(0)
