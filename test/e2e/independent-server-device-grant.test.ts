@@ -3,9 +3,9 @@
 import type {Page} from 'playwright-core'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
-import {browserUnavailable, launchChromium} from '../support/chromium.js'
+import {browserUnavailable, launchChromium, loginInBrowser} from '../support/chromium.js'
 import {runCli, type CliResult} from '../support/cli.js'
-import {INDEPENDENT_CLIENT_ID, independentServerForFile, loginInBrowser, signInAndConsent, startIndependentServer} from '../support/independent-server.js'
+import {INDEPENDENT_CLIENT_ID, INDEPENDENT_URL_PRINTED, independentServerForFile, signInAndConsent, startIndependentServer} from '../support/independent-server.js'
 import {describeUnless} from '../support/skip.js'
 
 const unavailable = browserUnavailable()
@@ -22,7 +22,7 @@ describeUnless(unavailable)('login --device against oidc-provider (device flow e
   })
 
   /** Runs login; once the verification URL is printed, `person` acts on it in Chromium. */
-  const loginWith = async (args: string[], person: (page: Page) => Promise<void>): Promise<CliResult> => (await loginInBrowser(chromium.browser, args, env(), person)).result
+  const loginWith = async (args: string[], person: (page: Page) => Promise<void>): Promise<CliResult> => (await loginInBrowser(chromium.browser, {args, env: env(), printed: INDEPENDENT_URL_PRINTED}, person)).result
 
   const approve = async (page: Page) => {
     await page.click('button[autofocus]') // "Continue" on the user-code confirmation page
@@ -51,7 +51,11 @@ describeUnless(unavailable)('login --device against oidc-provider (device flow e
   it('without --client-id, onramp registers itself (RFC 7591) for the device grant and logs in', async () => {
     const open = await startIndependentServer({deviceFlow: true, registration: true})
     try {
-      const {result} = await loginInBrowser(chromium.browser, ['--device', '--scopes', 'openid email', '--json'], {...independent.home.env, ONRAMP_HOST: open.issuer}, approve)
+      const {result} = await loginInBrowser(
+        chromium.browser,
+        {args: ['--device', '--scopes', 'openid email', '--json'], env: {...independent.home.env, ONRAMP_HOST: open.issuer}, printed: INDEPENDENT_URL_PRINTED},
+        approve,
+      )
       expect(result.code, result.stderr).toBe(0)
       expect(result.stderr).toMatch(/Registered onramp as client \S+ at /)
       expect(JSON.parse(result.stdout)).toMatchObject({session: {issuer: open.issuer, user: {email: 'grace@independent.example'}}})

@@ -4,11 +4,11 @@
 // and, when told, refreshes with a bare 400. Driven from the built binary, with Chromium for the login.
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {browserUnavailable, launchChromium} from '../support/chromium.js'
+import {browserUnavailable, launchChromium, loginInBrowser} from '../support/chromium.js'
 import {runCli} from '../support/cli.js'
 import {expireStoredSessions} from '../support/credentials-file.js'
 import {freeLoopbackPort} from '../support/free-port.js'
-import {approveRedirect, independentServerForFile, loginInBrowser} from '../support/independent-server.js'
+import {approveRedirect, INDEPENDENT_URL_PRINTED, independentServerForFile} from '../support/independent-server.js'
 import {itUnless} from '../support/skip.js'
 
 const unavailable = browserUnavailable()
@@ -37,7 +37,7 @@ describe('against a stricter standards server (nonce required, registered ports 
     async () => {
       const {browser, close} = await launchChromium()
       try {
-        const {result: login} = await loginInBrowser(browser, ['--port', String(port), '--scopes', 'openid offline_access email', '--json', '--timeout', '60'], env(), async (page, url) => {
+        const {result: login} = await loginInBrowser(browser, {args: ['--port', String(port), '--scopes', 'openid offline_access email', '--json', '--timeout', '60'], env: env(), printed: INDEPENDENT_URL_PRINTED}, async (page, url) => {
           expect(url.searchParams.get('nonce')).toMatch(/^[\w-]{40,}$/)
           await approveRedirect(page)
         })

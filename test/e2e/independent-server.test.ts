@@ -2,10 +2,10 @@ import {readFileSync} from 'node:fs'
 
 import {describe, expect, it} from 'vitest'
 
-import {browserUnavailable, launchChromium} from '../support/chromium.js'
+import {browserUnavailable, launchChromium, loginInBrowser} from '../support/chromium.js'
 import {runCli} from '../support/cli.js'
 import {expireStoredSessions, storeFilePath} from '../support/credentials-file.js'
-import {approveRedirect, INDEPENDENT_CLIENT_ID, independentServerForFile, loginInBrowser} from '../support/independent-server.js'
+import {approveRedirect, INDEPENDENT_CLIENT_ID, INDEPENDENT_URL_PRINTED, independentServerForFile} from '../support/independent-server.js'
 import {itUnless} from '../support/skip.js'
 
 // The real-browser half needs Chromium: skipped with this reason, or failed under ONRAMP_REQUIRE_BROWSER_TESTS=1.
@@ -28,7 +28,11 @@ describe('against an independent authorization server (oidc-provider), not the p
   itUnless(unavailable)('login, status, token refresh and logout with revocation', async () => {
     const {browser, close} = await launchChromium()
     try {
-      const {result: login} = await loginInBrowser(browser, ['--scopes', 'openid offline_access email user:read', '--json', '--timeout', '60'], env(), approveRedirect)
+      const {result: login} = await loginInBrowser(
+        browser,
+        {args: ['--scopes', 'openid offline_access email user:read', '--json', '--timeout', '60'], env: env(), printed: INDEPENDENT_URL_PRINTED},
+        approveRedirect,
+      )
       expect(login.code, login.stderr).toBe(0)
       expect(JSON.parse(login.stdout)).toMatchObject({session: {issuer: independent.server.issuer, client_id: INDEPENDENT_CLIENT_ID, user: {email: 'ada@independent.example', id: 'ada'}}})
 

@@ -4,55 +4,36 @@
  * folders with their own .onramp.json use two accounts at the same time, flags and ONRAMP_ACCOUNT win
  * over the file, `switch` sets the default, logout of one account keeps the other.
  */
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import {Ajv2020} from 'ajv/dist/2020.js'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 
-import {isolatedHome, ROOT, runCli, type CliResult} from '../support/cli.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
-
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
-const ajv = new Ajv2020({allErrors: true, strict: true})
-for (const name of ['session-view', 'status', 'whoami', 'switch', 'token', 'logout', 'error']) {
-  ajv.addSchema(JSON.parse(readFileSync(path.join(ROOT, 'schemas', `${name}.schema.json`), 'utf8')) as object)
-}
+import {runCli, type CliResult} from '../support/cli.js'
+import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
+import {documentOf as validDocument} from '../support/schemas.js'
 
 /** A document the schema has just validated: read freely in the assertions below. */
 type Validated = ReturnType<typeof JSON.parse>
+const documentOf = (result: CliResult, schema: string) => validDocument<Validated>(result, schema)
 
-function documentOf(result: CliResult, schema: string): Validated {
-  const document: Validated = JSON.parse(result.stdout)
-  const validate = ajv.getSchema(`urn:onramp:schema:${schema}`)!
-  expect(validate(document), `${schema}: ${ajv.errorsText(validate.errors)}\n${result.stdout}\n${result.stderr}`).toBe(true)
-  return document
-}
-
-let mock: MockProcess
-let home: ReturnType<typeof isolatedHome>
-let server: string[]
-const run = (args: string[], options: {cwd?: string; env?: Record<string, string>} = {}) => runCli(args, {env: {...home.env, ...options.env}, ...(options.cwd ? {cwd: options.cwd} : {})})
+// One home for the file: the tests share the two signups and build on each other's switches.
+const served = servedMockForFile({homePer: 'file'})
+const server = () => ['--host', served.mock.issuer, '--client-id', WIZARD_CLIENT_ID]
+const run = (args: string[], options: {cwd?: string; env?: Record<string, string>} = {}) => runCli(args, {env: {...served.home.env, ...options.env}, ...(options.cwd ? {cwd: options.cwd} : {})})
 
 beforeAll(async () => {
-  mock = await startMockProcess()
-  home = isolatedHome()
-  server = ['--host', mock.issuer, '--client-id', WIZARD_CLIENT_ID]
   for (const email of ['newbie@example.com', 'ci@example.com']) {
-    const signup = await run(['signup', '--email', email, '--non-interactive', ...server])
+    const signup = await run(['signup', '--email', email, '--non-interactive', ...server()])
     expect(signup.code, signup.stderr).toBe(0)
   }
 }, 60_000)
-afterAll(async () => {
-  await mock.stop()
-  home.cleanup()
-})
 
 describe('two accounts on one server (built binary)', () => {
   it('both signups are kept; the first is the default; status marks the session each command uses', async () => {
     const status = documentOf(await run(['status', '--json']), 'status')
     expect(status.sessions.map((session: {account: string}) => session.account)).toEqual(['newbie@example.com', 'ci@example.com'])
-    expect(status.selection).toMatchObject({issuer: mock.issuer, account: 'newbie@example.com', account_from: expect.stringContaining('defaults.json'), used_by: {token: 0, projects: 0}})
+    expect(status.selection).toMatchObject({issuer: served.mock.issuer, account: 'newbie@example.com', account_from: expect.stringContaining('defaults.json'), used_by: {token: 0, projects: 0}})
     const human = await run(['status'])
     expect(human.stdout).toMatch(/127\.0\.0\.1:\d+ {2}<- used by token, whoami, doctor, logout, projects\n {2}Logged in as newbie@example\.com/)
     expect(human.stdout).toMatch(/access token expires \S+ \(in (59|60) min|in 1 h\)/)
@@ -68,13 +49,13 @@ describe('two accounts on one server (built binary)', () => {
   })
 
   it('two folders with their own .onramp.json use two accounts at the same time; flags and variables win over the file', async () => {
-    const a = path.join(home.home, 'work', 'app')
-    const b = path.join(home.home, 'work', 'ci', 'deep', 'er')
+    const a = path.join(served.home.home, 'work', 'app')
+    const b = path.join(served.home.home, 'work', 'ci', 'deep', 'er')
     mkdirSync(a, {recursive: true})
     mkdirSync(b, {recursive: true})
-    writeFileSync(path.join(a, '.onramp.json'), JSON.stringify({host: mock.issuer, account: 'newbie@example.com'}))
-    const ciFile = path.join(home.home, 'work', 'ci', '.onramp.json')
-    writeFileSync(ciFile, JSON.stringify({host: mock.issuer, client_id: WIZARD_CLIENT_ID, account: 'ci@example.com'}))
+    writeFileSync(path.join(a, '.onramp.json'), JSON.stringify({host: served.mock.issuer, account: 'newbie@example.com'}))
+    const ciFile = path.join(served.home.home, 'work', 'ci', '.onramp.json')
+    writeFileSync(ciFile, JSON.stringify({host: served.mock.issuer, client_id: WIZARD_CLIENT_ID, account: 'ci@example.com'}))
     const rounds = await Promise.all([0, 1, 2].flatMap(() => [run(['token', '--json'], {cwd: a}), run(['token', '--json'], {cwd: b})]))
     expect(rounds.map((result) => documentOf(result, 'token').session.account)).toEqual(['newbie@example.com', 'ci@example.com', 'newbie@example.com', 'ci@example.com', 'newbie@example.com', 'ci@example.com'])
     const whoami = documentOf(await run(['whoami', '--json'], {cwd: b}), 'whoami')
@@ -88,7 +69,7 @@ describe('two accounts on one server (built binary)', () => {
   })
 
   it('a .onramp.json with an unknown key is refused, naming its path (exit 2)', async () => {
-    const dir = path.join(home.home, 'bad')
+    const dir = path.join(served.home.home, 'bad')
     mkdirSync(dir, {recursive: true})
     const file = path.join(dir, '.onramp.json')
     writeFileSync(file, JSON.stringify({account: 'ci@example.com', refresh_token: 'x'}))
@@ -99,7 +80,7 @@ describe('two accounts on one server (built binary)', () => {
 
   it('switch sets the default (kept in the config folder); logout of one account keeps the other; a second logout exits 0', async () => {
     const switched = documentOf(await run(['switch', '--account', 'ci@example.com', '--json']), 'switch')
-    expect(switched).toMatchObject({issuer: mock.issuer, account: 'ci@example.com', previous: 'newbie@example.com', overridden_by: null})
+    expect(switched).toMatchObject({issuer: served.mock.issuer, account: 'ci@example.com', previous: 'newbie@example.com', overridden_by: null})
     expect(documentOf(await run(['token', '--json']), 'token').session.account).toBe('ci@example.com')
     const out = documentOf(await run(['logout', '--account', 'ci@example.com', '--json']), 'logout')
     expect(out.logged_out).toEqual([expect.objectContaining({account: 'ci@example.com', kind: 'provisioning'})])

@@ -6,39 +6,29 @@
  */
 import {PassThrough} from 'node:stream'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {expect, it} from 'vitest'
 
 import type {Browser} from '../../src/browser.js'
 import {createDeps} from '../../src/deps.js'
 import {signup} from '../../src/flows/signup.js'
 import {createLogger} from '../../src/log.js'
 import {createTerminalUi, type Ui} from '../../src/ui.js'
-import {capture} from '../support/harness.js'
-import {isolatedHome} from '../support/cli.js'
 import {browserUnavailable, launchChromium} from '../support/chromium.js'
-import {startMockProcess, type MockProcess} from '../support/mock-process.js'
-import {holdWizardPorts, WIZARD_PORTS_HOOK_TIMEOUT} from '../support/wizard-ports.js'
+import {capture} from '../support/harness.js'
+import {servedMockForFile, WIZARD_CLIENT_ID} from '../support/mock-process.js'
+import {describeUnless} from '../support/skip.js'
+import {holdWizardPortsForFile} from '../support/wizard-ports.js'
 
-const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
 const unavailable = browserUnavailable()
 
-describe('signup for an existing account, consent in Chromium', () => {
-  let mock: MockProcess
+describeUnless(unavailable)('signup for an existing account, consent in Chromium', () => {
   // The consent comes back on localhost:8239 (the app's first redirect URI), which is what this tests.
-  let releasePorts: (() => Promise<void>) | undefined
-  beforeAll(async () => {
-    if (unavailable) return
-    releasePorts = await holdWizardPorts([8239])
-    mock = await startMockProcess()
-  }, WIZARD_PORTS_HOOK_TIMEOUT)
-  afterAll(async () => {
-    await mock?.stop()
-    await releasePorts?.()
-  })
+  holdWizardPortsForFile([8239])
+  const served = servedMockForFile({browser: false})
 
-  it.skipIf(unavailable !== undefined)(`Authorize in the page completes the signup with a stored session${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+  it('Authorize in the page completes the signup with a stored session', async () => {
+    const {mock, home} = served
     await mock.control('users', {email: 'owner@example.com'})
-    const home = isolatedHome()
     const {browser: chromium, close} = await launchChromium()
     const visits: Promise<void>[] = []
     const browser: Browser = {
@@ -73,7 +63,6 @@ describe('signup for an existing account, consent in Chromium', () => {
       expect(stderr.text()).toContain('/api/agentic/authorize?')
     } finally {
       await close()
-      home.cleanup()
     }
   }, 90_000)
 })

@@ -1,6 +1,8 @@
 import {existsSync} from 'node:fs'
 
-import type {Browser} from 'playwright-core'
+import type {Browser, Page} from 'playwright-core'
+
+import {runCli, type CliResult} from './cli.js'
 
 export const CHROMIUM_PATH = process.env.ONRAMP_CHROMIUM ?? '/usr/bin/chromium'
 
@@ -35,4 +37,37 @@ export async function launchChromium(): Promise<{browser: Browser; close: () => 
     browser,
     close: () => browser.close(),
   }
+}
+
+/**
+ * `onramp login ...args` in `env`, with a person at `browser`: once login prints a URL matching `printed`
+ * (its first group: the consent or verification page), `person` acts on it in a new page. Returns that
+ * URL and login's result; fails at once if login ends before printing it.
+ */
+export async function loginInBrowser(
+  browser: Browser,
+  {args, env, printed}: {args: string[]; env: Record<string, string>; printed: RegExp},
+  person: (page: Page, url: URL) => Promise<void>,
+): Promise<{url: URL; result: CliResult}> {
+  let stderr = ''
+  let found: ((url: string) => void) | undefined
+  const urlPrinted = new Promise<string>((resolve) => (found = resolve))
+  const cli = runCli(['login', ...args], {
+    env,
+    timeoutMs: 60_000,
+    onStderr: (chunk) => {
+      stderr += chunk
+      const match = printed.exec(stderr)
+      if (match) found?.(match[1]!)
+    },
+  })
+  const url = new URL(await Promise.race([urlPrinted, cli.then((result) => Promise.reject(new Error(`login ended first: ${result.stderr}`)))]))
+  const page = await browser.newPage()
+  try {
+    await page.goto(url.href)
+    await person(page, url)
+  } finally {
+    void page.close().catch(() => {})
+  }
+  return {url, result: await cli}
 }

@@ -12,11 +12,11 @@ import {login} from '../../src/flows/login.js'
 import type {Session} from '../../src/session/session.js'
 import {createTerminalUi, type Ui} from '../../src/ui.js'
 import {createLogger} from '../../src/log.js'
-import {createMockServer} from '../mock-server/index.js'
+import {createMockServer, WIZARD_CLIENT_IDS} from '../mock-server/index.js'
 import {isolatedHome} from './cli.js'
 
 export const US_ISSUER = 'https://us.posthog.com'
-export const WIZARD_CLIENT_ID = 'c4Rdw8DIxgtQfA80IiSnGKlNX8QN00cFWF00QQhM'
+export const WIZARD_CLIENT_ID = WIZARD_CLIENT_IDS.us
 
 /**
  * A server the CLI has no built-in app for (not us/eu.posthog.com): login there listens on any free port

@@ -1,8 +1,8 @@
 import {request as httpRequest, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-import type {Browser, Page} from 'playwright-core'
-import {type isolatedHome, runCli, type CliResult} from './cli.js'
+import type {Page} from 'playwright-core'
+import type {isolatedHome} from './cli.js'
 import {forFile, homePerTest} from './lifecycle.js'
 
 /**
@@ -160,39 +160,8 @@ export function independentServerForFile(options: IndependentServerOptions | (()
   return fixture
 }
 
-/**
- * `onramp login ...args` in `env`, with a person at `browser`: once login prints the server's
- * authorization URL (or, with the device grant, its verification URL), `person` acts on it in a new
- * page. Returns that URL and login's result; fails at once if login ends before printing it.
- */
-export async function loginInBrowser(
-  browser: Browser,
-  args: string[],
-  env: Record<string, string>,
-  person: (page: Page, url: URL) => Promise<void>,
-): Promise<{url: URL; result: CliResult}> {
-  let stderr = ''
-  let printed: ((url: string) => void) | undefined
-  const urlPrinted = new Promise<string>((resolve) => (printed = resolve))
-  const cli = runCli(['login', ...args], {
-    env,
-    timeoutMs: 60_000,
-    onStderr: (chunk) => {
-      stderr += chunk
-      const match = /(http:\/\/127\.0\.0\.1:\d+\/(?:auth\?|device\?user_code=)\S+)/.exec(stderr)
-      if (match) printed?.(match[1]!)
-    },
-  })
-  const url = new URL(await Promise.race([urlPrinted, cli.then((result) => Promise.reject(new Error(`login ended first: ${result.stderr}`)))]))
-  const page = await browser.newPage()
-  try {
-    await page.goto(url.href)
-    await person(page, url)
-  } finally {
-    void page.close().catch(() => {})
-  }
-  return {url, result: await cli}
-}
+/** What login prints for a person at this server: its authorization URL, or with the device grant its verification URL (for loginInBrowser). */
+export const INDEPENDENT_URL_PRINTED = /(http:\/\/127\.0\.0\.1:\d+\/(?:auth\?|device\?user_code=)\S+)/
 
 /** oidc-provider's development pages: signs in as `account` (any password does), then consents. */
 export async function signInAndConsent(page: Page, account: string): Promise<void> {

@@ -24,6 +24,11 @@ export function forFile<T>(what: string, start: () => Promise<T>, stop: (value: 
   }
 }
 
+/** A throwaway HOME and XDG folders (isolatedHome) shared by the file's tests, removed after the last. */
+export function homeForFile(): () => ReturnType<typeof isolatedHome> {
+  return forFile('the home', async () => isolatedHome(), (home) => home.cleanup())
+}
+
 /** A throwaway HOME and XDG folders (isolatedHome) for each test, removed after it. */
 export function homePerTest(): () => ReturnType<typeof isolatedHome> {
   let home: ReturnType<typeof isolatedHome> | undefined

@@ -6,7 +6,7 @@ import {beforeEach} from 'vitest'
 import {WIZARD_APP_CEILING} from '../mock-server/scope-data.js'
 import {WIZARD_CLIENT_IDS} from '../mock-server/state.js'
 import {cliEnv, isolatedHome, ROOT, runCli, type CliResult} from './cli.js'
-import {forFile, homePerTest} from './lifecycle.js'
+import {forFile, homeForFile, homePerTest} from './lifecycle.js'
 
 /** The wizard app the mock seeds on every issuer (its US client id). */
 export const WIZARD_CLIENT_ID = WIZARD_CLIENT_IDS.us
@@ -66,7 +66,7 @@ export async function startMockProcess(args: string[] = []): Promise<MockProcess
 export interface ServedMock {
   /** The mock process (started before the file's first test). */
   readonly mock: MockProcess
-  /** This test's throwaway HOME and XDG folders. */
+  /** This test's throwaway HOME and XDG folders (with `homePer: 'file'`, the file's). */
   readonly home: ReturnType<typeof isolatedHome>
   /** Where the scripted browser logs its requests in this test (FOLLOW_LOG, in the home). */
   readonly followLog: string
@@ -80,13 +80,14 @@ export interface ServedMock {
  * The set-up of the e2e tests against the served mock: one mock process for the file (`args` for its
  * command line), a fresh isolated home for each test, and before each test the wizard app's scope
  * ceiling put back to the mock's own (a test may narrow it). `browser: false` leaves BROWSER unset, so
- * that no browser can open (the scripted one otherwise). `unless`: the reason the file's tests are
+ * that no browser can open (the scripted one otherwise). `homePer: 'file'`: one home for all the file's
+ * tests, for tests that build on each other's sessions. `unless`: the reason the file's tests are
  * skipped, if any (then no mock starts).
  */
-export function servedMockForFile(options: {args?: string[]; browser?: boolean; unless?: string | false} = {}): ServedMock {
+export function servedMockForFile(options: {args?: string[]; browser?: boolean; homePer?: 'test' | 'file'; unless?: string | false} = {}): ServedMock {
   const browser = options.browser ?? true
   const mock = forFile('the mock', () => startMockProcess(options.args), (started) => started.stop(), {unless: options.unless})
-  const home = homePerTest()
+  const home = options.homePer === 'file' ? homeForFile() : homePerTest()
   beforeEach(async () => {
     if (!options.unless) await mock().control('apps', {client_id: WIZARD_CLIENT_ID, scopes: WIZARD_APP_CEILING})
   })
