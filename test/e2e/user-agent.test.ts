@@ -2,17 +2,55 @@
 // (issue 7: a command that built its own Deps once sent onramp/0.0.0). A tiny authorization server on
 // loopback records the User-Agent of every request; each command runs against it in turn.
 import {readFileSync} from 'node:fs'
-import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import type {IncomingMessage} from 'node:http'
 import path from 'node:path'
 
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {isolatedHome, ROOT, runCli} from '../support/cli.js'
+import {ROOT, runCli} from '../support/cli.js'
+import {hostileIssuer, type HostileIssuer, json, type Route} from '../support/hostile-issuer.js'
+import {forFile, homeForFile} from '../support/lifecycle.js'
+import {SCRIPTED_BROWSER} from '../support/mock-process.js'
 
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string}).version
-const SCRIPTED_BROWSER = `${process.execPath} ${path.join(ROOT, 'scripts', 'scripted-browser.mjs')}`
 const CLIENT_ID = 'user-agent-test-client'
+
+/**
+ * Just enough of an OAuth server for login, refresh, revoke and the user lookup: the authorization
+ * endpoint approves at once (the scripted browser follows it), the token endpoint grants what was asked.
+ * The loopback issuer records every request, headers included.
+ */
+function recordingServer(): Promise<HostileIssuer> {
+  let requestedScope = ''
+  const origin = (request: IncomingMessage) => `http://${request.headers.host}`
+  const routes: Record<string, Route> = {
+    '/.well-known/oauth-authorization-server': (request, response) =>
+      json(response, 200, {
+        issuer: origin(request),
+        authorization_endpoint: `${origin(request)}/oauth/authorize`,
+        token_endpoint: `${origin(request)}/oauth/token`,
+        revocation_endpoint: `${origin(request)}/oauth/revoke`,
+        response_types_supported: ['code'],
+        grant_types_supported: ['authorization_code', 'refresh_token'],
+        code_challenge_methods_supported: ['S256'],
+      }),
+    '/oauth/authorize': (request, response) => {
+      const url = new URL(request.url ?? '/', origin(request))
+      requestedScope = url.searchParams.get('scope') ?? ''
+      const back = new URL(url.searchParams.get('redirect_uri')!)
+      back.searchParams.set('code', 'code-1')
+      back.searchParams.set('state', url.searchParams.get('state') ?? '')
+      response.writeHead(302, {location: back.href}).end()
+    },
+    '/oauth/token': (_request, response, body) => {
+      const grant = new URLSearchParams(body).get('grant_type')
+      json(response, 200, {access_token: `pha_${grant === 'refresh_token' ? 'refreshed' : 'first'}`, refresh_token: 'phr_1', token_type: 'Bearer', expires_in: 3600, scope: requestedScope})
+    },
+    '/oauth/revoke': (_request, response) => json(response, 200, {}),
+    '/api/users/@me/': (_request, response) => json(response, 200, {email: 'ua@example.com', first_name: 'UA', uuid: 'u-1'}),
+  }
+  return hostileIssuer(routes)
+}
 
 interface Seen {
   method: string
@@ -20,81 +58,18 @@ interface Seen {
   userAgent: string | undefined
 }
 
-/**
- * Just enough of an OAuth server for login, refresh, revoke and the user lookup: the authorization
- * endpoint approves at once (the scripted browser follows it), the token endpoint grants what was asked.
- */
-function startRecordingServer(): Promise<{origin: string; seen: Seen[]; server: Server}> {
-  const seen: Seen[] = []
-  let requestedScope = ''
-  let origin = ''
-  const send = (response: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
-    response.writeHead(status, {'content-type': 'application/json', 'cache-control': 'no-store', ...headers})
-    response.end(body === undefined ? '' : JSON.stringify(body))
-  }
-  const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    const url = new URL(request.url ?? '/', origin)
-    let body = ''
-    for await (const chunk of request) body += String(chunk)
-    // The scripted browser's own visit to the authorization endpoint is not onramp's request.
-    if (url.pathname !== '/oauth/authorize') seen.push({method: request.method ?? '', path: url.pathname, userAgent: request.headers['user-agent']})
-    switch (url.pathname) {
-      case '/.well-known/oauth-authorization-server':
-        return send(response, 200, {
-          issuer: origin,
-          authorization_endpoint: `${origin}/oauth/authorize`,
-          token_endpoint: `${origin}/oauth/token`,
-          revocation_endpoint: `${origin}/oauth/revoke`,
-          response_types_supported: ['code'],
-          grant_types_supported: ['authorization_code', 'refresh_token'],
-          code_challenge_methods_supported: ['S256'],
-        })
-      case '/oauth/authorize': {
-        requestedScope = url.searchParams.get('scope') ?? ''
-        const back = new URL(url.searchParams.get('redirect_uri')!)
-        back.searchParams.set('code', 'code-1')
-        back.searchParams.set('state', url.searchParams.get('state') ?? '')
-        return send(response, 302, undefined, {location: back.href})
-      }
-      case '/oauth/token': {
-        const grant = new URLSearchParams(body).get('grant_type')
-        return send(response, 200, {access_token: `pha_${grant === 'refresh_token' ? 'refreshed' : 'first'}`, refresh_token: 'phr_1', token_type: 'Bearer', expires_in: 3600, scope: requestedScope})
-      }
-      case '/oauth/revoke':
-        return send(response, 200, {})
-      case '/api/users/@me/':
-        return send(response, 200, {email: 'ua@example.com', first_name: 'UA', uuid: 'u-1'})
-      default:
-        return send(response, 404, {detail: 'Not found.'})
-    }
-  }
-  const server = createServer((request, response) => {
-    handle(request, response).catch(() => send(response, 500, {}))
-  })
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      resolve({origin, seen, server})
-    }),
-  )
-}
+const recorder = forFile('the recording server', recordingServer, (server) => server.close())
+const home = homeForFile()
 
-let recorder: Awaited<ReturnType<typeof startRecordingServer>>
-const home = isolatedHome()
-
-beforeAll(async () => {
-  recorder = await startRecordingServer()
-})
-afterAll(async () => {
-  await new Promise<void>((resolve) => recorder.server.close(() => resolve()))
-  home.cleanup()
-})
-
-/** Runs one command and returns the requests it made (and only those). */
+/** Runs one command and returns the requests it made (and only those: the scripted browser's visit to the authorization endpoint is not onramp's). */
 async function requestsOf(args: string[]): Promise<{code: number | null; stderr: string; requests: Seen[]}> {
-  const from = recorder.seen.length
-  const result = await runCli(args, {env: {...home.env, ONRAMP_HOST: recorder.origin, ONRAMP_CLIENT_ID: CLIENT_ID, BROWSER: SCRIPTED_BROWSER}})
-  return {code: result.code, stderr: result.stderr, requests: recorder.seen.slice(from)}
+  const from = recorder().seen.length
+  const result = await runCli(args, {env: {...home().env, ONRAMP_HOST: recorder().url, ONRAMP_CLIENT_ID: CLIENT_ID, BROWSER: SCRIPTED_BROWSER}})
+  const requests = recorder()
+    .seen.slice(from)
+    .filter((request) => request.path !== '/oauth/authorize')
+    .map((request) => ({method: request.method, path: request.path, userAgent: request.headers['user-agent']}))
+  return {code: result.code, stderr: result.stderr, requests}
 }
 
 function expectAllFromOnramp(requests: Seen[]): void {
