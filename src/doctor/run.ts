@@ -2,10 +2,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import type {Deps} from '../deps.js'
-import {ExitCode, UsageError} from '../errors.js'
+import {ExitCode, UnexpectedError, UsageError} from '../errors.js'
+import {MAX_STORED_FILE_BYTES} from '../fs-trust.js'
+import type {Candidate} from '../select/choose.js'
+import {readVersionedFile} from '../session/versioned-file.js'
 import {redact} from '../redact.js'
 import type {Server} from '../select-server.js'
-import {chooseServer} from '../flows/select-sessions.js'
+import {withSessionApp} from '../flows/check-scopes.js'
+import {chooseFor, chooseServer} from '../flows/select-sessions.js'
 import {checkBrowser, readProcVersion} from './checks/browser.js'
 import {checkClock} from './checks/clock.js'
 import {checkDeviceGrant} from './checks/device-grant.js'
@@ -75,31 +79,71 @@ export async function runDoctor(deps: Deps, options: DoctorOptions): Promise<Doc
 
 /**
  * The server token and status would use (src/select/choose.ts): without --host, the server of the only
- * stored session rather than the default region. A store that cannot be read falls back to the flags
- * alone, and the storage checks report why.
+ * stored session rather than the default region. A session file open to others is only peeked at (the
+ * store would tighten it before storage.permissions can report it); a store that cannot be read falls
+ * back to the flags alone, and the storage checks report why.
  */
 async function doctorServer(deps: Deps, options: DoctorOptions): Promise<Server> {
   try {
-    // Reading a credentials file open to others would tighten it before storage.permissions can report it.
-    if (looseStore(deps)) throw new Error('a session file is open to others: chosen without the stored sessions')
-    return (await chooseServer(deps, options.selection)).server
+    if (looseStore(deps)) {
+      const [{choose}, {findOnrampFile}, {readDefaults}] = await Promise.all([import('../select/choose.js'), import('../select/onramp-file.js'), import('../select/defaults.js')])
+      const choice = choose({flags: options.selection, env: deps.env, file: findOnrampFile(deps.cwd), defaults: readDefaults(deps.paths.config), sessions: peekSessions(deps.paths.config)})
+      return withSessionApp(deps, choice.server, choice.session)
+    }
+    const {choice} = await chooseFor(deps, options.selection)
+    return withSessionApp(deps, choice.server, choice.session)
   } catch (error) {
     if (error instanceof UsageError) throw error
     deps.logger.event('doctor.selection_failed', {error: error instanceof Error ? error.message : String(error)}, 'debug')
+  }
+  try {
+    // The flags, variables and .onramp.json alone (the store is read only when none names a server).
+    return (await chooseServer(deps, options.selection)).server
+  } catch (error) {
+    if (error instanceof UsageError) throw error
     const {choose} = await import('../select/choose.js')
     return choose({flags: options.selection, env: deps.env, file: undefined, defaults: {server: null, accounts: {}}, sessions: []}).server
   }
 }
 
+const SESSION_FILES = ['credentials.json', 'sessions.json']
+
 function looseStore(deps: Deps): boolean {
   if (process.platform === 'win32') return false
-  return ['credentials.json', 'sessions.json'].some((name) => {
+  return SESSION_FILES.some((name) => {
     try {
       return (fs.statSync(path.join(deps.paths.config, name)).mode & 0o077) !== 0
     } catch {
       return false
     }
   })
+}
+
+/**
+ * What the session files say about which servers and accounts have sessions, read without changing them:
+ * only files of ours that others may read but not write (as `token` would read them, after tightening);
+ * anything else, or unreadable, counts as no session.
+ */
+function peekSessions(configDir: string): Candidate[] {
+  const candidates: Candidate[] = []
+  for (const name of SESSION_FILES) {
+    const file = path.join(configDir, name)
+    try {
+      const stat = fs.lstatSync(file)
+      if (!stat.isFile() || (stat.mode & 0o022) !== 0 || stat.uid !== process.getuid?.()) continue
+      const read = readVersionedFile(file, {what: name, version: 1, maxBytes: MAX_STORED_FILE_BYTES.sessions, sizeFix: '', corrupt: (reason) => new UnexpectedError(reason)})
+      for (const entry of Object.values(read?.sessions ?? {})) {
+        const value = entry as Record<string, unknown> | null
+        if (typeof value?.issuer !== 'string' || typeof value.client_id !== 'string') continue
+        const user = value.user && typeof value.user === 'object' ? (value.user as {email?: string; id?: string}) : null
+        const kind = value.kind === 'provisioning' ? 'provisioning' : 'oauth'
+        candidates.push({issuer: value.issuer, client_id: value.client_id, kind, user, obtained_at: typeof value.obtained_at === 'string' ? value.obtained_at : ''})
+      }
+    } catch {
+      // missing, not ours or unreadable: the storage checks say which
+    }
+  }
+  return candidates
 }
 
 /** Text from servers and errors ends up in summaries: no control characters, nothing token-shaped. */

@@ -5,6 +5,7 @@ import {SURFACES, type Surface} from '../scopes/constant.js'
 import {buildPlan, readCeilingOrWhyNot} from '../scopes/plan.js'
 import {planIsViable, type Plan} from '../scopes/preflight.js'
 import type {Server, ServerSelection} from '../select-server.js'
+import type {SessionInfo} from '../session/store.js'
 import {chooseFor, chooseServer} from './select-sessions.js'
 
 export interface SurfaceCheck {
@@ -43,32 +44,38 @@ export interface ScopeCheckReport {
 }
 
 /**
- * The app a scope check is about (scopes --check, doctor's scopes.*), chosen as `token` chooses: the
- * client id a flag, variable or `.onramp.json` names, else that of the session `token` would use on
- * `server`, so its ceiling is the one checked (else none is known). A store that cannot be read leaves
- * `server` as it is (doctor reports why).
+ * The app a scope check is about (scopes --check, doctor), chosen as `token` chooses: the client id a flag,
+ * variable or `.onramp.json` names, else the client onramp registered for itself there (as login's
+ * preflight), else the app of `session` (the one `token` would use), so its ceiling is the one checked.
  */
-export async function withSessionApp(deps: Deps, selection: ServerSelection, server: Server): Promise<Server> {
+export function withSessionApp(deps: Pick<Deps, 'paths'>, server: Server, session: Pick<SessionInfo, 'issuer' | 'client_id'> | undefined): Server {
+  if (server.clientId || !session || session.issuer !== server.issuer) return server
+  if (rememberedClient({configDir: deps.paths.config, issuer: server.issuer})) return server
+  return {...server, clientId: session.client_id}
+}
+
+/** chooseServer, with the app withSessionApp adds; a store that cannot be read leaves the server's choice alone. */
+export async function chooseServerAndApp(deps: Deps, selection: ServerSelection): Promise<Server> {
+  const {server} = await chooseServer(deps, selection)
   if (server.clientId) return server
-  let session
   try {
-    session = (await chooseFor(deps, selection)).choice.session
+    return withSessionApp(deps, server, (await chooseFor(deps, selection)).choice.session)
   } catch (error) {
     if ((error as {exit?: number}).exit === 2) throw error
     deps.logger.event('selection.sessions_unreadable', {error: error instanceof Error ? error.message : String(error)}, 'debug')
     return server
   }
-  return session && session.issuer === server.issuer ? {...server, clientId: session.client_id} : server
 }
 
-/** `onramp scopes --check`: the scope plan of both surfaces (scopes_supported and the app's ceiling), without logging in. */
+/**
+ * `onramp scopes --check`: the scope plan of both surfaces (scopes_supported and the app's ceiling), without
+ * logging in; `chosen` is the server (and app) doctor chose already.
+ */
 export async function checkScopes(deps: Deps, selection: ServerSelection, chosen?: Server): Promise<ScopeCheckReport> {
-  const named = chosen ?? (await chooseServer(deps, selection)).server
+  const server = chosen ?? (await chooseServerAndApp(deps, selection))
   // Without --client-id on a custom host, login uses the client onramp registered for itself (RFC 7591):
-  // its ceiling is what the registration answer granted, as the login preflight checks it. Without one
-  // either, the app of the session token uses there.
-  const registered = rememberedClient({configDir: deps.paths.config, issuer: named.issuer})
-  const server = named.clientId || registered ? named : await withSessionApp(deps, selection, named)
+  // its ceiling is what the registration answer granted, as the login preflight checks it.
+  const registered = rememberedClient({configDir: deps.paths.config, issuer: server.issuer})
   const discovered = await discover(deps, server.issuer)
   const remembered = !server.clientId || registered?.client_id === server.clientId ? registered : undefined
   const clientId = server.clientId ?? remembered?.client_id

@@ -110,6 +110,20 @@ describe('onramp doctor without --host: the server is chosen as token and status
     expect(result.code, result.stdout + result.stderr).toBe(0)
   })
 
+  it('a credentials file open to others: doctor still checks the server and app of the session in it, and reports the mode', async () => {
+    const login = await onramp(['login', '--json'])
+    expect(login.code, login.stderr).toBe(0)
+    const file = path.join(resolvePaths(served.home.env).config, 'credentials.json')
+    const {chmodSync} = await import('node:fs')
+    chmodSync(file, 0o644)
+    const result = await runCli(['doctor', '--json'], {env: {...served.home.env}})
+    const json = parse(result.stdout)
+    expect(check(json, 'storage.permissions.credentials')).toMatchObject({status: 'fail', fix: `chmod 600 ${file}`})
+    expect(check(json, 'server.discovery')).toMatchObject({status: 'ok', summary: expect.stringContaining(served.mock.issuer)})
+    expect(check(json, 'scopes.login')).toMatchObject({status: 'ok'})
+    expect(result.code).toBe(7)
+  })
+
   it('the only stored session is a signup session on another server: doctor checks that server and that session', async () => {
     const signup = await onramp(['signup', '--email', 'ci@example.com', '--non-interactive', '--json'])
     expect(signup.code, signup.stderr).toBe(0)
