@@ -9,9 +9,10 @@ import {spawn} from 'node:child_process'
 
 import {beforeEach, expect, it} from 'vitest'
 
-import {BIN, cliEnv, ROOT, runCli, type CliResult} from '../support/cli.js'
+import {BIN, cliEnv, ROOT, runCli} from '../support/cli.js'
 import {redisFleetForFile, redisServerUnavailable, startLatencyProxy} from '../support/redis-server.js'
 import {describeUnless} from '../support/skip.js'
+import {expectOneToken, tokenStorm} from '../support/token-storm.js'
 import {waitFor} from '../support/wait-for.js'
 
 const noRedis = redisServerUnavailable()
@@ -46,11 +47,6 @@ async function works(accessToken: string, projectId: string): Promise<boolean> {
   return read.status === 200
 }
 
-/** Runs `token` `perMachine` times on each machine, all at once. */
-function storm(envs: Record<string, string>[], perMachine: number, timeoutMs: number): Promise<CliResult[]> {
-  return Promise.all(envs.flatMap((env) => Array.from({length: perMachine}, () => runCli(['token'], {env, timeoutMs}))))
-}
-
 async function lockKeys(): Promise<string[]> {
   return fleet.redis.client().keys(`${fleet.prefix}lock:*`)
 }
@@ -61,12 +57,9 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
     const {accessToken, projectId} = await seedExpiringSession(envs[0]!)
     const before = await refreshes()
     const started = Date.now()
-    const runs = await storm(envs, 16, 540_000)
+    const runs = await tokenStorm(envs, 16, 540_000)
     const wall = Date.now() - started
-    for (const run of runs) expect(run.code, run.stderr).toBe(0)
-    const tokens = new Set(runs.map((run) => run.stdout.trim()))
-    expect(tokens.size).toBe(1)
-    const [token] = [...tokens]
+    const token = expectOneToken(runs)
     expect(token).toMatch(/^pha_/)
     expect(token).not.toBe(accessToken)
     expect(await refreshes()).toBe(before + 1)
@@ -101,13 +94,10 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
     expect(leaseLeft).toBeGreaterThan(0)
 
     const started = Date.now()
-    const runs = await storm(envs, 4, 240_000)
-    for (const run of runs) expect(run.code, run.stderr).toBe(0)
+    const token = expectOneToken(await tokenStorm(envs, 4, 240_000))
     expect(Date.now() - started).toBeGreaterThanOrEqual(leaseLeft - 200) // nobody refreshed under the dead holder's lock
-    const tokens = new Set(runs.map((run) => run.stdout.trim()))
-    expect(tokens.size).toBe(1)
     expect(await refreshes()).toBe(before + 1)
-    expect(await works([...tokens][0]!, projectId)).toBe(true)
+    expect(await works(token, projectId)).toBe(true)
   }, 400_000)
 
   it('Redis stopped mid-storm: the others exit 7 naming Redis, nothing is spent twice, and the next run after Redis is back works', async () => {
@@ -115,7 +105,7 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
     const {projectId} = await seedExpiringSession(envs[0]!)
     const before = await refreshes()
     await fleet.mock.control('config', {latency_ms: 2_500}) // the holder's refresh request is in flight while Redis goes
-    const running = storm(envs, 4, 240_000)
+    const running = tokenStorm(envs, 4, 240_000)
     await waitFor('a process to take the refresh lock', async () => (await lockKeys()).length > 0, {timeoutMs: 60_000})
     await new Promise((resolve) => setTimeout(resolve, 500))
     await fleet.redis.stop()
@@ -168,12 +158,9 @@ describeUnless(noRedis)('refresh storms on a Redis store shared by several machi
       const {projectId} = await seedExpiringSession(envs[0]!)
       const slow = envs.map((env) => ({...env, ONRAMP_REDIS_URL: proxy.url}))
       const before = await refreshes()
-      const runs = await storm(slow, 4, 240_000)
-      for (const run of runs) expect(run.code, run.stderr).toBe(0)
-      const tokens = new Set(runs.map((run) => run.stdout.trim()))
-      expect(tokens.size).toBe(1)
+      const token = expectOneToken(await tokenStorm(slow, 4, 240_000))
       expect(await refreshes()).toBe(before + 1)
-      expect(await works([...tokens][0]!, projectId)).toBe(true)
+      expect(await works(token, projectId)).toBe(true)
     } finally {
       await proxy.close()
     }

@@ -20,6 +20,7 @@ import {CLOCK_OFFSETS, faketimeEnv, faketimeUnavailable, OFFSET_MS, type ClockOf
 import {secretServiceUnavailable} from '../support/keyring.js'
 import {servedMockForFile} from '../support/mock-process.js'
 import {describeUnless} from '../support/skip.js'
+import {expectOneToken, tokenStorm} from '../support/token-storm.js'
 import {waitFor} from '../support/wait-for.js'
 
 /** Generous: 32 node processes start at once on a 2-core machine shared with other suites. */
@@ -53,21 +54,15 @@ function expireFor(offset: ClockOffset, file: 'credentials.json' | 'sessions.jso
   return session!.access_token
 }
 
-async function storm(processes: number, runEnv: Record<string, string>): Promise<CliResult[]> {
-  return Promise.all(Array.from({length: processes}, () => runCli(['token'], {env: runEnv, timeoutMs: STORM_TIMEOUT - 30_000})))
-}
+const storm = (processes: number, runEnv: Record<string, string>) => tokenStorm(runEnv, processes, STORM_TIMEOUT - 30_000)
 
 /** 1 refresh, 0 failures, 1 distinct token (which the server accepts). */
 async function expectOneRefresh(runs: CliResult[], refreshed: number, expired: string | undefined): Promise<string> {
-  const failures = runs.filter((run) => run.code !== 0).map((run) => `exit ${run.code}: ${run.stderr}`)
-  expect(failures).toEqual([])
-  const tokens = new Set(runs.map((run) => run.stdout.trim()))
-  expect(tokens.size).toBe(1)
-  const [printed] = [...tokens]
+  const printed = expectOneToken(runs)
   expect(printed).toMatch(/^pha_/)
   expect(printed).not.toBe(expired)
   expect(refreshed).toBe(1)
-  return printed!
+  return printed
 }
 
 describeUnless(noFaketime)('onramp token storms with the process clock hours off the file system', () => {

@@ -8,6 +8,7 @@ import {describe, expect, it} from 'vitest'
 import {runCli} from '../support/cli.js'
 import {expireStoredSessions} from '../support/credentials-file.js'
 import {servedMockForFile} from '../support/mock-process.js'
+import {expectOneToken, tokenStorm} from '../support/token-storm.js'
 
 const served = servedMockForFile({browser: false})
 
@@ -25,11 +26,7 @@ describe('provisioning refresh storm', () => {
     const refreshes = async () =>
       (await served.mock.control<{counters: {provisioning: {token_requests: {refresh_token: number}}}}>('state')).counters.provisioning.token_requests.refresh_token
     const before = await refreshes()
-    const runs = await Promise.all(Array.from({length: 16}, () => runCli(['token'], {env, timeoutMs: 180_000})))
-    for (const each of runs) expect(each.code, each.stderr).toBe(0)
-    const tokens = new Set(runs.map((each) => each.stdout.trim()))
-    expect(tokens.size).toBe(1)
-    const [token] = [...tokens]
+    const token = expectOneToken(await tokenStorm(env, 16, 180_000))
     expect(token).not.toBe(expired)
     expect(await refreshes()).toBe(before + 1)
     const read = await fetch(`${served.mock.issuer}/api/agentic/provisioning/resources/${project.id}`, {headers: {authorization: `Bearer ${token}`}})

@@ -9,6 +9,7 @@ import {expireStoredSessions, storeFilePath} from '../support/credentials-file.j
 import {secretServiceUnavailable} from '../support/keyring.js'
 import {servedMockForFile} from '../support/mock-process.js'
 import {describeUnless} from '../support/skip.js'
+import {expectOneToken, tokenStorm} from '../support/token-storm.js'
 import {waitFor} from '../support/wait-for.js'
 
 const served = servedMockForFile()
@@ -46,15 +47,11 @@ describe('onramp token under load, file store', () => {
   it('32 processes at once with an expired token: one refresh, all exit 0 with the same token', async () => {
     const expired = await loginWithExpiredToken()
     const before = await refreshes()
-    const runs = await Promise.all(Array.from({length: 32}, () => runCli(['token'], {env: env(), timeoutMs: 240_000})))
-    for (const run of runs) expect(run.code, run.stderr).toBe(0)
-    const tokens = new Set(runs.map((run) => run.stdout))
-    expect(tokens.size).toBe(1)
-    const [printed] = [...tokens].map((text) => text.trim())
+    const printed = expectOneToken(await tokenStorm(env(), 32, 240_000))
     expect(printed).toMatch(/^pha_/)
     expect(printed).not.toBe(expired)
     expect(await refreshes()).toBe(before + 1)
-    expect(await works(printed!)).toBe(true)
+    expect(await works(printed)).toBe(true)
     const locks = path.join(served.home.env.XDG_STATE_HOME!, 'onramp', 'locks')
     expect(existsSync(locks) ? readdirSync(locks) : []).toEqual([])
   }, 300_000)
@@ -103,13 +100,9 @@ describeUnless(noSecretService)('onramp token under load, OS keychain (a real Se
     expect(existsSync(credentialsFile()) ? readFileSync(credentialsFile(), 'utf8') : '').not.toMatch(/pha_/) // no token on disk
 
     const before = await refreshes()
-    const runs = await Promise.all(Array.from({length: 16}, () => runCli(['token'], {env: keychainEnv(), timeoutMs: 240_000})))
-    for (const run of runs) expect(run.code, run.stderr).toBe(0)
-    const tokens = new Set(runs.map((run) => run.stdout))
-    expect(tokens.size).toBe(1)
-    const [printed] = [...tokens].map((text) => text.trim())
+    const printed = expectOneToken(await tokenStorm(keychainEnv(), 16, 240_000))
     expect(await refreshes()).toBe(before + 1)
-    expect(await works(printed!)).toBe(true)
+    expect(await works(printed)).toBe(true)
     expect((await runCli(['logout'], {env: keychainEnv()})).code).toBe(0) // leaves nothing in the shared keyring
   }, 300_000)
 })
