@@ -4,8 +4,7 @@
  * expected), error statuses without an envelope, and no answer at all.
  */
 import {http as msw, HttpResponse} from 'msw'
-import {setupServer} from 'msw/node'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {NetworkError} from '../../src/errors.js'
 import {createHttp} from '../../src/http.js'
@@ -17,11 +16,9 @@ import {readGrantedScopes} from '../../src/provisioning/introspection.js'
 import {provisionProject, showProject} from '../../src/provisioning/resources.js'
 import {exchangeProvisioningCode, refreshProvisioningToken} from '../../src/provisioning/token.js'
 import {createMockServer, WIZARD_CLIENT_IDS} from '../mock-server/index.js'
+import {mswForFile} from '../support/msw.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const server = mswForFile()
 
 const CLIENT_ID = WIZARD_CLIENT_IDS.us
 const ACCOUNT_REQUESTS = '/api/agentic/provisioning/account_requests'

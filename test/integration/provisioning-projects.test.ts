@@ -6,8 +6,7 @@
  * the mock does not give (a PAT on a read, a failed rotation, a 429).
  */
 import {http as msw, HttpResponse} from 'msw'
-import {setupServer} from 'msw/node'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {NetworkError, ScopeError, UsageError} from '../../src/errors.js'
 import {createHttp} from '../../src/http.js'
@@ -18,11 +17,9 @@ import {ProvisioningTokenRejectedError} from '../../src/provisioning/errors.js'
 import {provisionProject, removeProject, rotateProjectKey, showProject, withTokenRefresh} from '../../src/provisioning/resources.js'
 import {exchangeProvisioningCode, refreshProvisioningToken, type ProvisioningGrant} from '../../src/provisioning/token.js'
 import {createMockServer, WIZARD_CLIENT_IDS} from '../mock-server/index.js'
+import {mswForFile} from '../support/msw.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const server = mswForFile()
 
 const CLIENT_ID = WIZARD_CLIENT_IDS.us
 const RESOURCES = '/api/agentic/provisioning/resources'

@@ -8,8 +8,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {http as msw, HttpResponse} from 'msw'
-import {setupServer} from 'msw/node'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {NetworkError} from '../../src/errors.js'
 import {createHttp} from '../../src/http.js'
@@ -18,11 +17,9 @@ import {requestAccount} from '../../src/provisioning/account-requests.js'
 import type {ProvisioningDeps} from '../../src/provisioning/api.js'
 import {exchangeProvisioningCode, refreshProvisioningToken} from '../../src/provisioning/token.js'
 import {createMockServer, WIZARD_CLIENT_IDS} from '../mock-server/index.js'
+import {mswForFile} from '../support/msw.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const server = mswForFile()
 
 const CLIENT_ID = WIZARD_CLIENT_IDS.us
 const SCOPES = ['user:read', 'project:read']

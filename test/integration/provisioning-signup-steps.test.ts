@@ -5,8 +5,7 @@
  * the server for that one case (marked "spec shape").
  */
 import {http as msw, HttpResponse} from 'msw'
-import {setupServer} from 'msw/node'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {NotLoggedInError, ScopeError, SessionExpiredError, UsageError} from '../../src/errors.js'
 import {createHttp} from '../../src/http.js'
@@ -19,11 +18,9 @@ import {exchangeProvisioningCode, refreshProvisioningToken} from '../../src/prov
 import {WIZARD_APP_CEILING} from '../mock-server/scope-data.js'
 import {createMockServer, WIZARD_CLIENT_IDS, type MockServerOptions} from '../mock-server/index.js'
 import {openConsent, redirectParams, submitConsent} from '../mock-server-tests/helpers.js'
+import {mswForFile} from '../support/msw.js'
 
-const server = setupServer()
-beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const server = mswForFile()
 
 const CLIENT_ID = WIZARD_CLIENT_IDS.us
 const SCOPES = ['user:read', 'project:read', 'dashboard:write', 'insight:write', 'query:read']

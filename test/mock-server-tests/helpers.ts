@@ -5,9 +5,9 @@
 import {createHash, randomBytes} from 'node:crypto'
 
 import {setupServer} from 'msw/node'
-import {afterAll, afterEach, beforeAll} from 'vitest'
 
 import {createMockServer, WIZARD_CLIENT_IDS, type MockServer, type MockServerOptions} from '../mock-server/index.js'
+import {mswForFile} from '../support/msw.js'
 
 export const US_CLIENT = WIZARD_CLIENT_IDS.us
 export const EU_CLIENT = WIZARD_CLIENT_IDS.eu
@@ -18,9 +18,7 @@ const server = setupServer()
 
 /** Installs MSW for the file; unmatched requests fail loudly. */
 export function useMsw(): void {
-  beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
-  afterEach(() => server.resetHandlers())
-  afterAll(() => server.close())
+  mswForFile(server)
 }
 
 export interface TestMock extends MockServer {

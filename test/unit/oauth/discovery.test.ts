@@ -3,14 +3,14 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {http, HttpResponse} from 'msw'
-import {setupServer} from 'msw/node'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {ExitCode} from '../../../src/errors.js'
 import {createHttp} from '../../../src/http.js'
 import {createLogger} from '../../../src/log.js'
 import {cacheLifetime, discover} from '../../../src/oauth/discovery.js'
 import {describeUnless, POSIX_ONLY} from '../../support/skip.js'
+import {mswForFile} from '../../support/msw.js'
 
 const ISSUER = 'https://auth.example.test'
 const metadata = (issuer = ISSUER) => ({
@@ -21,10 +21,7 @@ const metadata = (issuer = ISSUER) => ({
   response_types_supported: ['code'],
 })
 
-const server = setupServer()
-beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const server = mswForFile()
 
 let dir: string
 let now: Date

@@ -3,21 +3,18 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {http, HttpResponse} from 'msw'
-import {setupServer} from 'msw/node'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {createHttp} from '../../../src/http.js'
 import {createLogger} from '../../../src/log.js'
 import {createOAuthClient} from '../../../src/oauth/client.js'
 import {findUser, getSameOrigin, readMe} from '../../../src/oauth/user.js'
+import {mswForFile} from '../../support/msw.js'
 
 const ISSUER = 'https://app.example.test'
 const ME = `${ISSUER}/api/users/@me/`
 
-const server = setupServer()
-beforeAll(() => server.listen({onUnhandledRequest: 'error'}))
-afterEach(() => server.resetHandlers())
-afterAll(() => server.close())
+const server = mswForFile()
 
 let dir: string
 let seen: {url: string; authorization: string | null}[]
