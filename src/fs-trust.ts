@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 
 import {ExitCode, OnrampError} from './errors.js'
+import {POSIX, trustProblem} from './fs-private.js'
 
 /**
  * "Trust only what is yours" (client.md "Sessions, storage and refresh"): onramp reads back
@@ -23,7 +24,6 @@ export class UntrustedPathError extends OnrampError {
   }
 }
 
-const POSIX = process.platform !== 'win32'
 const PRIVATE_DIR_MODE = 0o700
 const PRIVATE_FILE_MODE = 0o600
 
@@ -42,19 +42,19 @@ export function assertPrivateDir(dir: string): void {
   if (!POSIX) return
   const stat = lstat(dir)
   if (!stat) return
-  if (stat.isSymbolicLink()) {
-    throw new UntrustedPathError(dir, 'it is a symbolic link', `Replace it with a real folder: rm "${dir}" && mkdir -m 700 "${dir}".`)
-  }
-  if (!stat.isDirectory()) throw new UntrustedPathError(dir, 'it is not a folder', `Move it aside (mv "${dir}" "${dir}.bak"); onramp recreates it.`)
-  if (!isOurs(stat)) {
-    throw new UntrustedPathError(dir, `it belongs to user id ${stat.uid}, not to you (${process.getuid!()})`, `Move it aside (sudo mv "${dir}" "${dir}.bak"); onramp recreates it.`)
-  }
-  if ((stat.mode & 0o022) !== 0) {
-    throw new UntrustedPathError(
-      dir,
-      `other users can write into it (mode ${octal(stat.mode)})`,
-      `If you trust its contents run chmod 700 "${dir}"; otherwise move it aside (mv "${dir}" "${dir}.bak") and onramp recreates it.`,
-    )
+  switch (trustProblem(stat, 'folder')) {
+    case 'symlink':
+      throw new UntrustedPathError(dir, 'it is a symbolic link', `Replace it with a real folder: rm "${dir}" && mkdir -m 700 "${dir}".`)
+    case 'not a folder':
+      throw new UntrustedPathError(dir, 'it is not a folder', `Move it aside (mv "${dir}" "${dir}.bak"); onramp recreates it.`)
+    case 'not ours':
+      throw new UntrustedPathError(dir, `it belongs to user id ${stat.uid}, not to you (${process.getuid!()})`, `Move it aside (sudo mv "${dir}" "${dir}.bak"); onramp recreates it.`)
+    case 'writable by others':
+      throw new UntrustedPathError(
+        dir,
+        `other users can write into it (mode ${octal(stat.mode)})`,
+        `If you trust its contents run chmod 700 "${dir}"; otherwise move it aside (mv "${dir}" "${dir}.bak") and onramp recreates it.`,
+      )
   }
   if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, PRIVATE_DIR_MODE)
 }
@@ -76,11 +76,12 @@ export function assertPrivateFile(file: string, options: PrivateFileOptions = {}
   if (!POSIX) return fs.existsSync(file)
   const stat = lstat(file)
   if (!stat) return false
-  if (stat.isSymbolicLink()) {
+  const problem = trustProblem(stat, 'file')
+  if (problem === 'symlink') {
     throw new UntrustedPathError(file, 'it is a symbolic link', `onramp never follows links for its own files: remove the link (rm "${file}") and log in again, or copy the real file in its place.`)
   }
-  if (!stat.isFile()) throw new UntrustedPathError(file, 'it is not a regular file', `Move it aside (mv "${file}" "${file}.bak").`)
-  if (!isOurs(stat)) {
+  if (problem === 'not a file') throw new UntrustedPathError(file, 'it is not a regular file', `Move it aside (mv "${file}" "${file}.bak").`)
+  if (problem === 'not ours') {
     throw new UntrustedPathError(file, `it belongs to user id ${stat.uid}, not to you (${process.getuid!()})`, `Move it aside (sudo mv "${file}" "${file}.bak") and log in again.`)
   }
   if ((stat.mode & 0o077) === 0) return true
@@ -91,7 +92,7 @@ export function assertPrivateFile(file: string, options: PrivateFileOptions = {}
     )
     return true
   }
-  if ((stat.mode & 0o022) !== 0) {
+  if (problem === 'writable by others') {
     throw new UntrustedPathError(file, `other users can write it (mode ${octal(stat.mode)})`, `Delete it (rm "${file}"); onramp writes it again.`)
   }
   fs.chmodSync(file, PRIVATE_FILE_MODE) // readable by others only, and holding no secret: nothing planted, just tighten
@@ -139,10 +140,6 @@ function lstat(target: string): fs.Stats | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
-}
-
-function isOurs(stat: fs.Stats): boolean {
-  return stat.uid === process.getuid!()
 }
 
 function octal(mode: number): string {

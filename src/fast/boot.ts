@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import vm from 'node:vm'
 
-import {assertPrivateDir, assertPrivateFile, ensurePrivateDir} from '../fs-trust.js'
+import {trustProblem} from '../fs-private.js'
 import {resolvePaths} from '../paths.js'
 
 /**
@@ -15,7 +15,7 @@ import {resolvePaths} from '../paths.js'
  * the few hundred functions it runs (about 5 ms of it). Here hot.cjs is compiled through node:vm with a
  * code cache made after a successful run of that command (`script.createCachedData()` then holds every
  * function the run compiled), one file per command in `<XDG cache>/onramp/code-cache/`. The cache is
- * code: it lives in a private folder (src/fs-trust.ts, as the compile cache did), its name carries Node's
+ * code: it lives in a private folder (judged by src/fs-private.ts, as onramp's other folders are), its name carries Node's
  * version and the hash of the exact hot.cjs it was made from (V8 itself checks only the source's length),
  * and V8 refuses one from another V8 build or other flags, which is then replaced. Any problem with the
  * cache (missing, foreign, unreadable, refused) costs only its speed.
@@ -92,13 +92,19 @@ export function loadHot(hotFile: string, require: NodeJS.Require, cacheFile: str
   }
 }
 
+/** The cache file when it and its folder are ours alone (src/fs-private.ts); else nothing, silently. */
 function readCache(file: string): Buffer | undefined {
   try {
-    assertPrivateDir(path.dirname(file))
-    return assertPrivateFile(file) ? fs.readFileSync(file) : undefined
+    if (!trusted(path.dirname(file), 'folder') || !trusted(file, 'file')) return undefined
+    return fs.readFileSync(file)
   } catch {
     return undefined
   }
+}
+
+function trusted(target: string, kind: 'folder' | 'file'): boolean {
+  const stat = fs.lstatSync(target, {throwIfNoEntry: false})
+  return stat !== undefined && trustProblem(stat, kind) === undefined
 }
 
 /**
@@ -111,7 +117,8 @@ function writeCache(file: string, script: vm.Script): void {
   const dir = path.dirname(file)
   const temporary = `${file}.${process.pid}.tmp`
   try {
-    ensurePrivateDir(dir)
+    fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+    if (!trusted(dir, 'folder')) return
     fs.writeFileSync(temporary, script.createCachedData(), {mode: 0o600, flag: 'wx'})
     fs.renameSync(temporary, file)
     for (const stale of staleCaches(dir, KEPT_OTHER_BUILDS)) fs.rmSync(path.join(dir, stale), {force: true})
@@ -150,7 +157,8 @@ export async function enableCompileCache(env: NodeJS.ProcessEnv = process.env): 
   if (!enable || env.NODE_DISABLE_COMPILE_CACHE || env.NODE_COMPILE_CACHE) return undefined
   try {
     const {cache} = resolvePaths(env)
-    ensurePrivateDir(cache)
+    fs.mkdirSync(cache, {recursive: true, mode: 0o700})
+    if (!trusted(cache, 'folder')) return undefined
     return enable(path.join(cache, 'compile-cache')).directory
   } catch {
     return undefined
