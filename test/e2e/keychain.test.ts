@@ -1,12 +1,17 @@
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import fs from 'node:fs'
 import {createServer, type Socket} from 'node:net'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {resolvePaths} from '../../src/paths.js'
+import {createNativeBackend} from '../../src/session/keychain/native.js'
+import {readValue, valueIn} from '../../src/session/keychain/parts.js'
+import {readPlain} from '../../src/session/keychain/secret-service.js'
 import {sessionKey, type Session} from '../../src/session/session.js'
 import {openSessionStore} from '../../src/session/open-store.js'
 import type {SessionStore} from '../../src/session/store.js'
@@ -126,6 +131,75 @@ describe('with a real Secret Service', () => {
     expect(JSON.parse(after.stdout).sessions[0].storage).toMatchObject({kind: 'keychain'})
     await store.delete(session)
   })
+})
+
+describe('the plain Secret Service read token uses (no addon, no key exchange)', () => {
+  /** `onramp token` with the module probe of hot-path-loads-little.test.ts: its output and the CommonJS files it loaded. */
+  async function tokenLoading(env: Record<string, string | undefined>) {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'onramp-kc-probe-'))
+    try {
+      const file = path.join(dir, 'probe.json')
+      const probe = pathToFileURL(path.join(ROOT, 'test', 'fixtures', 'module-probe.mjs')).href
+      const result = await runCli(['token'], {env: {...env, NODE_OPTIONS: `--import=${probe}`, ONRAMP_TEST_PROBE_FILE: file}})
+      return {result, files: (JSON.parse(fs.readFileSync(file, 'utf8')) as {files: string[]}).files}
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true})
+    }
+  }
+
+  it.skipIf(noSecretService !== undefined)(`reads back byte for byte what the library stored, a long split session too${skipped(noSecretService)}`, async () => {
+    const h = home('keychain')
+    const store = await openStore(h)
+    const native = createNativeBackend({timeoutMs: 10_000})
+    const short = uniqueSession({access_token: `pha_\u00e9\u4e2d\ud83d\ude00_${randomBytes(8).toString('hex')}`})
+    const long = uniqueSession({access_token: `eyJ${randomBytes(1800).toString('hex')}\ud83d\ude00`})
+    for (const session of [short, long]) {
+      await store.save(session)
+      const account = sessionKey(session)
+      const plain = await readPlain(account, {address: process.env.DBUS_SESSION_BUS_ADDRESS, timeoutMs: 10_000})
+      expect(plain, 'the plain read decided').toBeDefined()
+      const value = valueIn(plain!, account)
+      expect(value).toBe(await readValue(native, account)) // what the library reads, entry by entry
+      expect(Buffer.from(value!, 'utf8').equals(Buffer.from(JSON.stringify({access_token: session.access_token, refresh_token: session.refresh_token}), 'utf8'))).toBe(true)
+    }
+    expect(searchKeychain()).toContain('#part:')
+    for (const session of [short, long]) await store.delete(session)
+  }, 60_000)
+
+  it.skipIf(noSecretService !== undefined)(`ONRAMP_STORAGE=keychain onramp token prints the stored token without loading the keychain addon${skipped(noSecretService)}`, async () => {
+    const h = home('keychain')
+    const store = await openStore(h)
+    for (const session of [uniqueSession(), uniqueSession({access_token: `eyJ${randomBytes(1500).toString('hex')}`})]) {
+      await store.save(session)
+      const {result, files} = await tokenLoading(h.env)
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).toBe(`${session.access_token}\n`)
+      expect(result.stderr).toBe('')
+      expect(files.filter((file) => file.includes(`${path.sep}@napi-rs${path.sep}`))).toEqual([])
+      await store.delete(session)
+    }
+  }, 60_000)
+
+  it.skipIf(noSecretService !== undefined)(`the probe sees the addon when the plain read cannot decide (a second item for the same account), and token answers as the library does${skipped(noSecretService)}`, async () => {
+    const h = home('keychain')
+    const session = uniqueSession()
+    await (await openStore(h)).save(session)
+    // The same account in a second item of the session collection: the plain read leaves it to the library.
+    const account = sessionKey(session)
+    const stored = JSON.stringify({access_token: session.access_token, refresh_token: session.refresh_token})
+    const twin = spawnSync('secret-tool', ['store', '--collection=session', '--label=twin', 'service', 'onramp', 'username', account], {input: stored, timeout: 5000, encoding: 'utf8'})
+    expect(twin.status, twin.stderr).toBe(0)
+    try {
+      expect(await readPlain(account, {address: process.env.DBUS_SESSION_BUS_ADDRESS, timeoutMs: 10_000})).toBeUndefined()
+      const {result, files} = await tokenLoading(h.env)
+      expect(files.some((file) => file.includes(`${path.sep}@napi-rs${path.sep}`))).toBe(true)
+      // What the library makes of two entries for one account, exactly as before the plain read.
+      expect(result.code, result.stderr).toBe(7)
+      expect(result.stderr).toMatch(/Secret Service failed \(read\): Entry is matched by 2 credentials/)
+    } finally {
+      spawnSync('secret-tool', ['clear', 'service', 'onramp', 'username', account], {timeout: 5000})
+    }
+  }, 60_000)
 })
 
 describe('with no Secret Service on the bus', () => {

@@ -26,6 +26,12 @@ export interface SecretBackend {
    * account held by several entries is left out (`get` reports it as ambiguous).
    */
   readAll?(): Promise<ReadonlyMap<string, string>>
+  /**
+   * Linux: `account`'s entry and its parts (account -> value) read over the session bus without the
+   * library, in a plain Secret Service session (secret-service.ts); undefined when that read cannot
+   * decide. Has its own deadline (rejects only with KeychainUnavailableError, at it). For `get` only.
+   */
+  readPlain?(account: string): Promise<ReadonlyMap<string, string> | undefined>
 }
 
 /** Exit 7: the keychain cannot be used right now. Never means "logged out". */
@@ -67,13 +73,15 @@ export function withDeadlines(backend: SecretBackend, {timeoutMs}: {timeoutMs: n
       })
     return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer))
   }
-  const {readAll} = backend
+  const {readAll, readPlain} = backend
   return {
     name: backend.name,
     get: (account) => guard('read', () => backend.get(account)),
     set: (account, value) => guard('write', () => backend.set(account, value)),
     delete: (account) => guard('delete', () => backend.delete(account)),
     ...(readAll ? {readAll: () => guard('read', () => readAll.call(backend))} : {}),
+    // Its own deadline ends its connection too; its failures other than that one are "undecided", not errors.
+    ...(readPlain ? {readPlain: (account: string) => readPlain.call(backend, account)} : {}),
   }
 }
 

@@ -1,5 +1,21 @@
-
 import {KeychainUnavailableError} from './backend.js'
+
+/**
+ * The socket of a D-Bus address: `first` is its first entry (for messages), `target` a unix path or
+ * (leading NUL) an abstract socket name; undefined for any other kind (tcp:, launchd:...), which only the
+ * keychain library may try. The one parser for the bus check below and the plain read (secret-service.ts).
+ */
+export function busSocket(address: string): {first: string; target: string | undefined} {
+  const first = address.split(';')[0]!
+  const path = /^unix:(?:.*,)?path=([^,]+)/.exec(first)?.[1]
+  const abstract = /^unix:(?:.*,)?abstract=([^,]+)/.exec(first)?.[1]
+  return {first, target: path ? decodeURIComponent(path) : abstract ? `\0${decodeURIComponent(abstract)}` : undefined}
+}
+
+/** A bus that accepted the connection and said nothing before the deadline: the same words wherever it is found. */
+export function silentBus(first: string, timeoutMs: number): KeychainUnavailableError {
+  return new KeychainUnavailableError(`the D-Bus session bus at ${first} did not answer within ${Math.round(timeoutMs / 1000)} s`)
+}
 
 /**
  * Rejects unless the D-Bus session bus at `address` answers the first step of its handshake (a bare
@@ -8,20 +24,17 @@ import {KeychainUnavailableError} from './backend.js'
  */
 export async function busAnswers(address: string | undefined, timeoutMs: number): Promise<void> {
   if (!address) throw new KeychainUnavailableError('no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)')
-  const first = address.split(';')[0]!
-  const path = /^unix:(?:.*,)?path=([^,]+)/.exec(first)?.[1]
-  const abstract = /^unix:(?:.*,)?abstract=([^,]+)/.exec(first)?.[1]
-  const target = path ? decodeURIComponent(path) : abstract ? `\0${decodeURIComponent(abstract)}` : undefined
+  const {first, target} = busSocket(address)
   if (!target) return
   // node:net loads here, not when the keychain modules do: `auto` storage reading a file session never asks the bus.
   const net = process.getBuiltinModule('node:net')
   await new Promise<void>((resolve, reject) => {
     const socket = net.connect(target)
-    const fail = (reason: string) => {
+    const fail = (error: KeychainUnavailableError) => {
       socket.destroy()
-      reject(new KeychainUnavailableError(`the D-Bus session bus at ${first} ${reason}`))
+      reject(error)
     }
-    const timer = setTimeout(() => fail(`did not answer within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)
+    const timer = setTimeout(() => fail(silentBus(first, timeoutMs)), timeoutMs)
     socket.once('connect', () => socket.write('\0AUTH\r\n'))
     socket.once('data', () => {
       clearTimeout(timer)
@@ -30,7 +43,7 @@ export async function busAnswers(address: string | undefined, timeoutMs: number)
     })
     socket.once('error', (error) => {
       clearTimeout(timer)
-      fail(`cannot be reached (${error.message})`)
+      fail(new KeychainUnavailableError(`the D-Bus session bus at ${first} cannot be reached (${error.message})`))
     })
   })
 }

@@ -1,5 +1,6 @@
 import {loadKeyring, type Keyring} from './addon.js'
 import {busAnswers} from './dbus.js'
+import {readPlain} from './secret-service.js'
 import {KEYCHAIN_SERVICE, KEYCHAIN_TIMEOUT_MS, keychainName, withDeadlines, type SecretBackend} from './backend.js'
 
 /**
@@ -62,6 +63,8 @@ export function createNativeBackend({service = KEYCHAIN_SERVICE, timeoutMs = KEY
               const {findCredentialsAsync} = await ready()
               return byAccount(await signalled((signal) => findCredentialsAsync(service, null, signal)))
             },
+            // No addon, no key exchange: a plain Secret Service session over the bus (secret-service.ts).
+            readPlain: (account: string) => readPlain(account, {address: process.env.DBUS_SESSION_BUS_ADDRESS, service, timeoutMs}),
           }
         : {}),
     },

@@ -83,6 +83,16 @@ export async function readValue(backend: SecretBackend, account: string): Promis
 }
 
 /**
+ * The accounts of the parts a value read at `account` points at, in order: none for a plain value, and
+ * none for a header claiming more than MAX_PARTS (valueIn refuses that one).
+ */
+export function partAccounts(account: string, raw: string): string[] {
+  const {parts} = parseHeader(raw)
+  if (!parts || parts.count > MAX_PARTS) return []
+  return Array.from({length: parts.count}, (_, index) => partAccount(account, parts.generation, index))
+}
+
+/**
  * The value at `account` as `entries` (every entry of the service, read at once) hold it, joined from its
  * parts when split; undefined when they lack the entry or one of its parts (a writer replaced the value
  * between reads: readValue then reads it again, entry by entry).

@@ -88,6 +88,17 @@ export function keychainSessions(options: KeychainSessionsOptions): SessionStore
     return entries && valueIn(entries, id)
   }
 
+  /**
+   * `get`'s first read (Linux): the entry and its parts over the session bus in a plain Secret Service
+   * session (secret-service.ts), no addon loaded. Undefined when that cannot decide (a locked item, a
+   * missing one or part, no Secret Service, anything unusual): readAtOnce and readSecrets then run as
+   * they would without it. A bus silent until the deadline is the one answer it gives as an error.
+   */
+  const readPlainly = async (id: string): Promise<string | undefined> => {
+    const entries = await backend.readPlain?.(id)
+    return entries && valueIn(entries, id)
+  }
+
   const store: SessionStore & {check(): Promise<void>} = {
     get kind() {
       return describe().kind
@@ -118,7 +129,7 @@ export function keychainSessions(options: KeychainSessionsOptions): SessionStore
       const stored = storedKey(entries, sessionKey(key))
       const entry = stored === undefined ? undefined : entries.get(stored)
       if (stored === undefined || !entry) return file.get(key)
-      const value = await readAtOnce(stored)
+      const value = (await readPlainly(stored)) ?? (await readAtOnce(stored))
       const secrets = value === undefined ? await readSecrets(key, stored) : decodeSecrets(value, stored)
       return {...entry.metadata, ...secrets}
     },

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {deleteValue, MAX_ENTRY_CHARS, MAX_PARTS, readValue, splitValue, writeValue} from '../../../../src/session/keychain/parts.js'
+import {deleteValue, MAX_ENTRY_CHARS, MAX_PARTS, partAccounts, readValue, splitValue, valueIn, writeValue} from '../../../../src/session/keychain/parts.js'
 import {fakeBackend, WINDOWS_MAX_SECRET_BYTES} from '../../../support/keyring.js'
 
 describe('values too long for one keychain entry', () => {
@@ -47,5 +47,15 @@ describe('a keychain entry claiming 2,000,000,000 parts (issue 19 item 6)', () =
     await writeValue(backend, 'acct', 'x'.repeat(3000))
     await expect(readValue(backend, 'acct')).resolves.toBe('x'.repeat(3000))
     expect(backend.calls.length).toBeLessThanOrEqual(MAX_PARTS + 10)
+  })
+})
+
+describe('partAccounts (what the plain read fetches after a header)', () => {
+  it('names a header\'s parts in order; none for a plain value or a header over MAX_PARTS (whose value valueIn refuses)', () => {
+    expect(partAccounts('acct', 'onramp-parts:v1:ab12:3')).toEqual(['acct#part:ab12:0', 'acct#part:ab12:1', 'acct#part:ab12:2'])
+    expect(partAccounts('acct', '{"access_token":"onramp-parts:v1:ab12:3"}')).toEqual([])
+    const tooMany = `onramp-parts:v1:ab12:${MAX_PARTS + 1}`
+    expect(partAccounts('acct', tooMany)).toEqual([])
+    expect(() => valueIn(new Map([['acct', tooMany]]), 'acct')).toThrow(/claims 65 parts/)
   })
 })

@@ -1,0 +1,116 @@
+import type {Socket} from 'node:net'
+
+import {KeychainTimeoutError, type KeychainUnavailableError} from './backend.js'
+import {silentBus} from './dbus.js'
+import {MESSAGE, methodCall, readMessage, type MethodCall} from './dbus-wire.js'
+
+/**
+ * Anything a D-Bus connection did that the caller did not plan for: refused or closed connection, auth
+ * rejected, an error reply, a reply of another signature, bytes no bus sends. The plain read then leaves
+ * the decision to the keychain library.
+ */
+export class BusUnusual extends Error {}
+
+export interface BusConnection {
+  /** Sends a method call at once (queued until the handshake is done); resolves with the reply's body. */
+  call(target: MethodCall, signature: string, args: unknown[], replySignature: string): Promise<unknown[]>
+  /** Destroys the socket and rejects what is still waiting. Always called, whatever happened. */
+  close(): void
+}
+
+/** The longest handshake line onramp waits for before calling the other side not a bus. */
+const MAX_AUTH_LINE = 4096
+
+/**
+ * A connection to the session bus at `target` (busSocket), authenticated by SASL EXTERNAL (the kernel
+ * tells the bus our uid), with one deadline over connecting, the handshake and every reply: a bus silent
+ * until then is silentBus (the same words as the bus check before the library), one that answered the
+ * handshake but not a call is a KeychainTimeoutError. Every other failure is BusUnusual.
+ * node:net loads here, on use, never when the keychain modules do.
+ */
+export function connectBus({first, target}: {first: string; target: string}, {timeoutMs, timeoutName}: {timeoutMs: number; timeoutName: string}): BusConnection {
+  const net = process.getBuiltinModule('node:net')
+  const socket: Socket = net.connect(target)
+  const waiting = new Map<number, {resolve: (body: unknown[]) => void; reject: (error: Error) => void; replySignature: string}>()
+  let outbox: Buffer[] | undefined = [] // calls made before the handshake is done
+  let received: Buffer = Buffer.alloc(0)
+  let serial = 0
+  let failure: Error | undefined
+
+  const fail = (error: Error) => {
+    if (failure) return
+    failure = error
+    clearTimeout(timer)
+    socket.destroy()
+    for (const call of waiting.values()) call.reject(error)
+    waiting.clear()
+  }
+  const timer = setTimeout(() => {
+    const error: KeychainUnavailableError = outbox
+      ? silentBus(first, timeoutMs)
+      : new KeychainTimeoutError(`${timeoutName} did not answer within ${Math.round(timeoutMs / 1000)} s (read; a locked keyring waiting for an unlock prompt?)`)
+    fail(error)
+  }, timeoutMs)
+
+  socket.on('connect', () => {
+    // uid as the initial response: the bus answers OK at once, or REJECTED.
+    socket.write(`\0AUTH EXTERNAL ${Buffer.from(String(process.getuid!())).toString('hex')}\r\n`)
+  })
+  socket.on('error', (error) => fail(new BusUnusual(`D-Bus connection: ${error.message}`)))
+  socket.on('close', () => fail(new BusUnusual('the D-Bus connection closed')))
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk])
+      if (outbox) handshake()
+      if (!outbox) replies()
+    } catch (error) {
+      fail(error instanceof BusUnusual ? error : new BusUnusual(`D-Bus: ${(error as Error).message}`))
+    }
+  })
+
+  const handshake = () => {
+    const end = received.indexOf('\r\n')
+    if (end < 0) {
+      if (received.length > MAX_AUTH_LINE) throw new BusUnusual('D-Bus handshake: no line end')
+      return
+    }
+    const line = received.toString('latin1', 0, end)
+    if (!/^OK [0-9a-f]+$/.test(line)) throw new BusUnusual(`D-Bus handshake: ${line.slice(0, 200)}`)
+    received = received.subarray(end + 2)
+    socket.write(Buffer.concat([Buffer.from('BEGIN\r\n'), ...outbox!]))
+    outbox = undefined
+  }
+
+  const replies = () => {
+    for (let next = readMessage(received); next; next = readMessage(received)) {
+      received = received.subarray(next.size)
+      const {message} = next
+      // Signals (NameAcquired after Hello) and calls to us are not what we wait for.
+      if (message.type !== MESSAGE.reply && message.type !== MESSAGE.error) continue
+      const call = message.replySerial === undefined ? undefined : waiting.get(message.replySerial)
+      if (!call) continue
+      waiting.delete(message.replySerial!)
+      if (message.type === MESSAGE.error) {
+        call.reject(new BusUnusual(`${message.errorName ?? 'error'}: ${typeof message.body[0] === 'string' ? message.body[0] : ''}`))
+      } else if (message.signature !== call.replySignature) {
+        call.reject(new BusUnusual(`a reply of signature "${message.signature}" where "${call.replySignature}" was expected`))
+      } else {
+        call.resolve(message.body)
+      }
+    }
+  }
+
+  return {
+    call(target, signature, args, replySignature) {
+      if (failure) return Promise.reject(failure)
+      const bytes = methodCall(++serial, target, signature, args)
+      const reply = new Promise<unknown[]>((resolve, reject) => waiting.set(serial, {resolve, reject, replySignature}))
+      if (outbox) outbox.push(bytes)
+      else socket.write(bytes)
+      return reply
+    },
+    close() {
+      fail(new BusUnusual('the D-Bus connection was closed'))
+    },
+  }
+}
