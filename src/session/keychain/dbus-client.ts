@@ -12,7 +12,7 @@ import {MESSAGE, methodCall, readMessage, type MethodCall} from './dbus-wire.js'
 export class BusUnusual extends Error {}
 
 export interface BusConnection {
-  /** Sends a method call at once (queued until the handshake is done); resolves with the reply's body. */
+  /** Sends a method call at once (behind the handshake); resolves with the reply's body. */
   call(target: MethodCall, signature: string, args: unknown[], replySignature: string): Promise<unknown[]>
   /** Destroys the socket and rejects what is still waiting. Always called, whatever happened. */
   close(): void
@@ -32,7 +32,7 @@ export function connectBus({first, target}: {first: string; target: string}, {ti
   const net = process.getBuiltinModule('node:net')
   const socket: Socket = net.connect(target)
   const waiting = new Map<number, {resolve: (body: unknown[]) => void; reject: (error: Error) => void; replySignature: string}>()
-  let outbox: Buffer[] | undefined = [] // calls made before the handshake is done
+  let authenticated = false
   let received: Buffer = Buffer.alloc(0)
   let serial = 0
   let failure: Error | undefined
@@ -46,23 +46,22 @@ export function connectBus({first, target}: {first: string; target: string}, {ti
     waiting.clear()
   }
   const timer = setTimeout(() => {
-    const error: KeychainUnavailableError = outbox
+    const error: KeychainUnavailableError = !authenticated
       ? silentBus(first, timeoutMs)
       : new KeychainTimeoutError(`${timeoutName} did not answer within ${Math.round(timeoutMs / 1000)} s (read; a locked keyring waiting for an unlock prompt?)`)
     fail(error)
   }, timeoutMs)
 
-  socket.on('connect', () => {
-    // uid as the initial response: the bus answers OK at once, or REJECTED.
-    socket.write(`\0AUTH EXTERNAL ${Buffer.from(String(process.getuid!())).toString('hex')}\r\n`)
-  })
+  // The handshake pipelined, as sd-bus does: the uid as AUTH's initial response (the bus answers OK, or
+  // REJECTED), BEGIN without waiting for that OK, and the calls right behind it; written once connected.
+  socket.write(`\0AUTH EXTERNAL ${Buffer.from(String(process.getuid!())).toString('hex')}\r\nBEGIN\r\n`)
   socket.on('error', (error) => fail(new BusUnusual(`D-Bus connection: ${error.message}`)))
   socket.on('close', () => fail(new BusUnusual('the D-Bus connection closed')))
   socket.on('data', (chunk: Buffer) => {
     try {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk])
-      if (outbox) handshake()
-      if (!outbox) replies()
+      if (!authenticated) handshake()
+      if (authenticated) replies()
     } catch (error) {
       fail(error instanceof BusUnusual ? error : new BusUnusual(`D-Bus: ${(error as Error).message}`))
     }
@@ -77,8 +76,7 @@ export function connectBus({first, target}: {first: string; target: string}, {ti
     const line = received.toString('latin1', 0, end)
     if (!/^OK [0-9a-f]+$/.test(line)) throw new BusUnusual(`D-Bus handshake: ${line.slice(0, 200)}`)
     received = received.subarray(end + 2)
-    socket.write(Buffer.concat([Buffer.from('BEGIN\r\n'), ...outbox!]))
-    outbox = undefined
+    authenticated = true
   }
 
   const replies = () => {
@@ -105,8 +103,7 @@ export function connectBus({first, target}: {first: string; target: string}, {ti
       if (failure) return Promise.reject(failure)
       const bytes = methodCall(++serial, target, signature, args)
       const reply = new Promise<unknown[]>((resolve, reject) => waiting.set(serial, {resolve, reject, replySignature}))
-      if (outbox) outbox.push(bytes)
-      else socket.write(bytes)
+      socket.write(bytes)
       return reply
     },
     close() {
