@@ -1,5 +1,4 @@
 import {readFileSync} from 'node:fs'
-import {createRequire} from 'node:module'
 
 export type Keyring = typeof import('@napi-rs/keyring')
 
@@ -14,8 +13,9 @@ export async function loadKeyring(): Promise<Keyring> {
   const direct = platformPackage(process.env)
   if (direct) {
     try {
-      // A name esbuild cannot see: the hot bundle keeps the addon outside, loaded here on use only.
-      const binding = createRequire(import.meta.url)(direct) as Partial<Keyring>
+      // A name esbuild cannot see: the hot bundle keeps the addon outside, loaded here on use only. node:module
+      // too loads only here (a millisecond of the keychain `token`, which the plain read answers without the addon).
+      const binding = process.getBuiltinModule('node:module').createRequire(import.meta.url)(direct) as Partial<Keyring>
       if (binding.AsyncEntry && binding.findCredentialsAsync) return binding as Keyring
     } catch {
       // not installed beside onramp (pnpm, a musl system...): the package's own loader below
