@@ -12,6 +12,7 @@ import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import * as esbuild from 'esbuild'
 
@@ -66,7 +67,7 @@ const AT_START = new Set(['node:url', 'node:fs', 'node:os', 'node:path', 'node:v
  * ASCII only, as V8 keeps a source with one other character (a `…` in a comment) as two-byte text, twice the
  * bytes to read and hash. Returns the text written.
  */
-async function bundle(entry, outfile, {define = {}, hostImport = false} = {}) {
+async function bundle(entry, outfile, {define = {}, hostImport = false, wrapper} = {}) {
   const [output] = (await esbuild.build({...common, define: {...common.define, ...define}, entryPoints: [entry], outfile, write: false})).outputFiles
   const text = hostImport ? viaHostImport(output.text, outfile) : output.text
   if (text.includes('__toESM(') && !TO_ESM.test(text)) throw new Error(`${outfile}: esbuild's __toESM helper changed; update TO_ESM in scripts/build.js`)
@@ -75,9 +76,10 @@ async function bundle(entry, outfile, {define = {}, hostImport = false} = {}) {
   const {code} = await esbuild.transform(text.replace(TO_ESM, () => CHEAP_TO_ESM), {minifyWhitespace: true, minifySyntax: true, charset: 'ascii', legalComments: 'inline'})
   const foreign = /[^\t\n\r\x20-\x7e]/.exec(code)
   if (foreign) throw new Error(`${outfile}: a character other than printable ASCII (${JSON.stringify(foreign[0])}) survived minifying; escape it in the source`)
+  const written = wrapper ? wrapper.head + code + wrapper.tail : code
   mkdirSync(path.dirname(outfile), {recursive: true})
-  writeFileSync(outfile, code)
-  return code
+  writeFileSync(outfile, written)
+  return written
 }
 
 /**
@@ -94,6 +96,8 @@ function viaHostImport(text, outfile) {
 // What the fast path needs of package.json (name, version, the oclif section it checks for features it
 // does not reproduce), written in: reading and parsing the file cost more than the rest of `--version`.
 const pjson = JSON.parse(readFileSync('package.json', 'utf8'))
-const hot = await bundle('src/fast/run.ts', HOT_PATH_FILE, {hostImport: true, define: {__ONRAMP_PACKAGE__: JSON.stringify({name: pjson.name, version: pjson.version, oclif: pjson.oclif})}})
+// hot.cjs is written inside the loader's module wrapper (HOT_WRAPPER, from tsc's output of src/fast/boot.ts).
+const {HOT_WRAPPER} = await import(pathToFileURL(path.resolve('dist/fast/boot.js')).href)
+const hot = await bundle('src/fast/run.ts', HOT_PATH_FILE, {hostImport: true, wrapper: HOT_WRAPPER, define: {__ONRAMP_PACKAGE__: JSON.stringify({name: pjson.name, version: pjson.version, oclif: pjson.oclif})}})
 // The loader bin/run.cjs calls: it names its code caches after the exact hot.cjs they were made from.
 await bundle('src/fast/boot.ts', 'dist/fast/boot.cjs', {define: {__ONRAMP_HOT_ID__: JSON.stringify(createHash('sha256').update(hot).digest('hex').slice(0, 16))}})

@@ -5,7 +5,7 @@ import path from 'node:path'
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {codeCacheFile, loadHot, staleCaches} from '../../src/fast/boot.js'
+import {codeCacheFile, HOT_WRAPPER, loadHot, staleCaches} from '../../src/fast/boot.js'
 
 /**
  * src/fast/boot.ts, the loader bin/run.cjs calls: hot.cjs through node:vm with a code cache per command made
@@ -44,6 +44,15 @@ describe('loadHot', () => {
     expect(await hot.module.runFast(['token'])).toBe(true)
     expect((hot.module as unknown as {seen: unknown}).seen).toEqual({argv: ['token'], file: hotFile, dir, sameSep: true})
     expect(hot.cache).toBe('none')
+  })
+
+  it('runs a file the build wrote already wrapped as it is, and caches it alike', async () => {
+    writeFileSync(hotFile, HOT_WRAPPER.head + HOT_SOURCE + HOT_WRAPPER.tail)
+    const first = loadHot(hotFile, require, cacheFile)
+    expect(await first.module.runFast(['token'])).toBe(true)
+    expect((first.module as unknown as {seen: {file: string}}).seen.file).toBe(hotFile)
+    first.saveCache()
+    expect(loadHot(hotFile, require, cacheFile).cache).toBe('accepted')
   })
 
   it('writes a private code cache after the run, which the next load hands to V8 and V8 accepts', async () => {
