@@ -2,6 +2,13 @@ import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 
 import {KeychainUnavailableError, type SecretBackend} from '../../src/session/keychain/backend.js'
+import type {Session} from '../../src/session/session.js'
+
+/** The login session the keychain store's unit tests save and read back (through fakeBackend). */
+export const KEYCHAIN_TEST_SESSION: Session = {
+  issuer: 'https://issuer.test', client_id: 'client', region: 'us', access_token: 'pha_access_value', refresh_token: 'phr_refresh_value',
+  expires_at: '2030-01-01T00:00:00.000Z', scope: ['user:read'], user: {email: 'dev@example.com'}, obtained_at: '2026-01-01T00:00:00.000Z', kind: 'oauth',
+}
 
 /** Windows Credential Manager's cap on one secret: 2560 bytes of UTF-16. */
 export const WINDOWS_MAX_SECRET_BYTES = 2560

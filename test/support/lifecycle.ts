@@ -1,5 +1,6 @@
 import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
 
+import {resolvePaths, type Paths} from '../../src/paths.js'
 import {isolatedHome} from './cli.js'
 
 /**
@@ -43,4 +44,10 @@ export function homePerTest(): () => ReturnType<typeof isolatedHome> {
     if (!home) throw new Error('the home is made in beforeEach: use it inside a test')
     return home
   }
+}
+
+/** onramp's folders (resolvePaths) inside a fresh isolated home for each test (homePerTest), removed after it. */
+export function pathsPerTest(): () => Paths {
+  const home = homePerTest()
+  return () => resolvePaths(home().env)
 }

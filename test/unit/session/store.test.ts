@@ -1,25 +1,18 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 
 import {OnrampError} from '../../../src/errors.js'
-import {resolvePaths, type Paths} from '../../../src/paths.js'
 import {withDeadlines, type SecretBackend} from '../../../src/session/keychain/backend.js'
 import {sessionKey, type Session} from '../../../src/session/session.js'
 import {envToken} from '../../../src/session/env-token.js'
 import {openSessionStore} from '../../../src/session/open-store.js'
 import {storageMode} from '../../../src/session/store.js'
 import {fakeBackend, WINDOWS_MAX_SECRET_BYTES, type FakeBackend} from '../../support/keyring.js'
+import {pathsPerTest} from '../../support/lifecycle.js'
 
-let home: string
-let paths: Paths
-beforeEach(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-select-'))
-  paths = resolvePaths({HOME: home})
-})
-afterEach(() => fs.rmSync(home, {recursive: true, force: true}))
+const paths = pathsPerTest()
 
 function session(issuer: string): Session {
   return {
@@ -44,8 +37,8 @@ describe('openSessionStore', () => {
   it('ONRAMP_STORAGE=file -> the credentials file in the config dir, keychain never asked', async () => {
     const warn = vi.fn()
     const backend = fakeBackend()
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn, backend})
-    expect(store.describe()).toEqual({kind: 'file', location: path.join(paths.config, 'credentials.json')})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths: paths(), warn, backend})
+    expect(store.describe()).toEqual({kind: 'file', location: path.join(paths().config, 'credentials.json')})
     expect(store.kind).toBe('file')
     expect(warn).not.toHaveBeenCalled()
     expect(backend.calls).toEqual([])
@@ -55,7 +48,7 @@ describe('openSessionStore', () => {
     for (const env of [{}, {ONRAMP_STORAGE: 'auto'}, {ONRAMP_STORAGE: ''}, {ONRAMP_STORAGE: 'keychain'}]) {
       const warn = vi.fn()
       const backend = fakeBackend()
-      const store = await openSessionStore({env, paths, warn, backend, probe: true})
+      const store = await openSessionStore({env, paths: paths(), warn, backend, probe: true})
       expect(store.describe()).toEqual({kind: 'keychain', location: 'Fake Keychain (service onramp)'})
       expect(backend.calls.map((call) => call.split(' ')[0])).toEqual(['set', 'get', 'delete'])
       expect(backend.entries.size).toBe(0) // the probe cleans up after itself
@@ -64,7 +57,7 @@ describe('openSessionStore', () => {
   })
 
   it('an unknown value -> usage error (exit 2) naming the allowed values', async () => {
-    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'vault'}, paths, warn: vi.fn(), backend: fakeBackend()}))
+    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'vault'}, paths: paths(), warn: vi.fn(), backend: fakeBackend()}))
     expect(error.exit).toBe(2)
     expect(error.message).toContain('auto, keychain, file')
     expect(() => storageMode({ONRAMP_STORAGE: 'bogus'})).toThrow(/"bogus"/)
@@ -72,34 +65,34 @@ describe('openSessionStore', () => {
 
   it('auto falls back to the file with a warning naming the reason, shown once across runs', async () => {
     const warn = vi.fn()
-    const store = await openSessionStore({env: {}, paths, warn, backend: unavailable(), probe: true})
-    expect(store.describe()).toEqual({kind: 'file', location: path.join(paths.config, 'credentials.json')})
+    const store = await openSessionStore({env: {}, paths: paths(), warn, backend: unavailable(), probe: true})
+    expect(store.describe()).toEqual({kind: 'file', location: path.join(paths().config, 'credentials.json')})
     expect(warn).toHaveBeenCalledTimes(1)
     expect(warn.mock.calls[0]?.[0]).toContain('no Secret Service on the session bus')
     await store.save(session('https://us.posthog.com'))
     expect((await store.list()).map((info) => info.storage.kind)).toEqual(['file'])
 
     const again = vi.fn()
-    await openSessionStore({env: {}, paths, warn: again, backend: unavailable(), probe: true})
+    await openSessionStore({env: {}, paths: paths(), warn: again, backend: unavailable(), probe: true})
     expect(again).not.toHaveBeenCalled()
     // Once the keychain works the marker goes, so a later fallback is announced again.
-    await openSessionStore({env: {}, paths, warn: again, backend: fakeBackend(), probe: true})
-    await openSessionStore({env: {}, paths, warn: again, backend: unavailable(), probe: true})
+    await openSessionStore({env: {}, paths: paths(), warn: again, backend: fakeBackend(), probe: true})
+    await openSessionStore({env: {}, paths: paths(), warn: again, backend: unavailable(), probe: true})
     expect(again).toHaveBeenCalledTimes(1)
   })
 
   it('keychain refuses to fall back: exit 7 with the reason, nothing written', async () => {
-    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend: unavailable(), probe: true}))
+    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend: unavailable(), probe: true}))
     expect(error.exit).toBe(7)
     expect(error.code).toBe('storage_unavailable')
     expect(error.message).toContain('no Secret Service on the session bus')
     expect(error.message).toContain('ONRAMP_STORAGE=file')
-    expect(fs.existsSync(paths.config)).toBe(false)
+    expect(fs.existsSync(paths().config)).toBe(false)
   })
 
   it('a keychain that never answers is "unavailable" at the deadline, not a hang', async () => {
     const backend = Object.assign(fakeBackend(), {hang: true}) // never answers: only the deadline ends the call
-    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend: withDeadlines(backend, {timeoutMs: 200}), probe: true}))
+    const error = await failure(openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend: withDeadlines(backend, {timeoutMs: 200}), probe: true}))
     expect(error.exit).toBe(7)
     expect(error.message).toMatch(/did not answer within/)
   })
@@ -107,7 +100,7 @@ describe('openSessionStore', () => {
 
 describe('the keychain store', () => {
   const open = (backend: SecretBackend, env: NodeJS.ProcessEnv = {ONRAMP_STORAGE: 'keychain'}, probe = true) =>
-    openSessionStore({env, paths, warn: vi.fn(), backend, probe})
+    openSessionStore({env, paths: paths(), warn: vi.fn(), backend, probe})
 
   it('keeps only the tokens in the keychain, one entry per session; the metadata file holds no token', async () => {
     const backend = fakeBackend()
@@ -116,13 +109,13 @@ describe('the keychain store', () => {
     await expect(store.save(us)).resolves.toEqual({storage: {kind: 'keychain', location: 'Fake Keychain (service onramp)'}, moved_from: null})
     expect([...backend.entries.keys()]).toEqual([sessionKey(us)])
     expect(JSON.parse(backend.entries.get(sessionKey(us))!)).toEqual({access_token: us.access_token, refresh_token: us.refresh_token})
-    const metadataFile = path.join(paths.config, 'sessions.json')
+    const metadataFile = path.join(paths().config, 'sessions.json')
     const text = fs.readFileSync(metadataFile, 'utf8')
     expect(text).not.toContain(us.access_token)
     expect(text).not.toContain(us.refresh_token!)
     expect(JSON.parse(text).sessions[sessionKey(us)]).toMatchObject({issuer: us.issuer, scope: us.scope, secrets: 'keychain'})
     if (process.platform !== 'win32') expect(fs.statSync(metadataFile).mode & 0o777).toBe(0o600)
-    expect(fs.existsSync(path.join(paths.config, 'credentials.json'))).toBe(false)
+    expect(fs.existsSync(path.join(paths().config, 'credentials.json'))).toBe(false)
     await expect(store.get(us)).resolves.toEqual(us)
   })
 
@@ -179,14 +172,14 @@ describe('the keychain store', () => {
 
   it('moves a plaintext session into the keychain at its next save, says so, and removes the plaintext copy', async () => {
     const us = session('https://us.posthog.com')
-    await (await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn: vi.fn()})).save(us)
+    await (await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths: paths(), warn: vi.fn()})).save(us)
     const backend = fakeBackend()
     const store = await open(backend, {})
-    expect((await store.list()).map((info) => info.storage)).toEqual([{kind: 'file', location: path.join(paths.config, 'credentials.json')}])
+    expect((await store.list()).map((info) => info.storage)).toEqual([{kind: 'file', location: path.join(paths().config, 'credentials.json')}])
     await expect(store.get(us)).resolves.toEqual(us) // still usable before the move
     const result = await store.save({...us, access_token: 'pha_after_login'})
-    expect(result.moved_from).toEqual({kind: 'file', location: path.join(paths.config, 'credentials.json')})
-    expect(fs.readFileSync(path.join(paths.config, 'credentials.json'), 'utf8')).not.toContain(us.access_token)
+    expect(result.moved_from).toEqual({kind: 'file', location: path.join(paths().config, 'credentials.json')})
+    expect(fs.readFileSync(path.join(paths().config, 'credentials.json'), 'utf8')).not.toContain(us.access_token)
     expect((await store.list()).map((info) => info.storage.kind)).toEqual(['keychain'])
     await expect(store.get(us)).resolves.toMatchObject({access_token: 'pha_after_login'})
     expect((await store.save({...us, access_token: 'pha_again'})).moved_from).toBeNull()
@@ -194,7 +187,7 @@ describe('the keychain store', () => {
 
   it('delete scrubs the keychain, the metadata and the plaintext file', async () => {
     const us = session('https://us.posthog.com')
-    await (await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn: vi.fn()})).save(us)
+    await (await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths: paths(), warn: vi.fn()})).save(us)
     const backend = fakeBackend()
     backend.entries.set(sessionKey(us), '{"access_token":"pha_orphan","refresh_token":null}')
     const store = await open(backend)
@@ -225,11 +218,11 @@ describe('stores written before accounts were part of the key', () => {
   const legacyKeychainStore = async () => {
     const us = session('https://us.posthog.com')
     const {access_token, refresh_token, ...metadata} = us
-    fs.mkdirSync(paths.config, {recursive: true, mode: 0o700})
-    fs.writeFileSync(path.join(paths.config, 'sessions.json'), JSON.stringify({version: 1, sessions: {[LEGACY_KEY]: {...metadata, secrets: 'keychain'}}}), {mode: 0o600})
+    fs.mkdirSync(paths().config, {recursive: true, mode: 0o700})
+    fs.writeFileSync(path.join(paths().config, 'sessions.json'), JSON.stringify({version: 1, sessions: {[LEGACY_KEY]: {...metadata, secrets: 'keychain'}}}), {mode: 0o600})
     const backend = fakeBackend()
     backend.entries.set(LEGACY_KEY, JSON.stringify({access_token, refresh_token}))
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend})
     return {us, metadata, backend, store}
   }
 
@@ -248,7 +241,7 @@ describe('stores written before accounts were part of the key', () => {
     // Its own next save moves it: one entry under the new key, the old one gone from the keychain and the file.
     await store.save({...us, refresh_token: 'phr_3'})
     expect([...backend.entries.keys()].sort()).toEqual([sessionKey(other), sessionKey(us)].sort())
-    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(paths.config, 'sessions.json'), 'utf8')).sessions).sort()).toEqual([sessionKey(other), sessionKey(us)].sort())
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(paths().config, 'sessions.json'), 'utf8')).sessions).sort()).toEqual([sessionKey(other), sessionKey(us)].sort())
     await expect(store.get(us)).resolves.toMatchObject({refresh_token: 'phr_3'})
   })
 
@@ -261,10 +254,10 @@ describe('stores written before accounts were part of the key', () => {
 
   it('file: an old credentials.json keeps working and its session moves to the new key at the next save', async () => {
     const us = session('https://us.posthog.com')
-    const file = path.join(paths.config, 'credentials.json')
-    fs.mkdirSync(paths.config, {recursive: true, mode: 0o700})
+    const file = path.join(paths().config, 'credentials.json')
+    fs.mkdirSync(paths().config, {recursive: true, mode: 0o700})
     fs.writeFileSync(file, JSON.stringify({version: 1, sessions: {[LEGACY_KEY]: us}}), {mode: 0o600})
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths, warn: vi.fn()})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'file'}, paths: paths(), warn: vi.fn()})
     await expect(store.get(us)).resolves.toEqual(us)
     await expect(store.replace!({...us, refresh_token: 'phr_2'}, {ifRefreshToken: 'phr_refresh'})).resolves.toBe('saved')
     await store.save({...us, kind: 'provisioning', access_token: 'pha_signup'}) // the signup session of the same account: beside it
@@ -286,7 +279,7 @@ describe('ONRAMP_TOKEN', () => {
 
 describe('the keychain store never lets a refresh resurrect or overwrite a session (replace)', () => {
   it('saves only while the stored refresh token is the one the refresh spent; a newer login wins; a logout stays a logout', async () => {
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend: fakeBackend()})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend: fakeBackend()})
     const first = session('https://h.example')
     await store.save(first)
     const refreshed = {...first, access_token: 'pha_refreshed', refresh_token: 'phr_rotated'}

@@ -4,35 +4,22 @@
  * reports it (with its tokens when the keychain still answers reads), and acceptGrant names it in a
  * warning and revokes it when it can.
  */
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 
 import {acceptGrant} from '../../../../src/flows/accept-grant.js'
-import {resolvePaths, type Paths} from '../../../../src/paths.js'
 import {KeychainUnavailableError} from '../../../../src/session/keychain/backend.js'
 import {openSessionStore} from '../../../../src/session/open-store.js'
 import type {Session} from '../../../../src/session/session.js'
-import {fakeBackend} from '../../../support/keyring.js'
+import {fakeBackend, KEYCHAIN_TEST_SESSION} from '../../../support/keyring.js'
+import {pathsPerTest} from '../../../support/lifecycle.js'
 
-let home: string
-let paths: Paths
-beforeEach(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-left-'))
-  paths = resolvePaths({HOME: home})
-})
-afterEach(() => fs.rmSync(home, {recursive: true, force: true}))
+const paths = pathsPerTest()
 
-const OLD: Session = {
-  issuer: 'https://issuer.test', client_id: 'client', region: 'us', access_token: 'pha_old_access', refresh_token: 'phr_old_refresh',
-  expires_at: '2030-01-01T00:00:00.000Z', scope: ['user:read'], user: {email: 'dev@example.com'}, obtained_at: '2026-01-01T00:00:00.000Z', kind: 'oauth',
-}
+const OLD: Session = {...KEYCHAIN_TEST_SESSION, access_token: 'pha_old_access', refresh_token: 'phr_old_refresh'}
 
 async function keychainWithOldSession() {
   const backend = fakeBackend()
-  const first = await openSessionStore({env: {ONRAMP_STORAGE: 'auto'}, paths, warn: vi.fn(), backend})
+  const first = await openSessionStore({env: {ONRAMP_STORAGE: 'auto'}, paths: paths(), warn: vi.fn(), backend})
   await first.save(OLD)
   expect((await first.list())[0]?.storage.kind).toBe('keychain')
   return backend
@@ -42,7 +29,7 @@ describe('a session left in a keychain that cannot be reached', () => {
   it('locked (reads say nothing): the save names it, without tokens', async () => {
     const backend = await keychainWithOldSession()
     backend.locked = true
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'auto'}, paths, warn: vi.fn(), backend})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'auto'}, paths: paths(), warn: vi.fn(), backend})
     const saved = await store.save({...OLD, access_token: 'pha_new_access', refresh_token: 'phr_new_refresh'})
     expect(saved.storage.kind).toBe('file')
     expect(saved.left_behind).toMatchObject({session: {issuer: OLD.issuer, user: {email: 'dev@example.com'}}, location: {kind: 'keychain'}})
@@ -55,10 +42,10 @@ describe('a session left in a keychain that cannot be reached', () => {
       throw new KeychainUnavailableError('Fake Keychain: read-only')
     }
     const warnings: string[] = []
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'auto'}, paths, warn: (message) => void warnings.push(message), backend})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'auto'}, paths: paths(), warn: (message) => void warnings.push(message), backend})
     const revoked: unknown[] = []
     const ui = {warn: (message: string) => void warnings.push(message), info: () => {}}
-    await acceptGrant({logger: {event: () => {}}, ui: ui as never, now: () => new Date('2026-06-01T00:00:00Z'), paths}, {
+    await acceptGrant({logger: {event: () => {}}, ui: ui as never, now: () => new Date('2026-06-01T00:00:00Z'), paths: paths()}, {
       plan: {surface: 'login', request: ['user:read'], required: ['user:read'], advertised: 'listed', ceiling: null} as never,
       tokens: {access_token: 'pha_new_access', refresh_token: 'phr_new_refresh', expires_in: 3600, scope: 'user:read'} as never,
       granted: 'user:read',
@@ -77,9 +64,9 @@ describe('a session left in a keychain that cannot be reached', () => {
     const backend = await keychainWithOldSession()
     backend.locked = true
     const warnings: string[] = []
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'auto'}, paths, warn: (message) => void warnings.push(message), backend})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'auto'}, paths: paths(), warn: (message) => void warnings.push(message), backend})
     const ui = {warn: (message: string) => void warnings.push(message), info: () => {}}
-    await acceptGrant({logger: {event: () => {}}, ui: ui as never, now: () => new Date('2026-06-01T00:00:00Z'), paths}, {
+    await acceptGrant({logger: {event: () => {}}, ui: ui as never, now: () => new Date('2026-06-01T00:00:00Z'), paths: paths()}, {
       plan: {surface: 'login', request: ['user:read'], required: ['user:read'], advertised: 'listed', ceiling: null} as never,
       tokens: {access_token: 'pha_new_access', refresh_token: 'phr_new_refresh', expires_in: 3600, scope: 'user:read'} as never,
       granted: 'user:read',

@@ -3,35 +3,19 @@
  * the keychain store (fake backend): the session is reported unreadable, and deleting or replacing it
  * finishes at once, touching at most MAX_PARTS parts.
  */
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
+import {describe, expect, it, vi} from 'vitest'
 
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
-
-import {resolvePaths, type Paths} from '../../../../src/paths.js'
 import {MAX_PARTS} from '../../../../src/session/keychain/parts.js'
 import {openSessionStore} from '../../../../src/session/open-store.js'
-import type {Session} from '../../../../src/session/session.js'
-import {fakeBackend} from '../../../support/keyring.js'
+import {fakeBackend, KEYCHAIN_TEST_SESSION as SESSION} from '../../../support/keyring.js'
+import {pathsPerTest} from '../../../support/lifecycle.js'
 
-let home: string
-let paths: Paths
-beforeEach(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-parts-cap-'))
-  paths = resolvePaths({HOME: home})
-})
-afterEach(() => fs.rmSync(home, {recursive: true, force: true}))
-
-const SESSION: Session = {
-  issuer: 'https://issuer.test', client_id: 'client', region: 'us', access_token: 'pha_access_value', refresh_token: 'phr_refresh_value',
-  expires_at: '2030-01-01T00:00:00.000Z', scope: ['user:read'], user: {email: 'dev@example.com'}, obtained_at: '2026-01-01T00:00:00.000Z', kind: 'oauth',
-}
+const paths = pathsPerTest()
 
 describe('the keychain store with an entry claiming 2,000,000,000 parts', () => {
   it('get refuses it; delete (logout) and save (signup, login) finish without walking the claimed parts', async () => {
     const backend = fakeBackend()
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend})
     await store.save(SESSION)
     const account = [...backend.entries.keys()].find((key) => !key.includes('#part:'))!
     backend.entries.set(account, 'onramp-parts:v1:abc123:2000000000')

@@ -4,32 +4,19 @@
  * that read cannot tell, the entry-by-entry read decides as before: locked keyring, lost race, parts cap.
  */
 import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 
-import {resolvePaths, type Paths} from '../../../../src/paths.js'
 import {KeychainUnavailableError, withDeadlines, type SecretBackend} from '../../../../src/session/keychain/backend.js'
 import {byAccount} from '../../../../src/session/keychain/native.js'
 import {MAX_ENTRY_CHARS, MAX_PARTS} from '../../../../src/session/keychain/parts.js'
 import {platformPackage} from '../../../../src/session/keychain/addon.js'
 import {openSessionStore} from '../../../../src/session/open-store.js'
 import {sessionKey, type Session} from '../../../../src/session/session.js'
-import {fakeBackend, type FakeBackend} from '../../../support/keyring.js'
+import {fakeBackend, KEYCHAIN_TEST_SESSION as SESSION, type FakeBackend} from '../../../support/keyring.js'
+import {pathsPerTest} from '../../../support/lifecycle.js'
 
-let home: string
-let paths: Paths
-beforeEach(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-read-all-'))
-  paths = resolvePaths({HOME: home})
-})
-afterEach(() => fs.rmSync(home, {recursive: true, force: true}))
-
-const SESSION: Session = {
-  issuer: 'https://issuer.test', client_id: 'client', region: 'us', access_token: 'pha_access_value', refresh_token: 'phr_refresh_value',
-  expires_at: '2030-01-01T00:00:00.000Z', scope: ['user:read'], user: {email: 'dev@example.com'}, obtained_at: '2026-01-01T00:00:00.000Z', kind: 'oauth',
-}
+const paths = pathsPerTest()
 
 /** The fake keychain with readAll: a copy of every entry, or `readAllFails` / `readAllHangs`. */
 type ReadAllBackend = FakeBackend & {readAll(): Promise<ReadonlyMap<string, string>>; readAllFails?: string; readAllHangs?: boolean; snapshot?: (entries: Map<string, string>) => void}
@@ -47,7 +34,7 @@ function readAllBackend(): ReadAllBackend {
 }
 
 async function storeWith(backend: SecretBackend, session: Session = SESSION) {
-  const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+  const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend})
   await store.save(session)
   return store
 }
@@ -97,7 +84,7 @@ describe('the keychain store reading a session for token', () => {
     await storeWith(backend)
     backend.locked = true
     backend.readAllFails = 'Secret Service failed (read): object locked'
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend}) // a new process's store
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend}) // a new process's store
     const error = await store.get(SESSION).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(KeychainUnavailableError)
     expect((error as KeychainUnavailableError).exit).toBe(7)
@@ -116,7 +103,7 @@ describe('the keychain store reading a session for token', () => {
     await storeWith(backend)
     backend.readAllHangs = true
     backend.calls.length = 0
-    const timed = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend: withDeadlines(backend, {timeoutMs: 150})})
+    const timed = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend: withDeadlines(backend, {timeoutMs: 150})})
     const error = await timed.get(SESSION).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(KeychainUnavailableError)
     expect((error as Error).message).toMatch(/did not answer within/)

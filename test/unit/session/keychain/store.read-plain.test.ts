@@ -3,32 +3,17 @@
  * (backend.readPlain: no addon, no key exchange). When that read cannot decide, the reads that ran before
  * it run unchanged (readAll, then entry by entry); only its deadline is an error of its own.
  */
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
+import {describe, expect, it, vi} from 'vitest'
 
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
-
-import {resolvePaths, type Paths} from '../../../../src/paths.js'
 import {KeychainUnavailableError, withDeadlines, type SecretBackend} from '../../../../src/session/keychain/backend.js'
 import {silentBus} from '../../../../src/session/keychain/dbus.js'
 import {MAX_ENTRY_CHARS, partAccounts} from '../../../../src/session/keychain/parts.js'
 import {openSessionStore} from '../../../../src/session/open-store.js'
 import {sessionKey, type Session} from '../../../../src/session/session.js'
-import {fakeBackend, type FakeBackend} from '../../../support/keyring.js'
+import {fakeBackend, KEYCHAIN_TEST_SESSION as SESSION, type FakeBackend} from '../../../support/keyring.js'
+import {pathsPerTest} from '../../../support/lifecycle.js'
 
-let home: string
-let paths: Paths
-beforeEach(() => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-read-plain-'))
-  paths = resolvePaths({HOME: home})
-})
-afterEach(() => fs.rmSync(home, {recursive: true, force: true}))
-
-const SESSION: Session = {
-  issuer: 'https://issuer.test', client_id: 'client', region: 'us', access_token: 'pha_access_value', refresh_token: 'phr_refresh_value',
-  expires_at: '2030-01-01T00:00:00.000Z', scope: ['user:read'], user: {email: 'dev@example.com'}, obtained_at: '2026-01-01T00:00:00.000Z', kind: 'oauth',
-}
+const paths = pathsPerTest()
 
 /** The fake keychain with readPlain (the entry and its parts, or undecided when one is missing or `undecided`) and readAll. */
 type PlainBackend = FakeBackend & Required<Pick<SecretBackend, 'readAll' | 'readPlain'>> & {undecided?: boolean; silent?: boolean}
@@ -52,7 +37,7 @@ function plainBackend(): PlainBackend {
 }
 
 async function storeWith(backend: SecretBackend, session: Session = SESSION) {
-  const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+  const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend})
   await store.save(session)
   return store
 }
@@ -88,7 +73,7 @@ describe('the keychain store reading a session for token through the plain read'
     const backend = plainBackend()
     await storeWith(backend)
     backend.locked = true
-    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths, warn: vi.fn(), backend})
+    const store = await openSessionStore({env: {ONRAMP_STORAGE: 'keychain'}, paths: paths(), warn: vi.fn(), backend})
     backend.calls.length = 0
     const error = await store.get(SESSION).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(KeychainUnavailableError)
