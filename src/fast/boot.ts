@@ -78,16 +78,15 @@ export interface LoadedHot {
 }
 
 /**
- * hot.cjs run as CommonJS (the wrapper Node gives a module, plus `__onramp_import`: this file's import(),
- * which the build put in place of hot.cjs's own, as import() inside node:vm code needs an experimental switch) through vm.Script with the code cache at `cacheFile` when it is ours and V8 takes it.
- * `saveCache()` writes a new one when there was none or V8 refused it.
+ * hot.cjs, which the build writes inside HOT_WRAPPER (joining 200 KB of text to it here cost a copy and a
+ * fifth of a millisecond at every start), run as CommonJS through vm.Script with the code cache at
+ * `cacheFile` when it is ours and V8 takes it. `__onramp_import` is this file's import(), which the build put
+ * in place of hot.cjs's own: import() inside node:vm code needs an experimental switch.
+ * `saveCache()` writes a new cache when there was none or V8 refused it.
  */
 export function loadHot(hotFile: string, require: NodeJS.Require, cacheFile: string | undefined): LoadedHot {
-  const source = fs.readFileSync(hotFile, 'utf8')
   const cached = cacheFile ? readCache(cacheFile) : undefined
-  // The build writes hot.cjs already wrapped: joining 200 KB of text to the wrapper here cost a copy and a fifth of a millisecond.
-  const wrapped = source.startsWith(HOT_WRAPPER.head) ? source : HOT_WRAPPER.head + source + HOT_WRAPPER.tail
-  const script = new vm.Script(wrapped, {filename: hotFile, cachedData: cached})
+  const script = new vm.Script(fs.readFileSync(hotFile, 'utf8'), {filename: hotFile, cachedData: cached})
   const module = {exports: {} as HotModule}
   const hostImport = (specifier: string): Promise<unknown> => import(specifier)
   ;(script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, require, module, hotFile, path.dirname(hotFile), hostImport)
@@ -115,6 +114,12 @@ function trusted(target: string, kind: 'folder' | 'file'): boolean {
   return stat !== undefined && trustProblem(stat, kind) === undefined
 }
 
+/** `dir`, made 0700 where missing, when it is ours alone (src/fs-private.ts). */
+function privateFolder(dir: string): boolean {
+  fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+  return trusted(dir, 'folder')
+}
+
 /**
  * Written whole under a temporary name and renamed, so a run starting meanwhile reads the old file or the
  * new one. Then caches of older onramp builds go: those of the two builds written most recently besides
@@ -125,8 +130,7 @@ function writeCache(file: string, script: vm.Script): void {
   const dir = path.dirname(file)
   const temporary = `${file}.${process.pid}.tmp`
   try {
-    fs.mkdirSync(dir, {recursive: true, mode: 0o700})
-    if (!trusted(dir, 'folder')) return
+    if (!privateFolder(dir)) return
     fs.writeFileSync(temporary, script.createCachedData(), {mode: 0o600, flag: 'wx'})
     fs.renameSync(temporary, file)
     for (const stale of staleCaches(dir, KEPT_OTHER_BUILDS)) fs.rmSync(path.join(dir, stale), {force: true})
@@ -165,8 +169,7 @@ export async function enableCompileCache(env: NodeJS.ProcessEnv = process.env): 
   if (!enable || env.NODE_DISABLE_COMPILE_CACHE || env.NODE_COMPILE_CACHE) return undefined
   try {
     const {cache} = resolvePaths(env)
-    fs.mkdirSync(cache, {recursive: true, mode: 0o700})
-    if (!trusted(cache, 'folder')) return undefined
+    if (!privateFolder(cache)) return undefined
     return enable(path.join(cache, 'compile-cache')).directory
   } catch {
     return undefined
