@@ -1,7 +1,7 @@
 // Build = clean compile + a fresh oclif manifest (a stale manifest hides new commands) + the hot path as
 // one file: dist/fast/hot.cjs, src/fast/run.ts with everything it can reach bundled, which bin/run.cjs
-// loads (through dist/fast/boot.cjs, src/fast/boot.ts: a code cache per command) for token, status, scopes and --version instead of some 30 modules (module loading was most of
-// their start-up). CommonJS, so a module reached only through import() is initialised only then, and its
+// loads (through dist/fast/boot.cjs, src/fast/boot.ts: a code cache per command) for token, status,
+// scopes and --version instead of some 30 modules (module loading was most of their start-up). CommonJS, so a module reached only through import() is initialised only then, and its
 // `require`s (openid-client's code, node:net, node:crypto) run only then: an ES module bundle would hoist
 // them to the top. Packages loaded with import() (undici, open, @inquirer/prompts, the keychain addon, ioredis)
 // stay outside; openid-client and its two dependencies are inside (ES modules only: a CommonJS file
@@ -60,7 +60,7 @@ const common = {
 const TO_ESM = /^var __toESM = \(mod, isNodeMode, target\) => \(target = mod != null \? __create\(__getProtoOf\(mod\)\) : \{\}, __copyProps\(\n(?: {2}\/\/[^\n]*\n)* {2}isNodeMode \|\| !mod \|\| !mod\.__esModule \? __defProp\(target, "default", \{ value: mod, enumerable: true \}\) : target,\n {2}mod\n\)\);$/m
 const CHEAP_TO_ESM = 'var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(mod) : {}, isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target);'
 /** What a bundle may load before anything runs (its top-level requires): only cheap built-ins. */
-const AT_START = new Set(['node:url', 'node:fs', 'node:os', 'node:path', 'node:vm'])
+const AT_START = new Set(['node:url', 'node:fs', 'node:path', 'node:vm'])
 /**
  * One bundle: esbuild's output with the cheap __toESM, its top-level requires checked, then whitespace and
  * syntax minified (names kept, for stack traces): a quarter less text for Node to read at every start, and
