@@ -2,6 +2,14 @@
 # Runs CMD... with a real Secret Service: a private D-Bus session bus (dbus-run-session) and a freshly
 # created, unlocked gnome-keyring in a throwaway HOME, so tests never see (or touch) the user's keyring
 # and every run starts empty. DISPLAY is unset: a prompt (locked keyring) must fail, not open a window.
+#
+# The daemon is started by the bus itself (D-Bus activation), from a service file of this run's own that
+# unlocks the login keyring with the run's password, as a desktop's login does. So if gnome-keyring ends
+# during the run (it is known to crash under bursts of new clients, upstream issues 190, 196 and 199; CI
+# saw it once, in a storm of 16 `onramp token`), the next request starts it again unlocked, instead of
+# the stock service file's daemon, whose keyring is locked and whose unlock prompt cannot open here:
+# every keychain test after it would fail. Each restart is reported on stderr at the end, with what the
+# daemon printed: never silent.
 # Usage: scripts/with-keyring.sh npx vitest run test/e2e/keychain.test.ts
 set -euo pipefail
 
@@ -16,21 +24,44 @@ if [ -z "${ONRAMP_IN_PRIVATE_BUS:-}" ]; then
   done
   keyring_home="$(mktemp -d "${TMPDIR:-/tmp}/onramp-keyring-XXXXXX")"
   trap 'rm -rf "$keyring_home"' EXIT
-  mkdir -m 700 "$keyring_home/data" "$keyring_home/run"
+  mkdir -m 700 "$keyring_home/data" "$keyring_home/run" "$keyring_home/services"
+  (umask 077 && printf '%s' "onramp-test-keyring" >"$keyring_home/password")
+  # The daemon, as the bus starts it: --unlock reads the password on stdin (and creates the login
+  # keyring with it when there is none); --foreground keeps it the process the bus watches.
+  cat >"$keyring_home/start-keyring" <<EOF
+#!/bin/sh
+echo started >>"$keyring_home/daemon.starts"
+exec gnome-keyring-daemon --foreground --unlock --components=secrets <"$keyring_home/password" >>"$keyring_home/daemon.log" 2>&1
+EOF
+  chmod 700 "$keyring_home/start-keyring"
+  printf '[D-BUS Service]\nName=org.freedesktop.secrets\nExec=%s\n' "$keyring_home/start-keyring" \
+    >"$keyring_home/services/org.freedesktop.secrets.service"
+  # The stock session bus, with this run's service folder first: for a name found twice, the first wins.
+  cat >"$keyring_home/session.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <servicedir>$keyring_home/services</servicedir>
+  <include>/usr/share/dbus-1/session.conf</include>
+</busconfig>
+EOF
   # Re-enter this script inside the private bus; the daemon dies with the bus when CMD ends.
   status=0
   env -u DISPLAY -u WAYLAND_DISPLAY -u GNOME_KEYRING_CONTROL -u SSH_AUTH_SOCK \
     HOME="$keyring_home" XDG_DATA_HOME="$keyring_home/data" XDG_RUNTIME_DIR="$keyring_home/run" \
     ONRAMP_REAL_HOME="$HOME" ONRAMP_REAL_XDG_DATA_HOME="${XDG_DATA_HOME:-}" ONRAMP_IN_PRIVATE_BUS=1 \
-    dbus-run-session -- "$0" "$@" || status=$?
+    ONRAMP_KEYRING_HOME="$keyring_home" \
+    dbus-run-session --config-file="$keyring_home/session.conf" -- "$0" "$@" || status=$?
+  starts=$(wc -l <"$keyring_home/daemon.starts" 2>/dev/null || echo 0)
+  if [ "$starts" -gt 1 ]; then
+    echo "$0: gnome-keyring-daemon ended $((starts - 1)) time(s) during the run and the bus started it again (unlocked); what it printed:" >&2
+    grep -v '^GNOME_KEYRING_CONTROL=\|^SSH_AUTH_SOCK=' "$keyring_home/daemon.log" | tail -n 40 >&2 || true
+  fi
   exit "$status"
 fi
 
-# --unlock reads the password on stdin and creates the login keyring with it when there is none.
-# The daemon forks and prints env lines (GNOME_KEYRING_CONTROL=...); secrets need only the bus.
-printf '%s' "onramp-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-
-# Readiness: a real store/lookup/clear round trip, retried while the daemon settles on the bus.
+# Readiness: a real store/lookup/clear round trip (the first call starts the daemon through the bus),
+# retried while the daemon settles.
 probe="ready-$$-$RANDOM"
 for attempt in $(seq 1 50); do
   if printf '%s' "$probe" | timeout 5 secret-tool store --label='onramp readiness probe' onramp-probe "$probe" 2>/dev/null \
@@ -39,13 +70,14 @@ for attempt in $(seq 1 50); do
     break
   fi
   if [ "$attempt" -eq 50 ]; then
-    echo "$0: the Secret Service did not become ready (gnome-keyring-daemon on a private bus)" >&2
+    echo "$0: the Secret Service did not become ready (gnome-keyring-daemon on a private bus); it printed:" >&2
+    cat "$ONRAMP_KEYRING_HOME/daemon.log" >&2 2>/dev/null || true
     exit 1
   fi
   sleep 0.1
 done
 
-unset ONRAMP_IN_PRIVATE_BUS
+unset ONRAMP_IN_PRIVATE_BUS ONRAMP_KEYRING_HOME
 # The keyring needed a throwaway HOME; CMD gets the caller's back (npm and npx caches live there).
 export HOME="$ONRAMP_REAL_HOME"
 if [ -n "$ONRAMP_REAL_XDG_DATA_HOME" ]; then export XDG_DATA_HOME="$ONRAMP_REAL_XDG_DATA_HOME"; else unset XDG_DATA_HOME; fi

@@ -265,6 +265,30 @@ describe('with no Secret Service on the bus', () => {
     }
   })
 
+  it('a bus the library reaches over tcp (no check before it) that never answers: exit 7 soon after the deadline, though the native read still waits', async () => {
+    const h = home('keychain')
+    await (await openSessionStore({env: h.env, paths: h.paths, warn: () => undefined, backend: fakeBackend()})).save(uniqueSession())
+    // The plain read and the bus check leave tcp: to the library, whose read then waits on the thread
+    // pool for its own D-Bus timeout (25 s), which Node would join at exit.
+    const sockets: Socket[] = []
+    const bus = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => bus.listen(0, '127.0.0.1', resolve))
+    const {port} = bus.address() as {port: number}
+    try {
+      const started = Date.now()
+      const result = await runCli(['token', '--json'], {env: {...h.env, DBUS_SESSION_BUS_ADDRESS: `tcp:host=127.0.0.1,port=${port}`, ONRAMP_KEYCHAIN_TIMEOUT_MS: '1000'}, timeoutMs: 20_000})
+      expect(sockets.length, 'the library connected').toBeGreaterThan(0)
+      expect(JSON.parse(result.stdout).error.message).toMatch(/did not answer within 1 s/)
+      // Node >= 22.15 ends with the run's exit code; Node 20 has no process.execve and ends by SIGKILL.
+      // (null: ended by a signal; before the 15 s below, so not runCli's kill at 20 s).
+      expect(result.code, result.stderr).toBe('execve' in process ? 7 : null)
+      expect(Date.now() - started).toBeLessThan(15_000) // the library's own timeout is 25 s
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      bus.close()
+    }
+  })
+
   it('onramp login with ONRAMP_STORAGE=keychain exits 7 before any browser opens', async () => {
     const h = home('keychain')
     const opened = path.join(h.home, 'browser-opened')

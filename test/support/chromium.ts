@@ -31,6 +31,8 @@ export async function launchChromium(): Promise<{browser: Browser; close: () => 
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Never the Secret Service the keychain tests share (Chromium keeps its cookie key there on a desktop).
+      '--password-store=basic',
     ],
   })
   return {

@@ -81,6 +81,7 @@ function probeSecretService(): string | undefined {
   const value = randomBytes(8).toString('hex')
   const attributes = ['onramp-test-probe', value]
   const store = spawnSync('secret-tool', ['store', '--label=onramp test probe', ...attributes], {input: value, timeout: 5000, encoding: 'utf8'})
+  if ((store.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') return 'secret-tool store did not end within 5 s (a Secret Service that stopped answering, or a locked keyring waiting on its prompt)'
   if (store.error) return `secret-tool cannot run (${store.error.message}): install libsecret-tools`
   if (store.status !== 0) return `no usable Secret Service on the session bus (secret-tool store: ${store.stderr.trim() || `exit ${store.status}`})`
   const lookup = spawnSync('secret-tool', ['lookup', ...attributes], {timeout: 5000, encoding: 'utf8'})

@@ -52,18 +52,18 @@ export class KeychainTimeoutError extends KeychainUnavailableError {}
 /**
  * Wraps a backend so every call has a deadline and every failure is a KeychainUnavailableError.
  * A locked keyring may wait forever on an unlock prompt nobody sees: the race makes that an error
- * even when the native call ignores the abort signal. Limit: a native call already running cannot
- * be cancelled, and Node joins its thread pool at exit, so the process itself ends only when that
- * call does (the prompt is answered or dismissed). Without a display the prompt fails at once.
+ * even when the native call ignores the abort signal. A native call already running cannot be
+ * cancelled, and Node joins its thread pool at exit: `onDeadline` (the native backend's
+ * endWhenOnlyStuckCallsRemain, stuck-exit.ts) ends the process once nothing else is left to do.
  */
-export function withDeadlines(backend: SecretBackend, {timeoutMs}: {timeoutMs: number}): SecretBackend {
+export function withDeadlines(backend: SecretBackend, {timeoutMs, onDeadline}: {timeoutMs: number; onDeadline?: () => void}): SecretBackend {
   const guard = <T>(what: string, call: () => Promise<T>): Promise<T> => {
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new KeychainTimeoutError(`${backend.name} did not answer within ${Math.round(timeoutMs / 1000)} s (${what}; a locked keyring waiting for an unlock prompt?)`)),
-        timeoutMs,
-      )
+      timer = setTimeout(() => {
+        onDeadline?.()
+        reject(new KeychainTimeoutError(`${backend.name} did not answer within ${Math.round(timeoutMs / 1000)} s (${what}; a locked keyring waiting for an unlock prompt?)`))
+      }, timeoutMs)
     })
     const attempt = Promise.resolve()
       .then(call)

@@ -1,0 +1,46 @@
+/**
+ * scripts/with-keyring.sh, which the keychain tests and CI run under: a gnome-keyring that ends during
+ * the run is started again by the bus, unlocked, with what was stored before, and the restart is
+ * reported at the end (CI once saw the daemon crash in a storm of 16 `onramp token`; the stock service
+ * file would have started it locked, failing every keychain test after it). A private keyring of its
+ * own: killing the shared one would disturb the tests beside this one.
+ */
+import {spawnSync} from 'node:child_process'
+import path from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {ROOT} from '../support/cli.js'
+import {privateKeyringUnavailable} from '../support/keyring.js'
+
+const noPrivateKeyring = privateKeyringUnavailable()
+
+const OWNER_PID =
+  'dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | tail -n 1 | awk \'{print $2}\''
+
+describe.skipIf(noPrivateKeyring !== undefined)('scripts/with-keyring.sh', () => {
+  it('a daemon that crashes is started again by the bus, unlocked, keeping what was stored; the restart is reported', () => {
+    const script = [
+      'set -eu',
+      'printf kept | secret-tool store --label=before onramp-restart-test before',
+      `first=$(${OWNER_PID})`,
+      'kill -ABRT "$first"',
+      'while kill -0 "$first" 2>/dev/null; do sleep 0.05; done',
+      'echo "read: $(timeout 10 secret-tool lookup onramp-restart-test before)"',
+      'printf new | timeout 10 secret-tool store --label=after onramp-restart-test after',
+      'echo "written: $(timeout 10 secret-tool lookup onramp-restart-test after)"',
+      `[ "$(${OWNER_PID})" != "$first" ] && echo "another daemon"`,
+    ].join('\n')
+    const run = spawnSync(path.join(ROOT, 'scripts', 'with-keyring.sh'), ['bash', '-c', script], {encoding: 'utf8', timeout: 60_000})
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stdout).toBe('read: kept\nwritten: new\nanother daemon\n')
+    expect(run.stderr).toMatch(/gnome-keyring-daemon ended 1 time\(s\) during the run and the bus started it again \(unlocked\)/)
+  })
+
+  it('a run where the daemon never ends reports nothing', () => {
+    const run = spawnSync(path.join(ROOT, 'scripts', 'with-keyring.sh'), ['bash', '-c', 'printf x | secret-tool store --label=x onramp-restart-test x && secret-tool lookup onramp-restart-test x'], {encoding: 'utf8', timeout: 60_000})
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stdout).toBe('x')
+    expect(run.stderr).not.toMatch(/gnome-keyring-daemon ended/)
+  })
+})
