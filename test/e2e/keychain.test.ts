@@ -141,7 +141,8 @@ describe('the plain Secret Service read token uses (no addon, no key exchange)',
       const file = path.join(dir, 'probe.json')
       const probe = pathToFileURL(path.join(ROOT, 'test', 'fixtures', 'module-probe.mjs')).href
       const result = await runCli(['token'], {env: {...env, NODE_OPTIONS: `--import=${probe}`, ONRAMP_TEST_PROBE_FILE: file}})
-      return {result, files: (JSON.parse(fs.readFileSync(file, 'utf8')) as {files: string[]}).files}
+      const {files, builtins} = JSON.parse(fs.readFileSync(file, 'utf8')) as {files: string[]; builtins: string[]}
+      return {result, files, builtins}
     } finally {
       fs.rmSync(dir, {recursive: true, force: true})
     }
@@ -166,18 +167,32 @@ describe('the plain Secret Service read token uses (no addon, no key exchange)',
     for (const session of [short, long]) await store.delete(session)
   }, 60_000)
 
-  it.skipIf(noSecretService !== undefined)(`ONRAMP_STORAGE=keychain onramp token prints the stored token without loading the keychain addon${skipped(noSecretService)}`, async () => {
+  it.skipIf(noSecretService !== undefined)(`ONRAMP_STORAGE=keychain onramp token prints the stored token without loading the keychain addon or node:net${skipped(noSecretService)}`, async () => {
     const h = home('keychain')
     const store = await openStore(h)
     for (const session of [uniqueSession(), uniqueSession({access_token: `eyJ${randomBytes(1500).toString('hex')}`})]) {
       await store.save(session)
-      const {result, files} = await tokenLoading(h.env)
+      const {result, files, builtins} = await tokenLoading(h.env)
       expect(result.code, result.stderr).toBe(0)
       expect(result.stdout).toBe(`${session.access_token}\n`)
       expect(result.stderr).toBe('')
       expect(files.filter((file) => file.includes(`${path.sep}@napi-rs${path.sep}`))).toEqual([])
+      expect(builtins).not.toContain('net') // the bus through the Pipe handle (unix-stream.ts): no node:net, no streams
       await store.delete(session)
     }
+  }, 60_000)
+
+  it.skipIf(noSecretService !== undefined)(`under --pending-deprecation (NODE_PENDING_DEPRECATION=1) it reaches the bus through node:net instead, with no warning${skipped(noSecretService)}`, async () => {
+    const h = home('keychain')
+    const store = await openStore(h)
+    const session = uniqueSession()
+    await store.save(session)
+    const {result, builtins} = await tokenLoading({...h.env, NODE_PENDING_DEPRECATION: '1'})
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toBe(`${session.access_token}\n`)
+    expect(result.stderr).toBe('') // process.binding would print DEP0111 here
+    expect(builtins).toContain('net')
+    await store.delete(session)
   }, 60_000)
 
   it.skipIf(noSecretService !== undefined)(`the probe sees the addon when the plain read cannot decide (a second item for the same account), and token answers as the library does${skipped(noSecretService)}`, async () => {

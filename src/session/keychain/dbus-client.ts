@@ -1,8 +1,7 @@
-import type {Socket} from 'node:net'
-
 import {KeychainTimeoutError, type KeychainUnavailableError} from './backend.js'
 import {silentBus} from './dbus.js'
 import {MESSAGE, methodCall, readMessage, type MethodCall} from './dbus-wire.js'
+import {openUnixStream} from './unix-stream.js'
 
 /**
  * Anything a D-Bus connection did that the caller did not plan for: refused or closed connection, auth
@@ -26,11 +25,12 @@ const MAX_AUTH_LINE = 4096
  * tells the bus our uid), with one deadline over connecting, the handshake and every reply: a bus silent
  * until then is silentBus (the same words as the bus check before the library), one that answered the
  * handshake but not a call is a KeychainTimeoutError. Every other failure is BusUnusual.
- * node:net loads here, on use, never when the keychain modules do.
+ * `transport` is unix-stream.ts's (tests run both).
  */
-export function connectBus({first, target}: {first: string; target: string}, {timeoutMs, timeoutName}: {timeoutMs: number; timeoutName: string}): BusConnection {
-  const net = process.getBuiltinModule('node:net')
-  const socket: Socket = net.connect(target)
+export function connectBus(
+  {first, target}: {first: string; target: string},
+  {timeoutMs, timeoutName, transport}: {timeoutMs: number; timeoutName: string; transport?: 'pipe' | 'net'},
+): BusConnection {
   const waiting = new Map<number, {resolve: (body: unknown[]) => void; reject: (error: Error) => void; replySignature: string}>()
   let authenticated = false
   let received: Buffer = Buffer.alloc(0)
@@ -52,20 +52,25 @@ export function connectBus({first, target}: {first: string; target: string}, {ti
     fail(error)
   }, timeoutMs)
 
+  const socket = openUnixStream(
+    target,
+    {
+      data: (chunk) => {
+        try {
+          received = received.length === 0 ? chunk : Buffer.concat([received, chunk])
+          if (!authenticated) handshake()
+          if (authenticated) replies()
+        } catch (error) {
+          fail(error instanceof BusUnusual ? error : new BusUnusual(`D-Bus: ${(error as Error).message}`))
+        }
+      },
+      end: (error) => fail(new BusUnusual(error ? `D-Bus connection: ${error.message}` : 'the D-Bus connection closed')),
+    },
+    {transport},
+  )
   // The handshake pipelined, as sd-bus does: the uid as AUTH's initial response (the bus answers OK, or
   // REJECTED), BEGIN without waiting for that OK, and the calls right behind it; written once connected.
   socket.write(`\0AUTH EXTERNAL ${Buffer.from(String(process.getuid!())).toString('hex')}\r\nBEGIN\r\n`)
-  socket.on('error', (error) => fail(new BusUnusual(`D-Bus connection: ${error.message}`)))
-  socket.on('close', () => fail(new BusUnusual('the D-Bus connection closed')))
-  socket.on('data', (chunk: Buffer) => {
-    try {
-      received = received.length === 0 ? chunk : Buffer.concat([received, chunk])
-      if (!authenticated) handshake()
-      if (authenticated) replies()
-    } catch (error) {
-      fail(error instanceof BusUnusual ? error : new BusUnusual(`D-Bus: ${(error as Error).message}`))
-    }
-  })
 
   const handshake = () => {
     const end = received.indexOf('\r\n')

@@ -1,4 +1,5 @@
 import {KeychainUnavailableError} from './backend.js'
+import {openUnixStream} from './unix-stream.js'
 
 /**
  * The socket of a D-Bus address: `first` is its first entry (for messages), `target` a unix path or
@@ -22,28 +23,26 @@ export function silentBus(first: string, timeoutMs: number): KeychainUnavailable
  * SASL `AUTH`, to which every bus replies with the mechanisms it accepts) within `timeoutMs`.
  * Addresses other than unix paths and abstract sockets are left to the library.
  */
-export async function busAnswers(address: string | undefined, timeoutMs: number): Promise<void> {
+export async function busAnswers(address: string | undefined, timeoutMs: number, {transport}: {transport?: 'pipe' | 'net'} = {}): Promise<void> {
   if (!address) throw new KeychainUnavailableError('no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)')
   const {first, target} = busSocket(address)
   if (!target) return
-  // node:net loads here, not when the keychain modules do: `auto` storage reading a file session never asks the bus.
-  const net = process.getBuiltinModule('node:net')
   await new Promise<void>((resolve, reject) => {
-    const socket = net.connect(target)
-    const fail = (error: KeychainUnavailableError) => {
+    const settle = (error?: KeychainUnavailableError) => {
+      clearTimeout(timer)
       socket.destroy()
-      reject(error)
+      if (error) reject(error)
+      else resolve()
     }
-    const timer = setTimeout(() => fail(silentBus(first, timeoutMs)), timeoutMs)
-    socket.once('connect', () => socket.write('\0AUTH\r\n'))
-    socket.once('data', () => {
-      clearTimeout(timer)
-      socket.destroy()
-      resolve()
-    })
-    socket.once('error', (error) => {
-      clearTimeout(timer)
-      fail(new KeychainUnavailableError(`the D-Bus session bus at ${first} cannot be reached (${error.message})`))
-    })
+    const socket = openUnixStream(
+      target,
+      {
+        data: () => settle(),
+        end: (error) => settle(new KeychainUnavailableError(`the D-Bus session bus at ${first} cannot be reached (${error?.message ?? 'it closed the connection'})`)),
+      },
+      {transport},
+    )
+    const timer = setTimeout(() => settle(silentBus(first, timeoutMs)), timeoutMs)
+    socket.write('\0AUTH\r\n')
   })
 }

@@ -22,6 +22,8 @@ export interface PlainReadOptions {
   address: string | undefined
   service?: string
   timeoutMs?: number
+  /** unix-stream.ts's way to the socket; its own choice unless a test names one. */
+  transport?: 'pipe' | 'net'
 }
 
 /**
@@ -33,12 +35,12 @@ export interface PlainReadOptions {
  * end): a bus silent from the start as the bus check words it, a Secret Service that stopped answering as
  * a KeychainTimeoutError.
  */
-export async function readPlain(account: string, {address, service = KEYCHAIN_SERVICE, timeoutMs = KEYCHAIN_TIMEOUT_MS}: PlainReadOptions): Promise<ReadonlyMap<string, string> | undefined> {
+export async function readPlain(account: string, {address, service = KEYCHAIN_SERVICE, timeoutMs = KEYCHAIN_TIMEOUT_MS, transport}: PlainReadOptions): Promise<ReadonlyMap<string, string> | undefined> {
   const socket = address ? busSocket(address) : undefined
   if (!socket?.target || typeof process.getuid !== 'function') return undefined
   let bus: BusConnection | undefined
   try {
-    bus = connectBus({first: socket.first, target: socket.target}, {timeoutMs, timeoutName: keychainName()})
+    bus = connectBus({first: socket.first, target: socket.target}, {timeoutMs, timeoutName: keychainName(), transport})
     const search = (name: string) => bus!.call({...SECRETS, member: 'SearchItems'}, 'a{ss}', [[['service', service], ['username', name]]], 'aoao')
     // One round trip: the bus's Hello, a plain session and the search are sent together, behind the handshake.
     const [, opened, found] = await Promise.all([

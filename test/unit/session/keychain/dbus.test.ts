@@ -31,17 +31,18 @@ async function socketServer(answer: boolean): Promise<string> {
   return `unix:path=${file}`
 }
 
-describe('the D-Bus check before the keychain library connects', () => {
+// Over both ways to the socket (unix-stream.ts): the Pipe handle onramp uses, and node:net.
+describe.each(['pipe', 'net'] as const)('the D-Bus check before the keychain library connects (over %s)', (transport) => {
   it.skipIf(process.platform === 'win32')('a bus that accepts but never answers is "unavailable", not a frozen process', async () => {
     const address = await socketServer(false)
-    const error = await busAnswers(address, 300).catch((caught: unknown) => caught)
+    const error = await busAnswers(address, 300, {transport}).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(KeychainUnavailableError)
     expect((error as Error).message).toMatch(/did not answer/)
   })
 
   it.skipIf(process.platform === 'win32')('a bus that answers passes; no bus at all is "unavailable"', async () => {
-    await expect(busAnswers(await socketServer(true), 2000)).resolves.toBeUndefined()
-    await expect(busAnswers('unix:path=/nonexistent/bus', 2000)).rejects.toThrow(/cannot be reached/)
-    await expect(busAnswers(undefined, 2000)).rejects.toThrow(/DBUS_SESSION_BUS_ADDRESS is not set/)
+    await expect(busAnswers(await socketServer(true), 2000, {transport})).resolves.toBeUndefined()
+    await expect(busAnswers('unix:path=/nonexistent/bus', 2000, {transport})).rejects.toThrow(/cannot be reached/)
+    await expect(busAnswers(undefined, 2000, {transport})).rejects.toThrow(/DBUS_SESSION_BUS_ADDRESS is not set/)
   })
 })

@@ -8,7 +8,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {KeychainTimeoutError, KeychainUnavailableError} from '../../../../src/session/keychain/backend.js'
 import {parseSignature, readMessage, Writer, type Variant} from '../../../../src/session/keychain/dbus-wire.js'
@@ -127,13 +127,19 @@ async function fakeBus({items = [], auth = 'OK 1234abcd'}: {items?: Item[]; auth
   return bus
 }
 
-const read = (bus: FakeBus, account: string, timeoutMs = 5000) => readPlain(account, {address: bus.address, timeoutMs})
+/** Every case runs over both ways to the socket (unix-stream.ts): the Pipe handle onramp uses, and node:net. */
+let transport: 'pipe' | 'net' = 'pipe'
+const read = (bus: FakeBus, account: string, timeoutMs = 5000) => readPlain(account, {address: bus.address, timeoutMs, transport})
 const closed = async (bus: FakeBus) => {
   for (let wait = 0; wait < 50 && bus.open() > 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10))
   return bus.open() === 0
 }
 
-describe.skipIf(process.platform === 'win32')('the plain Secret Service read', () => {
+describe.skipIf(process.platform === 'win32').each(['pipe', 'net'] as const)('the plain Secret Service read (over %s)', (kind) => {
+  beforeEach(() => {
+    transport = kind
+  })
+
   it('reads an entry in one search and one GetSecrets, as UTF-8 text kept byte for byte (a BOM too), and closes its connection', async () => {
     const value = '\ufeff{"access_token":"pha_\u00e9\ud83d\ude00"}'
     const bus = await fakeBus({items: [{username: 'other', secret: 'x'}, {username: 'acct', secret: value}]})
@@ -188,9 +194,9 @@ describe.skipIf(process.platform === 'win32')('the plain Secret Service read', (
     })
 
     it('no bus address, or one that is not a unix socket; nothing listening', async () => {
-      await expect(readPlain('acct', {address: undefined})).resolves.toBeUndefined()
-      await expect(readPlain('acct', {address: 'tcp:host=localhost,port=1'})).resolves.toBeUndefined()
-      await expect(readPlain('acct', {address: 'unix:path=/nonexistent/onramp-bus'})).resolves.toBeUndefined()
+      await expect(readPlain('acct', {address: undefined, transport})).resolves.toBeUndefined()
+      await expect(readPlain('acct', {address: 'tcp:host=localhost,port=1', transport})).resolves.toBeUndefined()
+      await expect(readPlain('acct', {address: 'unix:path=/nonexistent/onramp-bus', transport})).resolves.toBeUndefined()
     })
 
   })
