@@ -6,12 +6,14 @@
  * own: killing the shared one would disturb the tests beside this one.
  */
 import {spawnSync} from 'node:child_process'
+import {appendFileSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 
 import {ROOT} from '../support/cli.js'
-import {privateKeyringUnavailable} from '../support/keyring.js'
+import {againIfKeyringRestarted, privateKeyringUnavailable} from '../support/keyring.js'
 
 const noPrivateKeyring = privateKeyringUnavailable()
 
@@ -42,5 +44,46 @@ describe.skipIf(noPrivateKeyring !== undefined)('scripts/with-keyring.sh', () =>
     expect(run.status, run.stderr).toBe(0)
     expect(run.stdout).toBe('x')
     expect(run.stderr).not.toMatch(/gnome-keyring-daemon ended/)
+  })
+})
+
+describe('againIfKeyringRestarted (the storm tests\' one retry)', () => {
+  let dir = ''
+  let starts = ''
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'onramp-starts-'))
+    starts = path.join(dir, 'daemon.starts')
+  })
+  afterEach(() => {
+    vi.unstubAllEnvs()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('runs the test again once when the daemon was started again while it ran', async () => {
+    vi.stubEnv('ONRAMP_KEYRING_STARTS', starts)
+    appendFileSync(starts, 'started\n')
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    let runs = 0
+    await againIfKeyringRestarted(async () => {
+      if (++runs === 1) {
+        appendFileSync(starts, 'started\n') // the daemon ended and the bus started it again
+        throw new Error('16 processes failed')
+      }
+    })
+    expect(runs).toBe(2)
+    expect(warn.mock.calls[0]![0]).toMatch(/started again during this test.*16 processes failed/)
+  })
+
+  it('never retries a failure with the same daemon throughout, nor outside with-keyring.sh', async () => {
+    for (const file of [starts, undefined]) {
+      if (file) vi.stubEnv('ONRAMP_KEYRING_STARTS', file)
+      else vi.stubEnv('ONRAMP_KEYRING_STARTS', '')
+      let runs = 0
+      await expect(againIfKeyringRestarted(async () => {
+        runs++
+        throw new Error('a failure of our own')
+      })).rejects.toThrow('a failure of our own')
+      expect(runs).toBe(1)
+    }
   })
 })

@@ -1,5 +1,6 @@
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 
 import {KeychainUnavailableError, type SecretBackend} from '../../src/session/keychain/backend.js'
 import type {Session} from '../../src/session/session.js'
@@ -97,6 +98,33 @@ export function privateKeyringUnavailable(): string | undefined {
   const reason = missing.length > 0 ? `missing ${missing.join(', ')} (apt-get install dbus gnome-keyring libsecret-tools)` : undefined
   if (reason && process.env.ONRAMP_REQUIRE_KEYCHAIN_TESTS === '1') throw new Error(`${reason}; ONRAMP_REQUIRE_KEYCHAIN_TESTS=1 forbids skipping`)
   return reason
+}
+
+/** How many times the bus has started gnome-keyring in this run of scripts/with-keyring.sh; 0 outside it. */
+export function keyringStarts(): number {
+  const file = process.env.ONRAMP_KEYRING_STARTS
+  if (!file) return 0
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).length
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Runs `body` (a whole test: its own login, storm and checks); when it fails and gnome-keyring was started
+ * again meanwhile (the daemon ended: an external crash, which with-keyring.sh reports at the end of the
+ * run), runs it once more, saying so. A failure with the same daemon throughout is never retried.
+ */
+export async function againIfKeyringRestarted(body: () => Promise<void>): Promise<void> {
+  const starts = keyringStarts()
+  try {
+    await body()
+  } catch (error) {
+    if (keyringStarts() === starts) throw error
+    console.warn(`gnome-keyring-daemon was started again during this test (it ended); running the test once more. The failure was: ${String(error)}`)
+    await body()
+  }
 }
 
 /** `secret-tool search --all service onramp` as text: what a user sees in the keychain. */
