@@ -8,10 +8,11 @@
 # during the run, the next request starts it again unlocked, instead of the stock service file's daemon,
 # whose keyring is locked and whose unlock prompt cannot open here: every keychain test after it would
 # fail. gnome-keyring 42 does end under many concurrent clients: "gkd_secret_service_get_pkcs11_session:
-# assertion 'client' failed", then an abort in g_variant_new (upstream issues 190, 196, 199). Reproduced
-# here with @napi-rs/keyring's calls alone (about one crash in 2000 connections) as with onramp's plain
-# read; CI met it once in a storm of 16 `onramp token`. Each restart is reported on stderr at the end,
-# with what the daemon printed: never silent.
+# assertion 'client' failed", then an abort in g_variant_new (upstream issues 190, 196, 199): a client
+# whose first call is OpenSession can find no record of itself. Reproduced here with @napi-rs/keyring's
+# calls alone (about one crash in 2000 connections); onramp's plain read now opens its session only after
+# a first answer (secret-service.ts), but writes go through the library. CI met it once, in a storm of 16
+# `onramp token`. Each restart is reported on stderr at the end, with what the daemon printed: never silent.
 # Usage: scripts/with-keyring.sh npx vitest run test/e2e/keychain.test.ts
 set -euo pipefail
 

@@ -42,15 +42,18 @@ export async function readPlain(account: string, {address, service = KEYCHAIN_SE
   try {
     bus = connectBus({first: socket.first, target: socket.target}, {timeoutMs, timeoutName: keychainName(), transport})
     const search = (name: string) => bus!.call({...SECRETS, member: 'SearchItems'}, 'a{ss}', [[['service', service], ['username', name]]], 'aoao')
-    // One round trip: the bus's Hello, a plain session and the search are sent together, behind the handshake.
-    const [, opened, found] = await Promise.all([
-      bus.call(BUS, '', [], 's'),
-      bus.call({...SECRETS, member: 'OpenSession'}, 'sv', ['plain', ['s', '']], 'vo'),
-      search(account),
-    ])
-    const session = opened![1]
+    // The bus's Hello and the search, sent together behind the handshake. The session is opened only once
+    // the Secret Service has answered a call of this connection: gnome-keyring 42 records a new client on
+    // its main loop after the call arrives, and an OpenSession that is a client's first call can find no
+    // record and abort the daemon ("gkd_secret_service_get_pkcs11_session: assertion 'client' failed",
+    // upstream issues 190, 196, 199). Measured with 32 connections at a time: OpenSession first, or behind
+    // the search without waiting for it, crashed it within a few thousand connections; after the
+    // search's answer, never in 96,000. A search that finds nothing usable also needs no session at all.
+    const [, found] = await Promise.all([bus.call(BUS, '', [], 's'), search(account)])
+    const item = onlyItem(found!)
+    const [, session] = await bus.call({...SECRETS, member: 'OpenSession'}, 'sv', ['plain', ['s', '']], 'vo')
     if (typeof session !== 'string') return undefined
-    const [value] = await secrets(bus, session, [onlyItem(found!)])
+    const [value] = await secrets(bus, session, [item])
     const values = new Map([[account, value!]])
     const parts = partAccounts(account, value!)
     if (parts.length > 0) {

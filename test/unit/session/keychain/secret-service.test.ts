@@ -144,7 +144,7 @@ describe.skipIf(process.platform === 'win32').each(['pipe', 'net'] as const)('th
     const value = '\ufeff{"access_token":"pha_\u00e9\ud83d\ude00"}'
     const bus = await fakeBus({items: [{username: 'other', secret: 'x'}, {username: 'acct', secret: value}]})
     await expect(read(bus, 'acct')).resolves.toEqual(new Map([['acct', value]]))
-    expect(bus.calls).toEqual(['Hello', 'OpenSession', 'SearchItems', 'GetSecrets'])
+    expect(bus.calls).toEqual(['Hello', 'SearchItems', 'OpenSession', 'GetSecrets'])
     expect(await closed(bus)).toBe(true)
   })
 
@@ -166,7 +166,7 @@ describe.skipIf(process.platform === 'win32').each(['pipe', 'net'] as const)('th
         ['acct#part:ab12:2', 'three'],
       ]),
     )
-    expect(bus.calls).toEqual(['Hello', 'OpenSession', 'SearchItems', 'GetSecrets', 'SearchItems', 'SearchItems', 'SearchItems', 'GetSecrets'])
+    expect(bus.calls).toEqual(['Hello', 'SearchItems', 'OpenSession', 'GetSecrets', 'SearchItems', 'SearchItems', 'SearchItems', 'GetSecrets'])
   })
 
   describe('undecided (undefined) for anything unusual, its connection closed', () => {
@@ -210,6 +210,15 @@ describe.skipIf(process.platform === 'win32').each(['pipe', 'net'] as const)('th
     expect((error as Error).message).toMatch(new RegExp(`the D-Bus session bus at unix:path=.*bus did not answer within 0 s`))
     expect(Date.now() - started).toBeGreaterThanOrEqual(250)
     expect(await closed(bus)).toBe(true)
+  })
+
+  it('opens its session only after the Secret Service answered the search (gnome-keyring 42 aborts on a first call that is OpenSession), and none when the search finds nothing usable', async () => {
+    const unanswered = withOverride(await fakeBus({items: [{username: 'acct', secret: 'x'}]}), 'SearchItems', () => 'silent')
+    await expect(read(unanswered, 'acct', 300)).rejects.toBeInstanceOf(KeychainTimeoutError)
+    expect(unanswered.calls).toEqual(['Hello', 'SearchItems'])
+    const empty = await fakeBus({items: []})
+    await expect(read(empty, 'acct')).resolves.toBeUndefined()
+    expect(empty.calls).toEqual(['Hello', 'SearchItems'])
   })
 
   it('a Secret Service that stops answering after the handshake: a timeout (not tried again), connection closed', async () => {
