@@ -25,8 +25,14 @@ if [ -z "${ONRAMP_IN_PRIVATE_BUS:-}" ]; then
   for tool in dbus-run-session gnome-keyring-daemon secret-tool; do
     command -v "$tool" >/dev/null || { echo "$0: $tool is missing (apt-get install dbus gnome-keyring libsecret-tools)" >&2; exit 127; }
   done
+  stock_conf=/usr/share/dbus-1/session.conf
+  [ -f "$stock_conf" ] || { echo "$0: $stock_conf is missing (apt-get install dbus)" >&2; exit 127; }
   keyring_home="$(mktemp -d "${TMPDIR:-/tmp}/onramp-keyring-XXXXXX")"
   trap 'rm -rf "$keyring_home"' EXIT
+  # The path goes unquoted into a service file's Exec= line, a shell script and XML: plain characters only.
+  case "$keyring_home" in
+    *[!A-Za-z0-9/._-]*) echo "$0: TMPDIR must be a plain path (letters, digits, / . _ -): $keyring_home" >&2; exit 2 ;;
+  esac
   mkdir -m 700 "$keyring_home/data" "$keyring_home/run" "$keyring_home/services"
   (umask 077 && printf '%s' "onramp-test-keyring" >"$keyring_home/password")
   # The daemon, as the bus starts it: --unlock reads the password on stdin (and creates the login
@@ -45,7 +51,7 @@ EOF
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <servicedir>$keyring_home/services</servicedir>
-  <include>/usr/share/dbus-1/session.conf</include>
+  <include>$stock_conf</include>
 </busconfig>
 EOF
   # Re-enter this script inside the private bus; the daemon dies with the bus when CMD ends.
@@ -55,10 +61,16 @@ EOF
     ONRAMP_REAL_HOME="$HOME" ONRAMP_REAL_XDG_DATA_HOME="${XDG_DATA_HOME:-}" ONRAMP_IN_PRIVATE_BUS=1 \
     ONRAMP_KEYRING_HOME="$keyring_home" \
     dbus-run-session --config-file="$keyring_home/session.conf" -- "$0" "$@" || status=$?
-  starts=$(wc -l <"$keyring_home/daemon.starts" 2>/dev/null || echo 0)
+  starts=0
+  [ -f "$keyring_home/daemon.starts" ] && starts=$(wc -l <"$keyring_home/daemon.starts")
   if [ "$starts" -gt 1 ]; then
     echo "$0: gnome-keyring-daemon ended $((starts - 1)) time(s) during the run and the bus started it again (unlocked); what it printed:" >&2
     grep -v '^GNOME_KEYRING_CONTROL=\|^SSH_AUTH_SOCK=' "$keyring_home/daemon.log" | tail -n 40 >&2 || true
+  fi
+  # A plain session is only ever opened by onramp's own read, which must never be what crashed the daemon.
+  if grep -q 'plain_negotiate: assertion' "$keyring_home/daemon.log" 2>/dev/null; then
+    echo "$0: gnome-keyring-daemon crashed opening a *plain* session, which only onramp's plain read opens (secret-service.ts must open it only after a first answer): failing the run" >&2
+    [ "$status" -ne 0 ] || status=1
   fi
   exit "$status"
 fi
@@ -81,7 +93,7 @@ for attempt in $(seq 1 50); do
 done
 
 # For tests that must tell a daemon restart (an external crash) from a failure of their own.
-export ONRAMP_KEYRING_STARTS="$ONRAMP_KEYRING_HOME/daemon.starts"
+export ONRAMP_KEYRING_STARTS="$ONRAMP_KEYRING_HOME/daemon.starts" ONRAMP_KEYRING_LOG="$ONRAMP_KEYRING_HOME/daemon.log"
 unset ONRAMP_IN_PRIVATE_BUS ONRAMP_KEYRING_HOME
 # The keyring needed a throwaway HOME; CMD gets the caller's back (npm and npx caches live there).
 export HOME="$ONRAMP_REAL_HOME"

@@ -11,6 +11,7 @@ import {pathToFileURL} from 'node:url'
 
 import {createNativeBackend} from '../session/keychain/native.js'
 import {probeKeychain} from '../session/keychain/probe.js'
+import {endNow, stuckCalls} from '../session/keychain/stuck-exit.js'
 
 export const PROBE_SERVICE = 'onramp-doctor-probe'
 
@@ -25,10 +26,11 @@ export async function runKeychainProbe(timeoutMs: number): Promise<ProbeAnswer> 
   }
 }
 
-// Run as a program (not when imported): answer on stdout, then exit (a native call still pending must not keep it alive).
+// Run as a program (not when imported): answer on stdout, then exit; a native call still running past its
+// deadline would make process.exit() wait for it (stuck-exit.ts), so then the process is ended outright.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const timeoutMs = Number(process.argv[2])
   void runKeychainProbe(Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 20_000).then((answer) =>
-    process.stdout.write(JSON.stringify(answer), () => process.exit(0)),
+    process.stdout.write(JSON.stringify(answer), () => (stuckCalls() > 0 ? endNow(0) : process.exit(0))),
   )
 }

@@ -4,6 +4,7 @@ import vm from 'node:vm'
 
 import {trustProblem} from '../fs-private.js'
 import {resolvePaths} from '../paths.js'
+import {endIfKeychainStuck} from '../session/keychain/stuck-exit.js'
 
 /**
  * What bin/run.cjs runs: the fast path (dist/fast/hot.cjs) for the hot commands, oclif for everything else
@@ -44,12 +45,14 @@ export async function main({binFile, require}: Entry, argv: readonly string[] = 
     const hot = loadHot(hotFile, require, codeCacheFile(argv[0], env))
     if (await hot.module.runFast(argv)) {
       if (!process.exitCode) hot.saveCache()
-      return
+      return endIfKeychainStuck()
     }
   }
   await enableCompileCache(env)
   const {execute} = await import('@oclif/core')
   await execute({dir: binFile})
+  // A keychain call past its deadline may still hold the thread pool, which Node would wait for.
+  await endIfKeychainStuck()
 }
 
 /** `<XDG cache>/onramp/code-cache/<node>-<arch>-<hot hash>-<command>.bin`, or undefined (not a hot command; NODE_DISABLE_COMPILE_CACHE). */

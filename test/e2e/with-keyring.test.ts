@@ -20,27 +20,42 @@ const noPrivateKeyring = privateKeyringUnavailable()
 const OWNER_PID =
   'dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets | tail -n 1 | awk \'{print $2}\''
 
+/** `lines` (bash, `set -eu` first) run under a private scripts/with-keyring.sh of their own. */
+const underWithKeyring = (lines: string[]) =>
+  spawnSync(path.join(ROOT, 'scripts', 'with-keyring.sh'), ['bash', '-c', ['set -eu', ...lines].join('\n')], {encoding: 'utf8', timeout: 60_000})
+
 describe.skipIf(noPrivateKeyring !== undefined)('scripts/with-keyring.sh', () => {
   it('a daemon that crashes is started again by the bus, unlocked, keeping what was stored; the restart is reported', () => {
-    const script = [
-      'set -eu',
+    const run = underWithKeyring([
       'printf kept | secret-tool store --label=before onramp-restart-test before',
       `first=$(${OWNER_PID})`,
-      'kill -ABRT "$first"',
-      'while kill -0 "$first" 2>/dev/null; do sleep 0.05; done',
+      'kill -KILL "$first"',
+      // Until the bus has dropped the dead owner: the next call then starts a new daemon.
+      'while [ "$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | tail -n 1 | awk \'{print $2}\')" = true ]; do sleep 0.05; done',
       'echo "read: $(timeout 10 secret-tool lookup onramp-restart-test before)"',
       'printf new | timeout 10 secret-tool store --label=after onramp-restart-test after',
       'echo "written: $(timeout 10 secret-tool lookup onramp-restart-test after)"',
       `[ "$(${OWNER_PID})" != "$first" ] && echo "another daemon"`,
-    ].join('\n')
-    const run = spawnSync(path.join(ROOT, 'scripts', 'with-keyring.sh'), ['bash', '-c', script], {encoding: 'utf8', timeout: 60_000})
+    ])
     expect(run.status, run.stderr).toBe(0)
     expect(run.stdout).toBe('read: kept\nwritten: new\nanother daemon\n')
     expect(run.stderr).toMatch(/gnome-keyring-daemon ended 1 time\(s\) during the run and the bus started it again \(unlocked\)/)
   })
 
+  it('a crash in opening a plain session (only onramp\'s plain read opens one) fails the run even when CMD passed', () => {
+    // What gnome-keyring 42 prints when it aborts on a client whose first call is a plain OpenSession.
+    const run = underWithKeyring([
+      'secret-tool search --all onramp-restart-test none >/dev/null 2>&1 || true',
+      `pid=$(${OWNER_PID})`,
+      'printf "** CRITICAL **: plain_negotiate: assertion \'session\' failed\\n" >>"$ONRAMP_KEYRING_LOG"',
+      'kill -KILL "$pid"',
+    ])
+    expect(run.status, run.stderr).toBe(1)
+    expect(run.stderr).toMatch(/crashed opening a \*plain\* session, which only onramp's plain read opens/)
+  })
+
   it('a run where the daemon never ends reports nothing', () => {
-    const run = spawnSync(path.join(ROOT, 'scripts', 'with-keyring.sh'), ['bash', '-c', 'printf x | secret-tool store --label=x onramp-restart-test x && secret-tool lookup onramp-restart-test x'], {encoding: 'utf8', timeout: 60_000})
+    const run = underWithKeyring(['printf x | secret-tool store --label=x onramp-restart-test x', 'secret-tool lookup onramp-restart-test x'])
     expect(run.status, run.stderr).toBe(0)
     expect(run.stdout).toBe('x')
     expect(run.stderr).not.toMatch(/gnome-keyring-daemon ended/)

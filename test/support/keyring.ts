@@ -111,10 +111,21 @@ export function keyringStarts(): number {
   }
 }
 
+/** The daemon's log (with-keyring.sh) shows it aborted opening a plain session: onramp's own read did it. */
+function plainSessionCrash(): boolean {
+  const file = process.env.ONRAMP_KEYRING_LOG
+  try {
+    return file !== undefined && file !== '' && readFileSync(file, 'utf8').includes('plain_negotiate: assertion')
+  } catch {
+    return false
+  }
+}
+
 /**
  * Runs `body` (a whole test: its own login, storm and checks); when it fails and gnome-keyring was started
  * again meanwhile (the daemon ended: an external crash, which with-keyring.sh reports at the end of the
- * run), runs it once more, saying so. A failure with the same daemon throughout is never retried.
+ * run), runs it once more, saying so. A failure with the same daemon throughout is never retried, nor a
+ * crash in opening a plain session (only onramp's plain read opens one: a regression, not bad luck).
  */
 export async function againIfKeyringRestarted(body: () => Promise<void>): Promise<void> {
   const starts = keyringStarts()
@@ -122,6 +133,7 @@ export async function againIfKeyringRestarted(body: () => Promise<void>): Promis
     await body()
   } catch (error) {
     if (keyringStarts() === starts) throw error
+    if (plainSessionCrash()) throw new Error(`gnome-keyring crashed opening a plain session, which only onramp's plain read opens: ${String(error)}`)
     console.warn(`gnome-keyring-daemon was started again during this test (it ended); running the test once more. The failure was: ${String(error)}`)
     await body()
   }

@@ -53,24 +53,24 @@ export class KeychainTimeoutError extends KeychainUnavailableError {}
  * Wraps a backend so every call has a deadline and every failure is a KeychainUnavailableError.
  * A locked keyring may wait forever on an unlock prompt nobody sees: the race makes that an error
  * even when the native call ignores the abort signal. A native call already running cannot be
- * cancelled, and Node joins its thread pool at exit: `onDeadline` (the native backend's
- * endWhenOnlyStuckCallsRemain, stuck-exit.ts) ends the process once nothing else is left to do.
+ * cancelled, and Node joins its thread pool at exit: `onDeadline` gets the call when its deadline passes
+ * (the native backend counts it until it ends: stuck-exit.ts, whose endIfKeychainStuck the CLI's entry runs).
  */
-export function withDeadlines(backend: SecretBackend, {timeoutMs, onDeadline}: {timeoutMs: number; onDeadline?: () => void}): SecretBackend {
+export function withDeadlines(backend: SecretBackend, {timeoutMs, onDeadline}: {timeoutMs: number; onDeadline?: (running: Promise<unknown>) => void}): SecretBackend {
   const guard = <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        onDeadline?.()
-        reject(new KeychainTimeoutError(`${backend.name} did not answer within ${Math.round(timeoutMs / 1000)} s (${what}; a locked keyring waiting for an unlock prompt?)`))
-      }, timeoutMs)
-    })
     const attempt = Promise.resolve()
       .then(call)
       .catch((error: unknown) => {
         if (error instanceof KeychainUnavailableError) throw error
         throw new KeychainUnavailableError(`${backend.name} failed (${what}): ${describeError(error)}`, error)
       })
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onDeadline?.(attempt)
+        reject(new KeychainTimeoutError(`${backend.name} did not answer within ${Math.round(timeoutMs / 1000)} s (${what}; a locked keyring waiting for an unlock prompt?)`))
+      }, timeoutMs)
+    })
     return Promise.race([attempt, deadline]).finally(() => clearTimeout(timer))
   }
   const {readAll, readPlain} = backend

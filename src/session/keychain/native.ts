@@ -1,7 +1,7 @@
 import {loadKeyring, type Keyring} from './addon.js'
 import {busAnswers} from './dbus.js'
 import {readPlain} from './secret-service.js'
-import {endWhenOnlyStuckCallsRemain} from './stuck-exit.js'
+import {stuckCall} from './stuck-exit.js'
 import {KEYCHAIN_SERVICE, KEYCHAIN_TIMEOUT_MS, keychainName, withDeadlines, type SecretBackend} from './backend.js'
 
 /**
@@ -69,8 +69,8 @@ export function createNativeBackend({service = KEYCHAIN_SERVICE, timeoutMs = KEY
           }
         : {}),
     },
-    // A call past its deadline may still be waiting on the thread pool: the process then ends without it.
-    {timeoutMs, onDeadline: endWhenOnlyStuckCallsRemain},
+    // A call past its deadline may still be waiting on the thread pool: counted, so the CLI can end without it.
+    {timeoutMs, onDeadline: stuckCall},
   )
 }
 

@@ -2,53 +2,58 @@
  * A native keychain call cut at its deadline keeps running on libuv's thread pool (an unlock prompt that
  * nobody answers, a Secret Service that stopped answering), and Node joins that pool when the process
  * ends, process.exit() included: the CLI would print its exit-7 error and then never end, holding a CI
- * job until that job's own timeout. So once the deadline of a native call has passed, this watches for
- * the moment nothing but such a call is left (no handle or request but stdio: its work is done, its
- * output written) and then ends the process with the exit code the run set. On Node >= 22.15
- * by exec'ing `/bin/sh -c 'exit N'` over it (process.execve: the stuck threads end with the old image,
- * the parent sees N); on Node 20 by SIGKILL, the only way left (a shell sees 137).
+ * job until that job's own timeout.
+ *
+ * So the native backend counts its calls that are past their deadline and still running (`stuckCall`,
+ * released when the call does end), and the CLI's entry, once the command has finished and its output
+ * is written, ends the process itself if one is still running (`endIfKeychainStuck`): the command decides
+ * nothing here, it has already set its exit code. On Node >= 22.15 by exec'ing Node over the process with
+ * that exit code (process.execve: the stuck threads end with the old image, the parent sees the code); on
+ * Node 20 by SIGKILL, the only way left (a shell sees 137).
+ *
+ * The count is process-wide (a global symbol): the fast path's bundle and oclif's modules are separate
+ * copies of this module.
  */
 
-/** How often the watch looks, and how many looks in a row must find nothing but the stuck call. */
-const LOOK_MS = 200
-const QUIET_LOOKS = 2
+const STUCK = Symbol.for('onramp.keychain.stuckCalls')
 
-let watching = false
-
-/**
- * Starts the watch (once per process). Only in a CLI process: never in a worker thread or a process with
- * an IPC channel (a test runner's worker), whose handles are not the CLI's to judge.
- */
-export function endWhenOnlyStuckCallsRemain(): void {
-  if (watching || process.channel || !process.getBuiltinModule('node:worker_threads').isMainThread) return
-  watching = true
-  let quiet = 0
-  const timer = setInterval(() => {
-    quiet = nothingLeft() ? quiet + 1 : 0
-    if (quiet >= QUIET_LOOKS) endNow(exitCodeOfRun())
-  }, LOOK_MS)
-  timer.unref() // the watch itself must never be what keeps the process alive
+interface Counter {
+  [STUCK]?: number
 }
 
-interface Internals {
-  _getActiveHandles?: () => unknown[]
-  _getActiveRequests?: () => unknown[]
-}
+const counter = globalThis as Counter
 
-/**
- * No handle or request keeps the process alive but its own stdio streams (a piped stdout counts as an
- * active handle while it lives) and this watch's unreferenced timer; a native call on the thread pool is
- * not among them. A write still in flight to a pipe is a request: the watch waits for it.
- */
-function nothingLeft(): boolean {
-  const {_getActiveHandles, _getActiveRequests} = process as unknown as Internals
-  if (typeof _getActiveHandles === 'function' && typeof _getActiveRequests === 'function') {
-    const stdio = new Set<unknown>([process.stdin, process.stdout, process.stderr])
-    return _getActiveRequests.call(process).length === 0 && _getActiveHandles.call(process).every((handle) => stdio.has(handle))
+/** A native call passed its deadline: counted until `settled` settles. */
+export function stuckCall(settled: Promise<unknown>): void {
+  counter[STUCK] = (counter[STUCK] ?? 0) + 1
+  const release = () => {
+    counter[STUCK] = (counter[STUCK] ?? 1) - 1
   }
-  // Without the internals: only stdio's own kinds of handle (at most three) may be left.
-  const left = process.getActiveResourcesInfo()
-  return left.length <= 3 && left.every((kind) => kind === 'PipeWrap' || kind === 'TTYWrap')
+  settled.then(release, release)
+}
+
+/** How many native keychain calls are past their deadline and still running. */
+export function stuckCalls(): number {
+  return counter[STUCK] ?? 0
+}
+
+/**
+ * For the CLI's entry, after the command: when a keychain call is still stuck, ends the process once
+ * stdout and stderr are flushed, with the exit code the run set. Returns (and the process ends as usual)
+ * otherwise.
+ */
+export async function endIfKeychainStuck(): Promise<void> {
+  if (stuckCalls() === 0) return
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)])
+  if (stuckCalls() > 0) endNow(exitCodeOfRun())
+}
+
+/** Resolves once what was written to `stream` before now has been handed to the OS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (!stream.writable) return resolve()
+    stream.write('', () => resolve())
+  })
 }
 
 function exitCodeOfRun(): number {
@@ -58,14 +63,12 @@ function exitCodeOfRun(): number {
 
 type Execve = (file: string, args: string[], env: Record<string, string>) => never
 
-function endNow(code: number): void {
+/** Ends the process at once with `code` (Node >= 22.15), or by SIGKILL. */
+export function endNow(code: number): never {
   const execve = (process as unknown as {execve?: Execve}).execve
-  if (typeof execve === 'function') {
-    try {
-      execve.call(process, '/bin/sh', ['sh', '-c', `exit ${code}`], {})
-    } catch {
-      // no /bin/sh: fall through
-    }
-  }
+  // Node itself as the new image: always there (a distroless image has no /bin/sh), and an execve that
+  // fails aborts the process rather than throwing.
+  if (typeof execve === 'function') execve.call(process, process.execPath, [process.execPath, '-e', `process.exitCode = ${code}`], {})
   process.kill(process.pid, 'SIGKILL')
+  throw new Error('unreachable: the process was ended')
 }

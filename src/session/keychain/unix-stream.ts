@@ -13,6 +13,8 @@ import type {Socket} from 'node:net'
  */
 
 export interface UnixStream {
+  /** Which way it went: the Pipe handle, or node:net. */
+  readonly kind: 'pipe' | 'net'
   /** Queued until connected; written in order. A string is written as Latin-1 (onramp writes only ASCII). */
   write(data: Buffer | string): void
   /** Closes the socket; no callback runs after it. */
@@ -56,6 +58,7 @@ function netStream(target: string, on: UnixStreamEvents): UnixStream {
   socket.on('error', (error) => end(error))
   socket.on('close', () => end())
   return {
+    kind: 'net',
     write: (data) => void (typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data)),
     destroy: () => {
       open = false
@@ -137,6 +140,15 @@ function pipeBindings(): PipeBindings | undefined {
 
 function pipeStream(b: PipeBindings, target: string, on: UnixStreamEvents): UnixStream {
   const handle = new b.Pipe(b.SOCKET)
+  try {
+    return pipeStreamOn(b, handle, target, on)
+  } catch (error) {
+    handle.close() // not left open (and keeping the process alive) when the fallback takes over
+    throw error
+  }
+}
+
+function pipeStreamOn(b: PipeBindings, handle: PipeHandle, target: string, on: UnixStreamEvents): UnixStream {
   let queued: (Buffer | string)[] | undefined = []
   let open = true
 
@@ -179,6 +191,7 @@ function pipeStream(b: PipeBindings, target: string, on: UnixStreamEvents): Unix
   if (status < 0) process.nextTick(() => failed('connect', status))
 
   return {
+    kind: 'pipe',
     write(data) {
       if (!open) return
       if (queued) queued.push(data)

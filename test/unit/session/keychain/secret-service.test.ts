@@ -214,7 +214,7 @@ describe.skipIf(process.platform === 'win32').each(['pipe', 'net'] as const)('th
 
   it('opens its session only after the Secret Service answered the search (gnome-keyring 42 aborts on a first call that is OpenSession), and none when the search finds nothing usable', async () => {
     const unanswered = withOverride(await fakeBus({items: [{username: 'acct', secret: 'x'}]}), 'SearchItems', () => 'silent')
-    await expect(read(unanswered, 'acct', 300)).rejects.toBeInstanceOf(KeychainTimeoutError)
+    await expect(read(unanswered, 'acct', 1500)).rejects.toBeInstanceOf(KeychainTimeoutError)
     expect(unanswered.calls).toEqual(['Hello', 'SearchItems'])
     const empty = await fakeBus({items: []})
     await expect(read(empty, 'acct')).resolves.toBeUndefined()
@@ -223,7 +223,7 @@ describe.skipIf(process.platform === 'win32').each(['pipe', 'net'] as const)('th
 
   it('a Secret Service that stops answering after the handshake: a timeout (not tried again), connection closed', async () => {
     const bus = withOverride(await fakeBus({items: [{username: 'acct', secret: 'x'}]}), 'GetSecrets', () => 'silent')
-    const error = await read(bus, 'acct', 300).catch((caught: unknown) => caught)
+    const error = await read(bus, 'acct', 1500).catch((caught: unknown) => caught) // the handshake must be over by then
     expect(error).toBeInstanceOf(KeychainTimeoutError)
     expect((error as Error).message).toMatch(/Secret Service did not answer within/)
     expect(await closed(bus)).toBe(true)
