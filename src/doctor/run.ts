@@ -5,6 +5,7 @@ import type {Deps} from '../deps.js'
 import {ExitCode, UnexpectedError, UsageError} from '../errors.js'
 import {MAX_STORED_FILE_BYTES} from '../fs-trust.js'
 import type {Candidate} from '../select/choose.js'
+import {parseSession} from '../session/session.js'
 import {readVersionedFile} from '../session/versioned-file.js'
 import {redact} from '../redact.js'
 import type {Server} from '../select-server.js'
@@ -133,11 +134,12 @@ function peekSessions(configDir: string): Candidate[] {
       if (!stat.isFile() || (stat.mode & 0o022) !== 0 || stat.uid !== process.getuid?.()) continue
       const read = readVersionedFile(file, {what: name, version: 1, maxBytes: MAX_STORED_FILE_BYTES.sessions, sizeFix: '', corrupt: (reason) => new UnexpectedError(reason)})
       for (const entry of Object.values(read?.sessions ?? {})) {
-        const value = entry as Record<string, unknown> | null
-        if (typeof value?.issuer !== 'string' || typeof value.client_id !== 'string') continue
-        const user = value.user && typeof value.user === 'object' ? (value.user as {email?: string; id?: string}) : null
-        const kind = value.kind === 'provisioning' ? 'provisioning' : 'oauth'
-        candidates.push({issuer: value.issuer, client_id: value.client_id, kind, user, obtained_at: typeof value.obtained_at === 'string' ? value.obtained_at : ''})
+        try {
+          // The session validator, with placeholder tokens (sessions.json holds none), as metadata.ts reads it.
+          candidates.push(parseSession({...(entry as object), access_token: '-', refresh_token: null}))
+        } catch {
+          // an entry the store itself would refuse: no candidate
+        }
       }
     } catch {
       // missing, not ours or unreadable: the storage checks say which
